@@ -1,0 +1,22 @@
+/** The public API (Ray's `ray.*`). Everything users import comes through here. */
+export { availableResources, clusterResources, getGpuIds, getRuntimeContext, nodes } from "./cluster.js";
+export {
+  type ClusterInfo,
+  currentNamespace,
+  headPid,
+  type InitOptions,
+  init,
+  isInitialized,
+  shutdown,
+} from "./init.js";
+export { type GetOptions, get, put, type WaitOptions, wait } from "./objects.js";
+export { remote } from "./remote.js";
+export type {
+  AnyFunction,
+  MultiReturnRemoteFunction,
+  RefOr,
+  RemoteArgs,
+  RemoteFunction,
+  ReturnRefs,
+} from "./remote-function.js";
+export type { TaskOptions } from "./task-options.js";

@@ -1,0 +1,324 @@
+import { type ChildProcess, fork } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { config } from "../config/index.js";
+import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
+import { RayError, RuntimeUnavailableError } from "../errors/index.js";
+import type { HeadConfig } from "../head/head.js";
+import { Msg, type RuntimeEnv } from "../protocol/index.js";
+import { type ResourceMap, toDemand } from "../scheduling/index.js";
+import { createSessionDir, detectGpus, sessionRoot, workerExecArgv } from "./session.js";
+import { checkKeys, optString, show } from "./validate.js";
+
+/** Options of init(). */
+export interface InitOptions {
+  /** Connect to a running cluster ("auto": the latest `tsray start --head` on this machine). Omit to start an embedded one. */
+  address?: string;
+  /** CPUs of the embedded node (default: this machine's). */
+  numCpus?: number;
+  /** GPUs of the embedded node (default: detected via CUDA_VISIBLE_DEVICES / nvidia-smi). */
+  numGpus?: number;
+  /** Custom resources of the embedded node. */
+  resources?: Record<string, number>;
+  /** Bytes of the node's object store. */
+  objectStoreMemory?: number;
+  /** Namespace for named actors. */
+  namespace?: string;
+  /** Print worker output in the driver's terminal (default true). */
+  logToDriver?: boolean;
+  /** Do not throw when already initialized (returns the current cluster's info). */
+  ignoreReinitError?: boolean;
+}
+
+/** What init() returns. */
+export interface ClusterInfo {
+  readonly address: string;
+  readonly nodeId: string;
+  readonly jobId: string;
+  readonly sessionDir: string;
+  readonly resources: ResourceMap;
+  /** Which object store backend runs on this node. */
+  readonly objectStore: string;
+}
+
+const INIT_KEYS = [
+  "address",
+  "numCpus",
+  "numGpus",
+  "resources",
+  "objectStoreMemory",
+  "namespace",
+  "logToDriver",
+  "ignoreReinitError",
+];
+
+interface DriverState {
+  info: ClusterInfo;
+  head: ChildProcess | undefined;
+  sessionDir: string | undefined;
+  namespace: string;
+  onExit: () => void;
+}
+let state: DriverState | undefined;
+let starting: Promise<ClusterInfo> | undefined;
+
+/** True between a successful init() and shutdown() (and always inside workers). */
+export function isInitialized(): boolean {
+  return currentCoreWorker() !== undefined;
+}
+
+/** The namespace of this driver (for named actors). */
+export function currentNamespace(): string {
+  return state?.namespace ?? "default";
+}
+
+/**
+ * Start tsray. With no address, starts an embedded one-node cluster (a head
+ * process with the control store and node manager, plus worker processes) that
+ * lives until shutdown() or until this process exits. Throws TypeError on bad
+ * options, RayError when already initialized.
+ */
+export async function init(opts: InitOptions = {}): Promise<ClusterInfo> {
+  checkKeys(opts, INIT_KEYS, "init()");
+  const cw = currentCoreWorker();
+  if (cw && cw.opts.mode === "worker") {
+    throw new RayError(
+      "init() was called inside a tsray worker; the worker is already connected to its cluster",
+    );
+  }
+  if (state || starting) {
+    if (opts.ignoreReinitError) return state?.info ?? (await starting!);
+    throw new RayError(
+      "tsray is already initialized; call `await ray.shutdown()` first, or pass { ignoreReinitError: true }",
+    );
+  }
+  starting = start(opts);
+  try {
+    return await starting;
+  } finally {
+    starting = undefined;
+  }
+}
+
+async function start(opts: InitOptions): Promise<ClusterInfo> {
+  const raw = opts as Record<string, unknown>;
+  const address = optString(raw, "address", "init()");
+  const namespace = optString(raw, "namespace", "init()") ?? "default";
+  if (opts.logToDriver !== undefined && typeof opts.logToDriver !== "boolean") {
+    throw new TypeError(`init(): logToDriver must be a boolean, got ${show(opts.logToDriver)}`);
+  }
+  if (
+    opts.objectStoreMemory !== undefined &&
+    (typeof opts.objectStoreMemory !== "number" ||
+      !Number.isFinite(opts.objectStoreMemory) ||
+      opts.objectStoreMemory <= 0)
+  ) {
+    throw new TypeError(
+      `init(): objectStoreMemory must be a positive number of bytes, got ${show(opts.objectStoreMemory)}`,
+    );
+  }
+  const runtime: RuntimeEnv = {
+    execPath: process.execPath,
+    execArgv: workerExecArgv(process.execArgv),
+    cwd: process.cwd(),
+  };
+  let head: ChildProcess | undefined;
+  let sessionDir: string | undefined;
+  let headAddress: string;
+  if (address) {
+    if (opts.numCpus !== undefined || opts.numGpus !== undefined || opts.resources !== undefined) {
+      throw new TypeError(
+        "init(): numCpus, numGpus and resources describe an embedded node; they cannot be given with address",
+      );
+    }
+    headAddress = address === "auto" ? readLatestHead() : address;
+  } else {
+    const gpus = opts.numGpus === undefined ? detectGpus() : undefined;
+    const resources = toDemand(
+      {
+        numCpus: opts.numCpus ?? availableParallelism(),
+        numGpus: opts.numGpus ?? gpus!.length,
+        resources: opts.resources,
+      },
+      0,
+      "init()",
+    );
+    sessionDir = createSessionDir();
+    headAddress = join(sessionDir, "head.sock");
+    const cfg: HeadConfig = {
+      sessionDir,
+      address: headAddress,
+      resources,
+      gpuIds: gpus && gpus.length > 0 ? gpus : undefined,
+      logToDriver: opts.logToDriver ?? true,
+      embedded: true,
+      runtime,
+    };
+    try {
+      head = await startHead(cfg);
+    } catch (err) {
+      rmSync(sessionDir, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const driverId = `d${process.pid}-${randomBytes(3).toString("hex")}`;
+  const listenDir = sessionDir ?? createSessionDir();
+  sessionDir ??= listenDir;
+  const cw = new CoreWorker({
+    workerId: driverId,
+    mode: "driver",
+    listenAddress: join(listenDir, `${driverId}.sock`),
+    nodeManagerAddress: headAddress,
+    jobId: "",
+    nodeId: "",
+  });
+  try {
+    await cw.start();
+    const { jobId } = await cw.call<{ jobId: string }>({ t: Msg.RegisterJob });
+    const { runtimeKey } = await cw.call<{ runtimeKey: string }>({
+      t: Msg.RegisterDriver,
+      jobId,
+      runtime,
+      embedded: !!head,
+    });
+    const view = await cw.call<{ nodeId: string; total: ResourceMap }>({ t: Msg.GetNodeResources });
+    cw.setRuntimeKey(runtimeKey);
+    cw.setIdentity(jobId, view.nodeId);
+    const info: ClusterInfo = {
+      address: headAddress,
+      nodeId: view.nodeId,
+      jobId,
+      sessionDir,
+      resources: view.total,
+      objectStore: "owner-memory",
+    };
+    const onExit = () => {
+      // Synchronous last resort when the script ends without shutdown(): the head cleans up its workers.
+      if (head?.pid)
+        try {
+          process.kill(head.pid, "SIGTERM");
+        } catch {
+          /* gone */
+        }
+    };
+    process.on("exit", onExit);
+    state = { info, head, sessionDir, namespace, onExit };
+    setCoreWorker(cw);
+    return info;
+  } catch (err) {
+    cw.close();
+    if (head) head.kill("SIGKILL");
+    if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+function headEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts"))
+    return { file: fileURLToPath(new URL("../head/main.ts", here)), execArgv: ["--import", "tsx"] };
+  return { file: fileURLToPath(new URL("../head/main.js", here)), execArgv: [] };
+}
+
+function startHead(cfg: HeadConfig): Promise<ChildProcess> {
+  const entry = headEntry();
+  const child = fork(entry.file, [], {
+    execArgv: entry.execArgv,
+    env: { ...process.env, TSRAY_HEAD_CONFIG: JSON.stringify(cfg) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(
+        new RuntimeUnavailableError(`the tsray head did not start within ${config().headStartTimeoutMs} ms`),
+      );
+    }, config().headStartTimeoutMs);
+    child.once("message", () => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      child.unref();
+      (child.channel as { unref?: () => void } | undefined)?.unref?.();
+      resolve(child);
+    });
+    const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      reject(
+        new RuntimeUnavailableError(`the tsray head exited during start (code ${code}, signal ${signal})`),
+      );
+    };
+    child.once("exit", onExit);
+  });
+}
+
+function readLatestHead(): string {
+  const file = join(sessionRoot(), "latest-head");
+  try {
+    return readFileSync(file, "utf8").trim();
+  } catch {
+    throw new RuntimeUnavailableError(
+      `init({ address: "auto" }): no running head found (${file} is missing); start one with \`tsray start --head\``,
+    );
+  }
+}
+
+/**
+ * Stop this driver's use of tsray: an embedded cluster is stopped (every worker
+ * killed, sockets and session files removed) before this resolves; a connected
+ * cluster keeps running. Safe to call twice.
+ */
+export async function shutdown(): Promise<void> {
+  if (starting) await starting.catch(() => undefined);
+  const s = state;
+  const cw = currentCoreWorker();
+  if (!s || !cw || cw.opts.mode !== "driver") return;
+  state = undefined;
+  process.off("exit", s.onExit);
+  if (s.head) {
+    const exited = new Promise<void>((resolve) => {
+      if (s.head!.exitCode !== null || s.head!.signalCode !== null) resolve();
+      else s.head!.once("exit", () => resolve());
+    });
+    try {
+      await withDeadline(cw.call({ t: Msg.ShutdownNode }), config().killGraceMs + 3000);
+    } catch {
+      // Head unreachable or slow: kill it; its workers see the socket close and exit.
+    }
+    if (
+      !(await withDeadline(exited, config().killGraceMs + 3000).then(
+        () => true,
+        () => false,
+      ))
+    ) {
+      s.head.kill("SIGKILL");
+      await exited;
+    }
+  }
+  cw.close();
+  setCoreWorker(undefined);
+  if (s.sessionDir) rmSync(s.sessionDir, { recursive: true, force: true });
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error("deadline")), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        resolve(v);
+      },
+      (e) => {
+        clearTimeout(t);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** pid of the embedded head process (tests check cleanup by pid). */
+export function headPid(): number | undefined {
+  return state?.head?.pid;
+}

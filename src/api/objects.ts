@@ -1,0 +1,93 @@
+import { ObjectRef, requireCoreWorker } from "../core-worker/index.js";
+import { optTimeout, show } from "./validate.js";
+
+/** Options of get(). */
+export interface GetOptions {
+  /** Milliseconds to wait before GetTimeoutError (default: forever). */
+  timeout?: number;
+}
+
+function checkRef(ref: unknown, where: string): asserts ref is ObjectRef<unknown> {
+  if (!(ref instanceof ObjectRef)) {
+    throw new TypeError(`${where}: expected an ObjectRef, got ${show(ref)}`);
+  }
+  if (ref.isReleased) throw new TypeError(`${where}: ${ref} was released; a released ref cannot be read`);
+}
+
+/**
+ * Read the value of a ref, or of an array of refs (results in input order).
+ * Rejects with the task's error (RayTaskError, WorkerCrashedError, ...) if it
+ * failed, or GetTimeoutError after `timeout` ms. Values are fresh copies.
+ */
+export function get<T>(ref: ObjectRef<T>, options?: GetOptions): Promise<T>;
+export function get<const R extends readonly ObjectRef<unknown>[]>(
+  refs: R,
+  options?: GetOptions,
+): Promise<{ -readonly [K in keyof R]: R[K] extends ObjectRef<infer T> ? T : never }>;
+export function get<T>(refs: readonly ObjectRef<T>[], options?: GetOptions): Promise<T[]>;
+export function get(refOrRefs: unknown, options: GetOptions = {}): Promise<unknown> {
+  try {
+    const timeout = optTimeout((options as GetOptions | undefined)?.timeout, "get()");
+    const cw = requireCoreWorker("get()");
+    if (Array.isArray(refOrRefs)) {
+      for (let i = 0; i < refOrRefs.length; i++) checkRef(refOrRefs[i], `get() element ${i}`);
+      return cw.get(refOrRefs as ObjectRef<unknown>[], timeout);
+    }
+    checkRef(refOrRefs, "get()");
+    return cw.get([refOrRefs], timeout).then((v) => v[0]);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * Store a value in the cluster and return a ref to it; this process owns it.
+ * The value is copied (later changes to it are not seen). Callers write
+ * `await put(x)`: large values may be stored asynchronously. Throws
+ * SerializationError at once for values that cannot be sent (functions, symbols).
+ */
+export function put<T>(value: T): ObjectRef<T> | Promise<ObjectRef<T>> {
+  if (value instanceof ObjectRef) {
+    throw new TypeError(
+      "put(): the value is already an ObjectRef; pass the ref itself instead of putting it",
+    );
+  }
+  const cw = requireCoreWorker("put()");
+  return cw.put(value) as ObjectRef<T>;
+}
+
+/** Options of wait(). */
+export interface WaitOptions {
+  /** How many refs must be ready (default 1, at most refs.length). */
+  numReturns?: number;
+  /** Milliseconds to wait at most; then returns what is ready. */
+  timeout?: number;
+}
+
+/**
+ * Wait until `numReturns` refs are ready or `timeout` passes. Returns
+ * [ready, notReady], both in input order; ready has at most numReturns refs.
+ */
+export async function wait<T>(
+  refs: readonly ObjectRef<T>[],
+  options: WaitOptions = {},
+): Promise<[ready: ObjectRef<T>[], notReady: ObjectRef<T>[]]> {
+  if (!Array.isArray(refs)) throw new TypeError(`wait(): expected an array of ObjectRefs, got ${show(refs)}`);
+  for (let i = 0; i < refs.length; i++) checkRef(refs[i], `wait() element ${i}`);
+  if (new Set(refs.map((r) => r.id)).size !== refs.length) {
+    throw new TypeError("wait(): the refs must be distinct (the same object appears twice)");
+  }
+  const numReturns = options.numReturns ?? 1;
+  if (!Number.isInteger(numReturns) || numReturns < 1 || numReturns > Math.max(refs.length, 1)) {
+    throw new TypeError(
+      `wait(): numReturns must be an integer from 1 to ${refs.length} (the number of refs), got ${show(numReturns)}`,
+    );
+  }
+  const timeout = optTimeout(options.timeout, "wait()");
+  if (refs.length === 0) return [[], []];
+  const cw = requireCoreWorker("wait()");
+  return (await cw.wait(refs as ObjectRef<unknown>[], numReturns, timeout)) as [
+    ObjectRef<T>[],
+    ObjectRef<T>[],
+  ];
+}

@@ -1,0 +1,31 @@
+import { type AnyFunction, defineRemoteFunction, type RemoteFunction } from "./remote-function.js";
+import type { TaskOptions } from "./task-options.js";
+import { show } from "./validate.js";
+
+function isClass(fn: Function): boolean {
+  return /^class[\s{]/.test(Function.prototype.toString.call(fn));
+}
+
+/**
+ * Make a function remote: `remote(fn)` or `remote(options, fn)`. Define remote
+ * functions at the top level of a module: workers import that module to find them.
+ * Definitions in the driver's entry script are sent as source and may use only
+ * their parameters and globals (a TypeError at definition says otherwise).
+ */
+export function remote<F extends AnyFunction>(fn: F): RemoteFunction<F>;
+export function remote<F extends AnyFunction>(options: TaskOptions, fn: F): RemoteFunction<F>;
+export function remote(a: unknown, b?: unknown): unknown {
+  const [opts, target] = b === undefined ? [{}, a] : [a, b];
+  if (typeof target !== "function") {
+    throw new TypeError(
+      `remote() expects a function or a class${b === undefined ? "" : " as its second argument"}, got ${show(target)}`,
+    );
+  }
+  if (typeof opts !== "object" || opts === null) {
+    throw new TypeError(`remote(options, fn): options must be an object, got ${show(opts)}`);
+  }
+  if (isClass(target)) {
+    throw new TypeError("remote(Class): actors are not available in this build yet");
+  }
+  return defineRemoteFunction(target as AnyFunction, opts as TaskOptions);
+}

@@ -1,0 +1,5 @@
+/** Finding remote functions and classes in worker processes: see docs/design/code-loading.md. */
+export { callerModuleUrl, entryModuleUrl, isEntryModule } from "./caller.js";
+export { freeVariables } from "./free-variables.js";
+export { loadedTarget, loadTarget } from "./loader.js";
+export { defineRemoteTarget, lookupRegistered } from "./registry.js";

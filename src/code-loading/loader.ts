@@ -1,0 +1,54 @@
+import type { FunctionDescriptor } from "../protocol/index.js";
+import { lookupRegistered } from "./registry.js";
+
+const bySource = new Map<string, Function>();
+const imports = new Map<string, Promise<unknown>>();
+
+function nameHelper<F extends Function>(fn: F, name: string): F {
+  return Object.defineProperty(fn, "name", { value: name, configurable: true });
+}
+
+/**
+ * Resolve a descriptor to the function/class in this (worker) process: evaluate
+ * shipped source, or import the defining module and take its registered target.
+ * Throws an Error that says what was expected and where when it cannot be found.
+ */
+export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
+  if (desc.source !== undefined) {
+    const cacheKey = `${desc.module}${desc.key}\n${desc.source}`;
+    let fn = bySource.get(cacheKey);
+    if (!fn) {
+      // Shipped by source: globals only (checked at definition), plus esbuild's name helper.
+      fn = new Function("__name", `"use strict"; return (${desc.source});`)(nameHelper) as Function;
+      bySource.set(cacheKey, fn);
+    }
+    return fn;
+  }
+  let found = lookupRegistered(desc.module, desc.key);
+  if (!found) {
+    let p = imports.get(desc.module);
+    if (!p) imports.set(desc.module, (p = import(desc.module)));
+    await p;
+    found = lookupRegistered(desc.module, desc.key);
+  }
+  if (!found) {
+    throw new Error(
+      `remote ${desc.name} (${desc.key}) was not registered when ${desc.module} was imported in the worker: ` +
+        "define remote functions and actor classes at the top level of their module, " +
+        "so that importing the module defines them in the same order in every process",
+    );
+  }
+  if (found.name !== desc.name && desc.name !== "(anonymous)") {
+    throw new Error(
+      `remote definitions in ${desc.module} differ between processes: expected ${desc.name} at ${desc.key}, ` +
+        `found ${found.name || "(anonymous)"}; define them unconditionally at the module's top level`,
+    );
+  }
+  return found;
+}
+
+/** Synchronous lookup when the target is already loaded (hot path); undefined otherwise. */
+export function loadedTarget(desc: FunctionDescriptor): Function | undefined {
+  if (desc.source !== undefined) return bySource.get(`${desc.module}${desc.key}\n${desc.source}`);
+  return lookupRegistered(desc.module, desc.key);
+}

@@ -1,0 +1,123 @@
+/**
+ * The one place for tsray's settings: every tunable with its default and its
+ * `TSRAY_*` environment override. Read once per process; values are plain numbers
+ * and strings so they can be forwarded to child processes through the environment.
+ */
+
+interface Setting<T extends number | string | boolean> {
+  readonly env: string;
+  readonly default: T;
+  readonly doc: string;
+}
+
+const SETTINGS = {
+  inlineThresholdBytes: {
+    env: "TSRAY_INLINE_THRESHOLD_BYTES",
+    default: 100 * 1024,
+    doc: "Values up to this size travel inline to their owner; larger ones go to the node's object store.",
+  },
+  leaseIdleMs: {
+    env: "TSRAY_LEASE_IDLE_MS",
+    default: 25,
+    doc: "An owner returns an idle worker lease after this long without work of its shape.",
+  },
+  maxTasksInFlightPerLease: {
+    env: "TSRAY_MAX_TASKS_IN_FLIGHT_PER_LEASE",
+    default: 256,
+    doc: "Upper bound of tasks pipelined to one leased worker (the real depth adapts to task duration).",
+  },
+  pipelineBudgetMs: {
+    env: "TSRAY_PIPELINE_BUDGET_MS",
+    default: 2,
+    doc: "Target amount of queued work per leased worker; depth = budget / mean task time.",
+  },
+  maxPendingLeaseRequests: {
+    env: "TSRAY_MAX_PENDING_LEASE_REQUESTS",
+    default: 16,
+    doc: "Lease requests one owner keeps outstanding per shape.",
+  },
+  workerStartTimeoutMs: {
+    env: "TSRAY_WORKER_START_TIMEOUT_MS",
+    default: 30_000,
+    doc: "A worker process that has not registered after this long is killed and replaced.",
+  },
+  headStartTimeoutMs: {
+    env: "TSRAY_HEAD_START_TIMEOUT_MS",
+    default: 30_000,
+    doc: "init() fails if the embedded head does not come up within this long.",
+  },
+  prestartWorkers: {
+    env: "TSRAY_PRESTART_WORKERS",
+    default: -1,
+    doc: "Workers started ahead of demand per runtime environment; -1 means one per CPU.",
+  },
+  maxIdleWorkers: {
+    env: "TSRAY_MAX_IDLE_WORKERS",
+    default: -1,
+    doc: "Idle workers kept per node beyond which the oldest idle ones exit; -1 means 2 x CPUs.",
+  },
+  killGraceMs: {
+    env: "TSRAY_KILL_GRACE_MS",
+    default: 2_000,
+    doc: "At shutdown, processes get SIGTERM and this long to exit before SIGKILL.",
+  },
+  sessionRoot: {
+    env: "TSRAY_SESSION_ROOT",
+    default: "",
+    doc: "Directory for session sockets and logs; empty means <os.tmpdir()>/tsray.",
+  },
+  defaultMaxRetries: {
+    env: "TSRAY_DEFAULT_MAX_RETRIES",
+    default: 3,
+    doc: "Retries of a task whose worker died, when the task names no maxRetries.",
+  },
+  logLevel: {
+    env: "TSRAY_LOG_LEVEL",
+    default: "warn",
+    doc: "debug | info | warn | error: what tsray's own processes print to stderr.",
+  },
+} as const satisfies Record<string, Setting<number | string | boolean>>;
+
+type Settings = typeof SETTINGS;
+/** The resolved settings of this process. */
+export type Config = {
+  readonly [K in keyof Settings]: Settings[K]["default"] extends number ? number : string;
+};
+
+function parse(key: string, s: Setting<number | string | boolean>, raw: string | undefined): number | string {
+  if (raw === undefined || raw === "") return s.default as number | string;
+  if (typeof s.default === "number") {
+    const n = Number(raw);
+    if (!Number.isFinite(n)) {
+      throw new TypeError(`${s.env}=${JSON.stringify(raw)} is not a number (setting ${key}: ${s.doc})`);
+    }
+    return n;
+  }
+  return raw;
+}
+
+let cached: Config | undefined;
+
+/** The settings of this process: defaults overridden by `TSRAY_*` variables. Throws `TypeError` on a malformed value. */
+export function config(): Config {
+  if (cached) return cached;
+  const out: Record<string, number | string> = {};
+  for (const [key, s] of Object.entries(SETTINGS)) out[key] = parse(key, s, process.env[s.env]);
+  cached = out as Config;
+  return cached;
+}
+
+/** Every setting with its env variable, default and documentation (for `tsray --help` and docs). */
+export function describeSettings(): Array<{
+  key: string;
+  env: string;
+  default: number | string | boolean;
+  doc: string;
+}> {
+  return Object.entries(SETTINGS).map(([key, s]) => ({ key, env: s.env, default: s.default, doc: s.doc }));
+}
+
+/** Forget the cached settings (tests change the environment between cases). */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

@@ -1,0 +1,3 @@
+/** The cluster control store (Ray's GCS) and its storage backends. See docs/design/control-store.md. */
+export { MemoryBackend, type StorageBackend } from "./backend.js";
+export { ControlStore } from "./control-store.js";

@@ -1,0 +1,5 @@
+/** The per-process runtime: ownership, task submission and execution, get/put/wait. See docs/design/core-worker.md. */
+export { current, type RuntimeContext } from "./context.js";
+export { CoreWorker, type CoreWorkerOptions, type SubmitOptions } from "./core-worker.js";
+export { ObjectRef } from "./object-ref.js";
+export { currentCoreWorker, requireCoreWorker, setCoreWorker } from "./runtime.js";

@@ -1,0 +1,80 @@
+import { inspect } from "node:util";
+import { ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+
+/** What a process's core worker does when refs are created and dropped (set by core-worker.ts). */
+export interface RefHooks {
+  created(ref: ObjectRef<unknown>): void;
+  released(id: string): void;
+}
+let hooks: RefHooks | undefined;
+const finalizer = new FinalizationRegistry<string>((id) => hooks?.released(id));
+
+/** Install the process's reference hooks (one core worker per process). */
+export function setRefHooks(h: RefHooks | undefined): void {
+  hooks = h;
+}
+
+/**
+ * A future for a value in the cluster. Create one with `f.remote()`, `put()`, or by
+ * receiving it inside a value. Read it with `get`. It is deliberately NOT a thenable:
+ * `await ref` yields the ref itself, so refs can be returned from async functions.
+ *
+ * Lifetime: the value stays alive while a ref to it exists; a ref is released when
+ * garbage collected or, deterministically, by `release()` / `using`.
+ */
+export class ObjectRef<T = unknown> {
+  /** Phantom field carrying the value type; never set at runtime. */
+  declare readonly __valueType?: T;
+  private released = false;
+
+  /**
+   * @param id globally unique object id (`<owner worker id>/<n>`)
+   * @param ownerAddress where the owning process listens
+   */
+  constructor(
+    readonly id: string,
+    readonly ownerAddress: string,
+  ) {
+    finalizer.register(this, id, this);
+    hooks?.created(this as ObjectRef<unknown>);
+  }
+
+  /** Drop this ref now instead of at garbage collection. Idempotent; the ref must not be used afterwards. */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    finalizer.unregister(this);
+    hooks?.released(this.id);
+  }
+
+  /** True once `release()` ran. */
+  get isReleased(): boolean {
+    return this.released;
+  }
+
+  /** `using ref = f.remote()` releases the ref at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.release();
+  }
+
+  toString(): string {
+    return `ObjectRef(${this.id})`;
+  }
+
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
+
+installExtension(
+  ObjectRef,
+  ExtType.ObjectRef,
+  (ref: ObjectRef<unknown>) => {
+    noteContainedRef(ref);
+    return [ref.id, ref.ownerAddress];
+  },
+  (data) => {
+    const [id, owner] = data as [string, string];
+    return new ObjectRef(id, owner);
+  },
+);

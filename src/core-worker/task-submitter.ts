@@ -1,0 +1,284 @@
+import { config } from "../config/index.js";
+import { WorkerCrashedError } from "../errors/index.js";
+import {
+  type LeaseGrant,
+  Msg,
+  type PushTask,
+  type RequestLease,
+  type TaskDone,
+  type TaskFailed,
+} from "../protocol/index.js";
+import type { ResourceMap } from "../scheduling/index.js";
+import { decodeError, encodeError } from "../serialization/index.js";
+import type { Connection, Endpoint } from "../transport/index.js";
+import type { TaskSpec } from "./task-spec.js";
+
+/** The owner-side effects of finished tasks (implemented by the core worker). */
+export interface TaskOwner {
+  /** Store the i-th return value of a finished task. */
+  completeReturns(spec: TaskSpec, values: Uint8Array[]): void;
+  /** Fail every return of a task with an encoded error. */
+  failReturns(spec: TaskSpec, error: Uint8Array): void;
+}
+
+/** A worker leased from the node manager, to which the owner pushes tasks directly. */
+interface Lease {
+  readonly grant: LeaseGrant;
+  readonly conn: Connection;
+  readonly inflight: Map<number, TaskSpec>;
+  idleTimer: NodeJS.Timeout | undefined;
+  dead: boolean;
+}
+
+/** All work of one resource shape: its queue and the leases serving it. */
+class Shape {
+  readonly queue: TaskSpec[] = [];
+  head = 0;
+  readonly leases: Lease[] = [];
+  /** rids of RequestLease messages in flight to the node manager. */
+  readonly requests = new Set<number>();
+  /** Mean execution time of recent tasks, microseconds (-1: unknown). */
+  meanUs = -1;
+
+  constructor(
+    readonly key: string,
+    readonly demand: ResourceMap,
+  ) {}
+
+  get queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  shift(): TaskSpec | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const t = this.queue[this.head++];
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return t;
+  }
+
+  unshift(t: TaskSpec): void {
+    if (this.head > 0) this.queue[--this.head] = t;
+    else this.queue.unshift(t);
+  }
+}
+
+/**
+ * Owner-side scheduling of normal tasks (Ray's direct task submitter): per resource
+ * shape, lease workers from the node manager, push tasks straight to them
+ * (pipelined, depth adapted to task duration), reuse leases while work of the shape
+ * is queued, return them when idle. A task whose worker dies is retried up to
+ * maxRetries, then fails with WorkerCrashedError.
+ */
+export class TaskSubmitter {
+  private readonly shapes = new Map<string, Shape>();
+  private readonly inflight = new Map<number, { spec: TaskSpec; lease: Lease }>();
+  private readonly cfg = config();
+  private closed = false;
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly nodeManager: () => Connection,
+    private readonly runtimeKey: () => string,
+    private readonly owner: TaskOwner,
+  ) {}
+
+  /** Queue a task whose dependencies are resolved. */
+  enqueue(spec: TaskSpec): void {
+    let shape = this.shapes.get(spec.shapeKey);
+    if (!shape) this.shapes.set(spec.shapeKey, (shape = new Shape(spec.shapeKey, spec.demand)));
+    shape.queue.push(spec);
+    this.pump(shape);
+  }
+
+  /** Route a TaskDone/TaskFailed from a leased worker. */
+  onReply(msg: TaskDone | TaskFailed): void {
+    const entry = this.inflight.get(msg.id);
+    if (!entry) return;
+    this.inflight.delete(msg.id);
+    const { spec, lease } = entry;
+    lease.inflight.delete(msg.id);
+    const shape = this.shapes.get(spec.shapeKey)!;
+    shape.meanUs = shape.meanUs < 0 ? msg.us : shape.meanUs * 0.8 + msg.us * 0.2;
+    if (msg.t === Msg.TaskDone) {
+      this.owner.completeReturns(spec, msg.r);
+    } else if (msg.app && this.retryOnException(spec, msg.e)) {
+      spec.attempt++;
+      shape.unshift(spec);
+    } else {
+      this.owner.failReturns(spec, msg.e);
+    }
+    this.pump(shape);
+  }
+
+  /** Stop: return every lease; queued tasks stay unfinished (the process is going away). */
+  close(): void {
+    this.closed = true;
+    for (const shape of this.shapes.values()) {
+      for (const lease of shape.leases) this.returnLease(shape, lease);
+    }
+  }
+
+  private retryOnException(spec: TaskSpec, encoded: Uint8Array): boolean {
+    const re = spec.retryExceptions;
+    if (re === false) return false;
+    if (spec.maxRetries >= 0 && spec.attempt >= spec.maxRetries) return false;
+    if (re === true) return true;
+    const err = decodeError(encoded);
+    const cause = (err as { cause?: unknown }).cause;
+    const name = cause instanceof Error ? cause.constructor.name || cause.name : err.name;
+    return re.includes(name);
+  }
+
+  private depth(shape: Shape): number {
+    if (shape.meanUs < 0) return 1;
+    const d = Math.floor((this.cfg.pipelineBudgetMs * 1000) / Math.max(shape.meanUs, 1));
+    return Math.max(1, Math.min(this.cfg.maxTasksInFlightPerLease, d));
+  }
+
+  private pump(shape: Shape): void {
+    if (this.closed) return;
+    if (shape.queued > 0) {
+      const depth = this.depth(shape);
+      for (const lease of shape.leases) {
+        if (lease.dead) continue;
+        while (lease.inflight.size < depth && shape.queued > 0) this.push(lease, shape.shift()!);
+      }
+    }
+    const queued = shape.queued;
+    if (queued > 0) {
+      const want = Math.min(this.cfg.maxPendingLeaseRequests, queued);
+      while (shape.requests.size < want) this.requestLease(shape);
+    } else {
+      for (const rid of shape.requests) this.cancelRequest(rid);
+    }
+    for (const lease of shape.leases) {
+      if (lease.inflight.size === 0 && queued === 0) this.armIdle(shape, lease);
+    }
+  }
+
+  private push(lease: Lease, spec: TaskSpec): void {
+    if (lease.idleTimer) {
+      clearTimeout(lease.idleTimer);
+      lease.idleTimer = undefined;
+    }
+    let fnIds = lease.conn.state.get("fnIds") as Map<string, number> | undefined;
+    if (!fnIds) lease.conn.state.set("fnIds", (fnIds = new Map()));
+    let fn = fnIds.get(spec.descKey);
+    const msg: PushTask = {
+      t: Msg.PushTask,
+      id: spec.id,
+      fn: 0,
+      args: spec.args,
+      ret: spec.ret,
+      nr: spec.returnIds.length,
+      att: spec.attempt,
+    };
+    if (fn === undefined) {
+      fn = fnIds.size + 1;
+      fnIds.set(spec.descKey, fn);
+      msg.fd = spec.desc;
+    }
+    msg.fn = fn;
+    if (spec.deps) msg.dep = spec.deps.map((d) => [d.i, d.id, d.o, d.v ?? null]);
+    if (lease.grant.gpuIds.length > 0) msg.gpu = lease.grant.gpuIds;
+    lease.inflight.set(spec.id, spec);
+    this.inflight.set(spec.id, { spec, lease });
+    lease.conn.send(msg);
+  }
+
+  private armIdle(shape: Shape, lease: Lease): void {
+    if (lease.idleTimer || lease.dead) return;
+    lease.idleTimer = setTimeout(() => {
+      lease.idleTimer = undefined;
+      if (lease.inflight.size === 0 && shape.queued === 0) this.returnLease(shape, lease);
+    }, this.cfg.leaseIdleMs);
+    lease.idleTimer.unref();
+  }
+
+  private returnLease(shape: Shape, lease: Lease, kill = false): void {
+    if (lease.idleTimer) clearTimeout(lease.idleTimer);
+    lease.idleTimer = undefined;
+    const i = shape.leases.indexOf(lease);
+    if (i >= 0) shape.leases.splice(i, 1);
+    if (lease.dead) return;
+    lease.dead = true;
+    this.nodeManager().send({ t: Msg.ReturnLease, leaseId: lease.grant.leaseId, kill });
+  }
+
+  private requestLease(shape: Shape): void {
+    const nm = this.nodeManager();
+    const rid = nm.peekNextRid();
+    shape.requests.add(rid);
+    const msg: Omit<RequestLease, "rid"> = {
+      t: Msg.RequestLease,
+      demand: shape.demand,
+      runtimeKey: this.runtimeKey(),
+    };
+    nm.request<LeaseGrant | { cancelled: true }>(msg).then(
+      (grant) => {
+        shape.requests.delete(rid);
+        void this.onGrant(shape, grant);
+      },
+      (err: unknown) => {
+        shape.requests.delete(rid);
+        this.onLeaseError(shape, err);
+      },
+    );
+  }
+
+  private cancelRequest(rid: number): void {
+    this.nodeManager().send({ t: Msg.CancelLeaseRequest, req: rid });
+  }
+
+  private async onGrant(shape: Shape, grant: LeaseGrant | { cancelled: true }): Promise<void> {
+    if ("cancelled" in grant) return;
+    let conn: Connection;
+    try {
+      conn = await this.endpoint.connect(grant.address);
+    } catch {
+      this.nodeManager().send({ t: Msg.ReturnLease, leaseId: grant.leaseId, kill: true });
+      this.pump(shape);
+      return;
+    }
+    const lease: Lease = { grant, conn, inflight: new Map(), idleTimer: undefined, dead: false };
+    if (this.closed) {
+      this.returnLease(shape, lease);
+      return;
+    }
+    shape.leases.push(lease);
+    conn.onClose(() => this.onWorkerLost(shape, lease));
+    this.pump(shape);
+  }
+
+  private onLeaseError(shape: Shape, err: unknown): void {
+    if (this.closed) return;
+    // Infeasible shape, or node manager unreachable: fail what is queued rather than hang.
+    const bytes = encodeError(err);
+    for (let t = shape.shift(); t; t = shape.shift()) this.owner.failReturns(t, bytes);
+  }
+
+  private onWorkerLost(shape: Shape, lease: Lease): void {
+    const wasDead = lease.dead;
+    this.returnLease(shape, lease, !wasDead);
+    const lost = [...lease.inflight.values()];
+    lease.inflight.clear();
+    for (const spec of lost) {
+      this.inflight.delete(spec.id);
+      spec.crashes++;
+      spec.attempt++;
+      if (spec.maxRetries < 0 || spec.crashes <= spec.maxRetries) {
+        shape.unshift(spec);
+      } else {
+        const err = new WorkerCrashedError(
+          `task ${spec.desc.name} failed: the worker running it (pid ${lease.grant.pid}) died; ` +
+            `${spec.crashes} attempt${spec.crashes === 1 ? "" : "s"} made (maxRetries=${spec.maxRetries})`,
+        );
+        this.owner.failReturns(spec, encodeError(err));
+      }
+    }
+    this.pump(shape);
+  }
+}

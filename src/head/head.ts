@@ -1,0 +1,81 @@
+import { ControlStore, MemoryBackend } from "../control-store/index.js";
+import { NodeManager } from "../node-manager/index.js";
+import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
+import type { ResourceMap } from "../scheduling/index.js";
+import { errorCodec } from "../serialization/index.js";
+import { type Connection, Endpoint } from "../transport/index.js";
+import { log } from "../util/log.js";
+
+/** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
+export interface HeadConfig {
+  readonly sessionDir: string;
+  /** Listen address (Unix socket path or tcp://host:port). */
+  readonly address: string;
+  readonly resources: ResourceMap;
+  readonly gpuIds?: number[];
+  readonly logToDriver: boolean;
+  /** Started by a driver's init(): exit when that driver goes away. */
+  readonly embedded: boolean;
+  /** Prestart workers for this runtime right away (embedded mode). */
+  readonly runtime?: RuntimeEnv;
+}
+
+/**
+ * A head node: the control store and this machine's node manager behind one
+ * listening socket. Messages are routed by kind to the service that owns them.
+ */
+export class Head {
+  readonly endpoint: Endpoint;
+  readonly store = new ControlStore(new MemoryBackend());
+  nodeManager!: NodeManager;
+  private stopped: Promise<void> | undefined;
+  /** Called after stop() finished (the process entry exits). */
+  onStopped: (() => void) | undefined;
+
+  constructor(readonly cfg: HeadConfig) {
+    this.endpoint = new Endpoint("head", (m, c) => this.route(m, c), errorCodec);
+    this.endpoint.onPeer = (conn) => conn.onClose(() => this.nodeManager?.onDisconnect(conn));
+  }
+
+  async start(): Promise<void> {
+    await this.endpoint.listen(this.cfg.address);
+    this.nodeManager = new NodeManager(
+      {
+        address: this.endpoint.listenAddress,
+        sessionDir: this.cfg.sessionDir,
+        resources: this.cfg.resources,
+        gpuIds: this.cfg.gpuIds,
+        logToDriver: this.cfg.logToDriver,
+        isHead: true,
+        prestartRuntime: this.cfg.runtime,
+      },
+      {
+        registerNode: (info) => this.store.registerNode(info),
+        heartbeat: (id, available) => this.store.heartbeat(id, available),
+        nodeTotals: () => this.store.nodeTotals(),
+      },
+    );
+  }
+
+  private route(msg: Message, conn: Connection): unknown {
+    if (msg.t === Msg.ShutdownNode) {
+      return this.stop().then(() => ({ pids: [] }));
+    }
+    if (msg.t >= Msg.RegisterNode) return this.store.handle(msg, conn);
+    return this.nodeManager.handle(msg, conn);
+  }
+
+  /** Kill every worker, close the socket. Idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= (async () => {
+      log.debug("head stopping");
+      await this.nodeManager?.stop();
+      await this.store.close();
+      setImmediate(() => {
+        this.endpoint.close();
+        this.onStopped?.();
+      });
+    })();
+    return this.stopped;
+  }
+}

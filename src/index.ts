@@ -1,0 +1,63 @@
+/**
+ * tsray: Ray's core for TypeScript. `import * as ray from "tsray"` or
+ * `import ray from "tsray"`.
+ */
+import {
+  availableResources,
+  clusterResources,
+  get,
+  getGpuIds,
+  getRuntimeContext,
+  init,
+  isInitialized,
+  nodes,
+  put,
+  remote,
+  shutdown,
+  wait,
+} from "./api/index.js";
+import { ObjectRef } from "./core-worker/index.js";
+import * as errors from "./errors/index.js";
+import { registerSerializer } from "./serialization/index.js";
+
+export * from "./api/index.js";
+export type { RuntimeContext } from "./core-worker/index.js";
+export { ObjectRef } from "./core-worker/index.js";
+export {
+  ActorDiedError,
+  GetTimeoutError,
+  InfeasibleResourcesError,
+  NodeDiedError,
+  ObjectLostError,
+  ObjectStoreFullError,
+  OwnerDiedError,
+  RayActorError,
+  RayError,
+  RayTaskError,
+  RuntimeUnavailableError,
+  SerializationError,
+  TaskCancelledError,
+  WorkerCrashedError,
+} from "./errors/index.js";
+export type { NodeInfo } from "./protocol/index.js";
+export { registerSerializer, type Serializer } from "./serialization/index.js";
+
+/** The default export: the same API as the named exports. */
+const ray = {
+  init,
+  shutdown,
+  isInitialized,
+  remote,
+  get,
+  put,
+  wait,
+  getGpuIds,
+  getRuntimeContext,
+  nodes,
+  clusterResources,
+  availableResources,
+  registerSerializer,
+  ObjectRef,
+  ...errors,
+};
+export default ray;

@@ -1,0 +1,8 @@
+/** The per-machine node manager: worker pool, resources, leases. See docs/design/node-manager.md. */
+export {
+  type ControlStoreClient,
+  NodeManager,
+  type NodeManagerOptions,
+  runtimeKeyOf,
+} from "./node-manager.js";
+export type { WorkerProc } from "./worker-pool.js";

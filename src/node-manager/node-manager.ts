@@ -1,0 +1,373 @@
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { config } from "../config/index.js";
+import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import {
+  type LeaseGrant,
+  type Message,
+  Msg,
+  type NodeResourcesView,
+  type RegisterWorkerReply,
+  type RequestLease,
+  type RuntimeEnv,
+} from "../protocol/index.js";
+import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
+import type { Connection } from "../transport/index.js";
+import { log } from "../util/log.js";
+import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
+
+/** What the node manager needs from the control store (in-process on the head, remote elsewhere). */
+export interface ControlStoreClient {
+  registerNode(info: {
+    nodeId: string;
+    address: string;
+    hostname: string;
+    total: ResourceMap;
+    isHead: boolean;
+  }): void;
+  heartbeat(nodeId: string, available: ResourceMap): void;
+  /** Totals of every live node, for the infeasibility check. */
+  nodeTotals(): ResourceMap[];
+}
+
+/** Node-manager settings. */
+export interface NodeManagerOptions {
+  readonly nodeId?: string;
+  readonly address: string;
+  readonly sessionDir: string;
+  readonly resources: ResourceMap;
+  readonly gpuIds?: readonly number[];
+  readonly logToDriver: boolean;
+  readonly isHead: boolean;
+  /** Runtime to prestart workers for before any driver registers (embedded mode). */
+  readonly prestartRuntime?: RuntimeEnv;
+}
+
+interface Pending {
+  readonly rid: number;
+  readonly conn: Connection;
+  readonly demand: ResourceMap;
+  readonly runtimeKey: string;
+  alloc: Allocation | undefined;
+  starting: WorkerProc | undefined;
+  readonly resolve: (g: LeaseGrant | { cancelled: true }) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface Lease {
+  readonly id: number;
+  readonly alloc: Allocation;
+  readonly worker: WorkerProc;
+  readonly owner: Connection;
+  blocked: boolean;
+}
+
+/** A stable short key for a runtime environment. */
+export function runtimeKeyOf(rt: RuntimeEnv): string {
+  return createHash("sha1")
+    .update(JSON.stringify([rt.execPath, rt.execArgv, rt.cwd]))
+    .digest("hex")
+    .slice(0, 12);
+}
+
+/**
+ * Ray's raylet for one machine: resource accounting, a pool of pre-started worker
+ * processes, and worker leases. Owners lease a worker for a resource shape and then
+ * talk to it directly; the node manager is not on the task path.
+ *
+ * Failure handling: a worker that exits is removed and its lease's resources are
+ * freed (its owner sees the socket close and retries); an owner that disconnects
+ * loses its leases and their workers are killed (they may be running its tasks).
+ */
+export class NodeManager {
+  readonly nodeId: string;
+  readonly resources: NodeResources;
+  private readonly pool: WorkerPool;
+  private readonly runtimes = new Map<string, RuntimeEnv>();
+  private readonly pending: Pending[] = [];
+  private readonly leases = new Map<number, Lease>();
+  private readonly leaseByWorker = new Map<string, Lease>();
+  private nextLease = 1;
+  private readonly startFailures = new Map<string, number>();
+  private readonly cfg = config();
+  private stopping = false;
+
+  constructor(
+    opts: NodeManagerOptions,
+    private readonly store: ControlStoreClient,
+    poolEnv: Record<string, string> = {},
+  ) {
+    this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
+    this.resources = new NodeResources(opts.resources, opts.gpuIds);
+    const ctx: PoolContext = {
+      nodeId: this.nodeId,
+      sessionDir: opts.sessionDir,
+      nodeManagerAddress: opts.address,
+      logToDriver: opts.logToDriver,
+      env: poolEnv,
+    };
+    this.pool = new WorkerPool(
+      ctx,
+      (w, code, signal) => this.onWorkerExit(w, code, signal),
+      (w) => {
+        log.warn(`worker ${w.workerId} (pid ${w.pid}) did not register in time; killing it`);
+        this.pool.kill(w);
+      },
+    );
+    store.registerNode({
+      nodeId: this.nodeId,
+      address: opts.address,
+      hostname: hostname(),
+      total: this.resources.total,
+      isHead: opts.isHead,
+    });
+    if (opts.prestartRuntime) this.addRuntime(opts.prestartRuntime);
+  }
+
+  /** Handle a message addressed to the node manager; returns undefined for others. */
+  handle(msg: Message, conn: Connection): unknown {
+    switch (msg.t) {
+      case Msg.RegisterWorker:
+        return this.onRegisterWorker(msg.workerId, msg.address, conn);
+      case Msg.RegisterDriver:
+        return { runtimeKey: this.addRuntime(msg.runtime) };
+      case Msg.RequestLease:
+        return this.onRequestLease(msg, conn);
+      case Msg.CancelLeaseRequest:
+        this.onCancel(msg.req, conn);
+        return undefined;
+      case Msg.ReturnLease:
+        this.onReturnLease(msg.leaseId, msg.kill === true);
+        return undefined;
+      case Msg.WorkerBlocked:
+      case Msg.WorkerUnblocked:
+        this.onBlocked(conn, msg.t === Msg.WorkerBlocked);
+        return undefined;
+      case Msg.GetNodeResources:
+        return this.view();
+      default:
+        return undefined;
+    }
+  }
+
+  /** Current totals and availability. */
+  view(): NodeResourcesView {
+    return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available };
+  }
+
+  /** A connection closed: if it was an owner, drop its leases and requests. */
+  onDisconnect(conn: Connection): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) {
+      const p = this.pending[i]!;
+      if (p.conn !== conn) continue;
+      this.pending.splice(i, 1);
+      if (p.alloc) this.resources.release(p.alloc);
+    }
+    for (const lease of [...this.leases.values()]) {
+      if (lease.owner === conn) {
+        this.endLease(lease);
+        this.pool.kill(lease.worker);
+      }
+    }
+    this.schedule();
+  }
+
+  /** Kill every worker and wait for them to exit. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const p of this.pending.splice(0)) p.resolve({ cancelled: true });
+    await this.pool.killAll();
+  }
+
+  /** pids of the live worker processes (for tests and `tsray status`). */
+  workerPids(): number[] {
+    return [...this.pool.workers.values()].map((w) => w.pid);
+  }
+
+  private addRuntime(rt: RuntimeEnv): string {
+    const key = runtimeKeyOf(rt);
+    if (!this.runtimes.has(key)) {
+      this.runtimes.set(key, rt);
+      const n =
+        this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
+      for (let i = 0; i < n; i++) this.pool.start(key, rt, "");
+    }
+    return key;
+  }
+
+  private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
+    const w = this.pool.workers.get(workerId);
+    if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
+    if (w.startTimer) clearTimeout(w.startTimer);
+    w.address = address;
+    w.conn = conn;
+    w.state = "idle";
+    w.idleSince = Date.now();
+    conn.state.set("worker", w);
+    queueMicrotask(() => this.schedule());
+    return { nodeId: this.nodeId, jobId: "" };
+  }
+
+  private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
+    if (!this.runtimes.has(msg.runtimeKey)) {
+      throw new Error(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
+    }
+    if (!this.resources.feasible(msg.demand)) {
+      const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";
+      throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
+    }
+    return new Promise((resolve, reject) => {
+      this.pending.push({
+        reject,
+        rid: msg.rid,
+        conn,
+        demand: msg.demand,
+        runtimeKey: msg.runtimeKey,
+        alloc: undefined,
+        starting: undefined,
+        resolve,
+      });
+      this.schedule();
+    });
+  }
+
+  private onCancel(rid: number, conn: Connection): void {
+    const i = this.pending.findIndex((p) => p.rid === rid && p.conn === conn);
+    if (i < 0) return;
+    const [p] = this.pending.splice(i, 1);
+    if (p!.alloc) this.resources.release(p!.alloc);
+    p!.resolve({ cancelled: true });
+    this.schedule();
+  }
+
+  private onReturnLease(leaseId: number, kill: boolean): void {
+    const lease = this.leases.get(leaseId);
+    if (!lease) return;
+    this.endLease(lease);
+    if (kill) this.pool.kill(lease.worker);
+    else if (lease.worker.state === "leased") {
+      lease.worker.state = "idle";
+      lease.worker.idleSince = Date.now();
+      this.trimIdle();
+    }
+    this.schedule();
+  }
+
+  private endLease(lease: Lease): void {
+    this.leases.delete(lease.id);
+    this.leaseByWorker.delete(lease.worker.workerId);
+    this.resources.release(lease.alloc);
+    this.publish();
+  }
+
+  private onBlocked(conn: Connection, blocked: boolean): void {
+    const w = conn.state.get("worker") as WorkerProc | undefined;
+    const lease = w && this.leaseByWorker.get(w.workerId);
+    if (!lease || lease.blocked === blocked) return;
+    lease.blocked = blocked;
+    if (blocked) this.resources.releaseCpu(lease.alloc);
+    else this.resources.reacquireCpu(lease.alloc);
+    if (blocked) this.schedule();
+  }
+
+  /** Grant what fits, in arrival order (a request that does not fit does not block others). */
+  private schedule(): void {
+    if (this.stopping) return;
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i]!;
+      if (p.conn.isClosed) {
+        this.pending.splice(i--, 1);
+        if (p.alloc) this.resources.release(p.alloc);
+        continue;
+      }
+      p.alloc ??= this.resources.allocate(p.demand) ?? undefined;
+      if (!p.alloc) continue;
+      const gpuEnv = p.alloc.gpuIds.join(",");
+      const w = this.takeIdle(p.runtimeKey, gpuEnv);
+      if (w) {
+        this.pending.splice(i--, 1);
+        this.grant(p, w);
+      } else if (!p.starting || p.starting.state === "dead") {
+        p.starting = this.pool.start(p.runtimeKey, this.runtimes.get(p.runtimeKey)!, gpuEnv);
+      }
+    }
+    this.publish();
+  }
+
+  private takeIdle(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
+    for (const w of this.pool.workers.values()) {
+      if (w.state === "idle" && w.runtimeKey === runtimeKey && w.gpuEnv === gpuEnv) return w;
+    }
+    return undefined;
+  }
+
+  private grant(p: Pending, w: WorkerProc): void {
+    const lease: Lease = { id: this.nextLease++, alloc: p.alloc!, worker: w, owner: p.conn, blocked: false };
+    w.state = "leased";
+    this.leases.set(lease.id, lease);
+    this.leaseByWorker.set(w.workerId, lease);
+    p.resolve({
+      leaseId: lease.id,
+      workerId: w.workerId,
+      address: w.address,
+      pid: w.pid,
+      gpuIds: [...p.alloc!.gpuIds],
+    });
+  }
+
+  private trimIdle(): void {
+    const max =
+      this.cfg.maxIdleWorkers >= 0 ? this.cfg.maxIdleWorkers : 2 * Math.ceil(this.resources.total.CPU ?? 1);
+    const idle = [...this.pool.workers.values()].filter((w) => w.state === "idle");
+    if (idle.length <= max) return;
+    idle.sort((a, b) => a.idleSince - b.idleSince);
+    for (const w of idle.slice(0, idle.length - max)) this.pool.kill(w);
+  }
+
+  private onWorkerExit(w: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.stopping) return;
+    log.debug(`worker ${w.workerId} pid ${w.pid} exited (code ${code}, signal ${signal})`);
+    if (w.address === "") {
+      // Died before registering: a broken runtime (bad flags, loader missing) would loop forever.
+      const n = (this.startFailures.get(w.runtimeKey) ?? 0) + 1;
+      this.startFailures.set(w.runtimeKey, n);
+      if (n >= 3) {
+        this.failRuntime(
+          w.runtimeKey,
+          `worker processes exit before starting (last: code ${code}, signal ${signal})`,
+        );
+        return;
+      }
+    } else {
+      this.startFailures.delete(w.runtimeKey);
+    }
+    const lease = this.leaseByWorker.get(w.workerId);
+    if (lease) this.endLease(lease);
+    w.conn?.destroy();
+    // Keep the prestarted pool at strength for runtimes that still have drivers.
+    const rt = this.runtimes.get(w.runtimeKey);
+    const want =
+      this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
+    const have = [...this.pool.workers.values()].filter(
+      (x) => x.runtimeKey === w.runtimeKey && x.gpuEnv === "",
+    ).length;
+    if (rt && w.gpuEnv === "" && have < want) this.pool.start(w.runtimeKey, rt, "");
+    this.schedule();
+  }
+
+  private failRuntime(runtimeKey: string, why: string): void {
+    log.error(`runtime ${runtimeKey}: ${why}; see the worker output above`);
+    this.runtimes.delete(runtimeKey);
+    for (let i = 0; i < this.pending.length; i++) {
+      const p = this.pending[i]!;
+      if (p.runtimeKey !== runtimeKey) continue;
+      this.pending.splice(i--, 1);
+      if (p.alloc) this.resources.release(p.alloc);
+      p.reject(new RuntimeUnavailableError(`cannot start a worker: ${why}`));
+    }
+  }
+
+  private publish(): void {
+    this.store.heartbeat(this.nodeId, this.resources.available);
+  }
+}

@@ -1,0 +1,2 @@
+/** The wire protocol: message kinds and shapes. See messages.ts for failure semantics. */
+export * from "./messages.js";

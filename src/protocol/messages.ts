@@ -1,0 +1,362 @@
+/**
+ * The wire catalogue: every message any tsray process sends, with its failure
+ * semantics. This file is the single source of truth; nothing else defines wire
+ * shapes. A frame carries a batch (array) of messages, see src/transport.
+ *
+ * Conventions
+ * - `t` is the message kind (a small integer from `Msg`).
+ * - Requests carry `rid` (> 0, unique per connection and direction) and get exactly one
+ *   `Reply` with the same `rid`, unless the connection closes first; then the caller
+ *   fails the request with the connection's error (never a hang).
+ * - Notifications have no `rid` and get no reply.
+ * - Payload bytes (`Uint8Array`) are values already encoded by src/serialization;
+ *   the transport never looks inside them.
+ */
+
+import type { ResourceMap } from "../scheduling/index.js";
+
+/** Message kinds. Numbers are part of the wire format: append, never renumber. */
+export const Msg = {
+  Reply: 0,
+  Hello: 1,
+  // owner <-> leased worker
+  PushTask: 10,
+  TaskDone: 11,
+  TaskFailed: 12,
+  // any process <-> object owner
+  GetObject: 20,
+  // worker <-> node manager
+  RegisterWorker: 30,
+  WorkerBlocked: 31,
+  WorkerUnblocked: 32,
+  // owner (driver or worker) <-> node manager
+  RegisterDriver: 40,
+  RequestLease: 41,
+  CancelLeaseRequest: 42,
+  ReturnLease: 43,
+  GetNodeResources: 44,
+  ShutdownNode: 45,
+  // anyone <-> control store
+  RegisterNode: 60,
+  NodeHeartbeat: 61,
+  GetNodes: 62,
+  RegisterJob: 63,
+  KvPut: 64,
+  KvGet: 65,
+  KvDelete: 66,
+  GetClusterResources: 67,
+} as const;
+export type MsgKind = (typeof Msg)[keyof typeof Msg];
+
+/** An error carried in a Reply: an encoded error value (src/serialization). */
+export type EncodedError = Uint8Array;
+
+/**
+ * Reply to a request. `err` set means the request failed with that (encoded)
+ * error; otherwise `body` is the request's result.
+ * Failure: lost only with its connection, which fails the pending request.
+ */
+export interface Reply {
+  t: typeof Msg.Reply;
+  rid: number;
+  err?: EncodedError;
+  body?: unknown;
+}
+
+/**
+ * First message on every connection, from the connecting side: who it is and where
+ * it listens, so the acceptor can reuse this connection to reach it.
+ * Failure: a connection whose first message is not Hello is closed.
+ */
+export interface Hello {
+  t: typeof Msg.Hello;
+  /** Worker id of the connecting process (drivers have one too). */
+  from: string;
+  /** The address the connecting process listens on ("" if none). */
+  address: string;
+  /** Cluster token; checked on TCP connections. */
+  token?: string;
+}
+
+/** Identifies a remote function in a worker: a module URL plus a stable per-module key, or source text. */
+export interface FunctionDescriptor {
+  /** file:// URL of the defining module. */
+  module: string;
+  /** Stable per-module key: "#<n>" for the n-th remote() call in that module. */
+  key: string;
+  /** Name for messages (function name or class name). */
+  name: string;
+  /** Source text, for definitions in the driver's entry module (shipped by value). */
+  source?: string;
+}
+
+/**
+ * Owner -> leased worker: run this task. Tasks on one connection run in arrival
+ * order, one at a time.
+ * Failure: if the connection closes before TaskDone/TaskFailed arrives, the owner
+ * treats the worker as dead and retries the task (up to maxRetries); a task may
+ * therefore run more than once (at-least-once).
+ */
+export interface PushTask {
+  t: typeof Msg.PushTask;
+  /** Owner-local task number; replies carry it back. */
+  id: number;
+  /** Function number, interned per connection; `fd` is sent with the first use. */
+  fn: number;
+  fd?: FunctionDescriptor;
+  /** Encoded argument array. Top-level refs listed in `dep` are replaced before the call. */
+  args: Uint8Array;
+  /**
+   * Top-level ObjectRef arguments (their slots in `args` are undefined): argument
+   * index, object id, owner address, and the encoded value when the owner had it
+   * inline (null: the worker fetches it from the owner before running).
+   */
+  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  /** Sequence number of the first return object (ids are `${owner}/${seq + i}`). */
+  ret: number;
+  /** Number of return values. */
+  nr: number;
+  /** Attempt number (0 for the first run). */
+  att: number;
+  /** GPU ids of the lease, so getGpuIds() answers inside the task. */
+  gpu?: number[];
+}
+
+/**
+ * Worker -> owner: the task finished; `r[i]` is the encoded i-th return value.
+ * `us` is the execution time in microseconds (the owner adapts pipelining to it).
+ * Failure: lost only with the connection (then the task is retried).
+ */
+export interface TaskDone {
+  t: typeof Msg.TaskDone;
+  id: number;
+  r: Uint8Array[];
+  us: number;
+}
+
+/**
+ * Worker -> owner: the task threw (or its arguments could not be resolved); `e` is
+ * the encoded error (a RayTaskError for user exceptions). `app` is true for an
+ * application error (eligible for retryExceptions).
+ */
+export interface TaskFailed {
+  t: typeof Msg.TaskFailed;
+  id: number;
+  e: EncodedError;
+  us: number;
+  app: boolean;
+}
+
+/**
+ * Any process -> owner of an object: send its value once it is ready.
+ * Reply body: `{ d: Uint8Array, e: boolean }` (e: the value is an error).
+ * Idempotent; safe to resend. Owner unreachable -> OwnerDiedError at the caller.
+ */
+export interface GetObject {
+  t: typeof Msg.GetObject;
+  rid: number;
+  id: string;
+}
+export interface GetObjectReply {
+  d: Uint8Array;
+  e: boolean;
+}
+
+/**
+ * Worker -> node manager, once at start. Reply body: `RegisterWorkerReply`.
+ * Failure: a worker that cannot register exits.
+ */
+export interface RegisterWorker {
+  t: typeof Msg.RegisterWorker;
+  rid: number;
+  workerId: string;
+  pid: number;
+  address: string;
+}
+export interface RegisterWorkerReply {
+  nodeId: string;
+  jobId: string;
+}
+
+/**
+ * Worker -> node manager: the running task waits in get/wait, so its CPU may be
+ * lent to other work (Ray's deadlock avoidance for nested tasks); Unblocked takes
+ * it back. Notifications; lost with the connection (the worker is then gone anyway).
+ */
+export interface WorkerBlocked {
+  t: typeof Msg.WorkerBlocked;
+}
+export interface WorkerUnblocked {
+  t: typeof Msg.WorkerUnblocked;
+}
+
+/** How workers for a job are started: the driver's node binary, flags and directory. */
+export interface RuntimeEnv {
+  execPath: string;
+  execArgv: string[];
+  cwd: string;
+}
+
+/**
+ * Driver -> node manager, once. Reply body: `{ runtimeKey: string }`.
+ * The node manager prestarts workers for this runtime. Idempotent.
+ */
+export interface RegisterDriver {
+  t: typeof Msg.RegisterDriver;
+  rid: number;
+  jobId: string;
+  runtime: RuntimeEnv;
+  /** The head exits when this driver disconnects (embedded mode). */
+  embedded: boolean;
+}
+
+/**
+ * Owner -> node manager: lease a worker for tasks of this demand.
+ * Reply body: `LeaseGrant`; reply error InfeasibleResourcesError when no node can
+ * ever fit the demand. Waits while the demand is merely busy.
+ * Failure: if the owner disconnects, its leases and pending requests are dropped.
+ */
+export interface RequestLease {
+  t: typeof Msg.RequestLease;
+  rid: number;
+  demand: ResourceMap;
+  runtimeKey: string;
+}
+export interface LeaseGrant {
+  leaseId: number;
+  workerId: string;
+  address: string;
+  pid: number;
+  gpuIds: number[];
+}
+
+/** Owner -> node manager: withdraw a pending RequestLease (its reply then carries `cancelled`). Idempotent. */
+export interface CancelLeaseRequest {
+  t: typeof Msg.CancelLeaseRequest;
+  /** rid of the RequestLease to cancel. */
+  req: number;
+}
+
+/**
+ * Owner -> node manager: the lease is done. `kill` asks for the worker to be
+ * replaced (e.g. it misbehaved). Idempotent (unknown lease ids are ignored).
+ */
+export interface ReturnLease {
+  t: typeof Msg.ReturnLease;
+  leaseId: number;
+  kill?: boolean;
+}
+
+/** -> node manager: its resource view. Reply body: `NodeResourcesView`. Read-only. */
+export interface GetNodeResources {
+  t: typeof Msg.GetNodeResources;
+  rid: number;
+}
+export interface NodeResourcesView {
+  nodeId: string;
+  total: ResourceMap;
+  available: ResourceMap;
+}
+
+/** -> node manager: stop every worker and exit. Reply sent before exit. Idempotent. */
+export interface ShutdownNode {
+  t: typeof Msg.ShutdownNode;
+  rid: number;
+}
+
+/** Node manager -> control store: join the cluster. Reply body: `{}`. Idempotent per nodeId. */
+export interface RegisterNode {
+  t: typeof Msg.RegisterNode;
+  rid: number;
+  node: NodeInfo;
+}
+export interface NodeInfo {
+  nodeId: string;
+  address: string;
+  hostname: string;
+  total: ResourceMap;
+  alive: boolean;
+  isHead: boolean;
+}
+
+/** Node manager -> control store, periodically: alive, with its available resources. Notification. */
+export interface NodeHeartbeat {
+  t: typeof Msg.NodeHeartbeat;
+  nodeId: string;
+  available: ResourceMap;
+}
+
+/** -> control store: the node table. Reply body: `NodeInfo[]`. Read-only. */
+export interface GetNodes {
+  t: typeof Msg.GetNodes;
+  rid: number;
+}
+
+/** Driver -> control store: a new job id. Reply body: `{ jobId: string }`. Not idempotent (a retry gets a new id). */
+export interface RegisterJob {
+  t: typeof Msg.RegisterJob;
+  rid: number;
+}
+
+/** KV store of the control store. Replies: KvPut `{ added: boolean }`, KvGet `{ value?: Uint8Array }`, KvDelete `{ deleted: boolean }`. Idempotent. */
+export interface KvPut {
+  t: typeof Msg.KvPut;
+  rid: number;
+  ns: string;
+  key: string;
+  value: Uint8Array;
+  overwrite: boolean;
+}
+export interface KvGet {
+  t: typeof Msg.KvGet;
+  rid: number;
+  ns: string;
+  key: string;
+}
+export interface KvDelete {
+  t: typeof Msg.KvDelete;
+  rid: number;
+  ns: string;
+  key: string;
+}
+
+/** -> control store: summed totals and availability of live nodes. Reply body: `{ total, available }`. Read-only. */
+export interface GetClusterResources {
+  t: typeof Msg.GetClusterResources;
+  rid: number;
+}
+
+/** Any message on the wire. */
+export type Message =
+  | Reply
+  | Hello
+  | PushTask
+  | TaskDone
+  | TaskFailed
+  | GetObject
+  | RegisterWorker
+  | WorkerBlocked
+  | WorkerUnblocked
+  | RegisterDriver
+  | RequestLease
+  | CancelLeaseRequest
+  | ReturnLease
+  | GetNodeResources
+  | ShutdownNode
+  | RegisterNode
+  | NodeHeartbeat
+  | GetNodes
+  | RegisterJob
+  | KvPut
+  | KvGet
+  | KvDelete
+  | GetClusterResources;
+
+/** The message type for a kind. */
+export type MessageOf<K extends MsgKind> = Extract<Message, { t: K }>;
+
+/** Messages that expect a Reply. */
+export type Request = Exclude<Extract<Message, { rid: number }>, Reply>;
+
+/** A request as its sender writes it: the transport assigns `rid`. */
+export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, "rid"> : never) : never;

@@ -1,0 +1,98 @@
+import { addExtension, Packr } from "msgpackr";
+import { SerializationError } from "../errors/index.js";
+
+/**
+ * The value codec: msgpack (msgpackr) in structured-clone mode, so everything
+ * structured clone carries round-trips (typed arrays, Map, Set, Date, RegExp,
+ * BigInt, undefined, cycles and shared references), plus extension types for
+ * tsray's own classes (ObjectRef, ActorHandle, errors) and user classes
+ * registered with registerSerializer.
+ *
+ * Values that cannot cross a process boundary (functions, symbols, promises,
+ * weak collections) throw SerializationError at encode time, i.e. at the call site.
+ */
+
+/** Extension type numbers (msgpack ext types). Part of the wire format: never renumber. */
+export const ExtType = {
+  ObjectRef: 0x40,
+  ActorHandle: 0x41,
+  Error: 0x42,
+  UserClass: 0x43,
+} as const;
+
+const packr = new Packr({
+  structuredClone: true,
+  moreTypes: true,
+  useRecords: true,
+  mapsAsObjects: false,
+  writeFunction: ((fn: Function): never => {
+    throw new SerializationError(
+      `cannot serialize function ${fn.name ? `\`${fn.name}\`` : "(anonymous)"}: functions cannot be sent to another process; ` +
+        "pass data instead, or define the function as a remote function and pass its result",
+    );
+  }) as () => never,
+});
+
+let collector: unknown[] | undefined;
+
+/** While encoding, extension writers for ref-like classes report the refs they write here. */
+export function noteContainedRef(ref: unknown): void {
+  collector?.push(ref);
+}
+
+/**
+ * Encode a value. When `refsOut` is given, every ObjectRef/ActorHandle written
+ * (at any depth) is appended to it, so owners can track nested references.
+ * Throws SerializationError naming what could not be encoded.
+ */
+export function encode(value: unknown, refsOut?: unknown[]): Uint8Array {
+  const prev = collector;
+  collector = refsOut;
+  try {
+    return packr.pack(value);
+  } catch (err) {
+    if (err instanceof SerializationError) throw err;
+    const msg = err instanceof Error ? err.message : String(err);
+    if (/Unknown type: symbol/.test(msg)) {
+      throw new SerializationError("cannot serialize a symbol: symbols cannot be sent to another process");
+    }
+    throw new SerializationError(`cannot serialize value: ${msg}`, { cause: err });
+  } finally {
+    collector = prev;
+  }
+}
+
+/** Decode bytes produced by `encode` (in any tsray process). */
+export function decode(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
+/** Install a msgpack extension for a class (internal: ObjectRef, ActorHandle, errors, user classes). */
+export function installExtension<T>(
+  Class: abstract new (...args: never[]) => T,
+  type: number,
+  write: (value: T) => unknown,
+  read: (data: unknown) => unknown,
+): void {
+  addExtension({
+    Class: Class as unknown as new (...args: unknown[]) => unknown,
+    type,
+    write: write as (v: unknown) => unknown,
+    read,
+  });
+}
+
+function refuse(what: string): (v: unknown) => never {
+  return () => {
+    throw new SerializationError(`cannot serialize ${what}: it cannot be sent to another process`);
+  };
+}
+const NEVER = 0x4f;
+for (const [Class, what] of [
+  [Promise, "a Promise (await it first and pass its value)"],
+  [WeakMap, "a WeakMap"],
+  [WeakSet, "a WeakSet"],
+  [WeakRef, "a WeakRef"],
+] as const) {
+  installExtension(Class as unknown as new () => unknown, NEVER, refuse(what), () => undefined);
+}

@@ -1,0 +1,59 @@
+/**
+ * Splits a byte stream into frames of `[u32 little-endian length][body]`.
+ * Chunks are kept as a list and joined once per frame, so a frame that arrives in
+ * many chunks is copied once, and frames inside one chunk are not copied at all.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  constructor(
+    private readonly onFrame: (body: Buffer) => void,
+    private readonly maxFrameBytes: number,
+  ) {}
+
+  /** Feed bytes from the socket; calls onFrame for every complete frame, in order. Throws on an oversized frame. */
+  push(chunk: Buffer): void {
+    if (this.buffered === 0) {
+      const rest = this.scan(chunk);
+      if (rest) {
+        this.chunks.push(rest);
+        this.buffered = rest.length;
+      }
+      return;
+    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < 4) return;
+    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const need = head.readUInt32LE(0) + 4;
+    this.check(need - 4);
+    if (this.buffered < need) return;
+    const all = Buffer.concat(this.chunks, this.buffered);
+    this.chunks = [];
+    this.buffered = 0;
+    const rest = this.scan(all);
+    if (rest) {
+      this.chunks.push(rest);
+      this.buffered = rest.length;
+    }
+  }
+
+  private scan(buf: Buffer): Buffer | undefined {
+    let off = 0;
+    while (buf.length - off >= 4) {
+      const len = buf.readUInt32LE(off);
+      this.check(len);
+      if (buf.length - off - 4 < len) break;
+      this.onFrame(buf.subarray(off + 4, off + 4 + len));
+      off += 4 + len;
+    }
+    return off < buf.length ? buf.subarray(off) : undefined;
+  }
+
+  private check(len: number): void {
+    if (len > this.maxFrameBytes) {
+      throw new RangeError(`frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes} bytes`);
+    }
+  }
+}
