@@ -10,6 +10,7 @@ import {
   getRuntimeContext,
   init,
   isInitialized,
+  listWorkers,
   nodes,
   put,
   remote,
@@ -39,7 +40,7 @@ export {
   TaskCancelledError,
   WorkerCrashedError,
 } from "./errors/index.js";
-export type { NodeInfo } from "./protocol/index.js";
+export type { NodeInfo, WorkerInfo } from "./protocol/index.js";
 export { registerSerializer, type Serializer } from "./serialization/index.js";
 
 /** The default export: the same API as the named exports. */
@@ -56,6 +57,7 @@ const ray = {
   nodes,
   clusterResources,
   availableResources,
+  listWorkers,
   registerSerializer,
   ObjectRef,
   ...errors,

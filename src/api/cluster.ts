@@ -1,6 +1,6 @@
 import type { RuntimeContext } from "../core-worker/index.js";
 import { current, requireCoreWorker } from "../core-worker/index.js";
-import { Msg, type NodeInfo } from "../protocol/index.js";
+import { Msg, type NodeInfo, type NodeResourcesView, type WorkerInfo } from "../protocol/index.js";
 
 /** GPU ids assigned to the current task or actor ([] in the driver or without GPUs). */
 export function getGpuIds(): number[] {
@@ -42,4 +42,10 @@ export async function clusterResources(): Promise<Record<string, number>> {
 export async function availableResources(): Promise<Record<string, number>> {
   const { available } = await resources();
   return Object.fromEntries(Object.entries(available).filter(([, v]) => v > 0));
+}
+
+/** The worker processes of the local node (pid, state): for debugging and leak checks. */
+export async function listWorkers(): Promise<WorkerInfo[]> {
+  const view = await requireCoreWorker("listWorkers()").call<NodeResourcesView>({ t: Msg.GetNodeResources });
+  return view.workers;
 }

@@ -1,5 +1,12 @@
 /** The public API (Ray's `ray.*`). Everything users import comes through here. */
-export { availableResources, clusterResources, getGpuIds, getRuntimeContext, nodes } from "./cluster.js";
+export {
+  availableResources,
+  clusterResources,
+  getGpuIds,
+  getRuntimeContext,
+  listWorkers,
+  nodes,
+} from "./cluster.js";
 export {
   type ClusterInfo,
   currentNamespace,

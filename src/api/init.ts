@@ -42,6 +42,8 @@ export interface ClusterInfo {
   readonly resources: ResourceMap;
   /** Which object store backend runs on this node. */
   readonly objectStore: string;
+  /** pid of the embedded head process (undefined when connected to a cluster). */
+  readonly headPid: number | undefined;
 }
 
 const INIT_KEYS = [
@@ -194,6 +196,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       sessionDir,
       resources: view.total,
       objectStore: "owner-memory",
+      headPid: head?.pid,
     };
     const onExit = () => {
       // Synchronous last resort when the script ends without shutdown(): the head cleans up its workers.

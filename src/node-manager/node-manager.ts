@@ -152,7 +152,13 @@ export class NodeManager {
 
   /** Current totals and availability. */
   view(): NodeResourcesView {
-    return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available };
+    const workers = [...this.pool.workers.values()].map((w) => ({
+      workerId: w.workerId,
+      pid: w.pid,
+      state: w.state,
+      nodeId: this.nodeId,
+    }));
+    return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available, workers };
   }
 
   /** A connection closed: if it was an owner, drop its leases and requests. */

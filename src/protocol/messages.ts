@@ -256,6 +256,16 @@ export interface NodeResourcesView {
   nodeId: string;
   total: ResourceMap;
   available: ResourceMap;
+  /** The node's worker processes. */
+  workers: WorkerInfo[];
+}
+
+/** A worker process as its node manager sees it. */
+export interface WorkerInfo {
+  workerId: string;
+  pid: number;
+  state: "starting" | "idle" | "leased" | "dead";
+  nodeId: string;
 }
 
 /** -> node manager: stop every worker and exit. Reply sent before exit. Idempotent. */

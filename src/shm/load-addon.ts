@@ -1,0 +1,83 @@
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The raw exports of build/Release/tsray_shm.node (native/tsray_shm.c). */
+export interface NativeAddon {
+  createSegment(name: string, size: number, reserve: boolean): ArrayBuffer;
+  openSegment(name: string): ArrayBuffer;
+  unlinkSegment(name: string): boolean;
+  detach(buffer: ArrayBuffer): boolean;
+  setParentDeathSignal(signal: number, parentPid: number): boolean;
+  /** Resolves true when madvise(MADV_POPULATE_WRITE) did the work, false for the per-page loop. */
+  pretouch(buffer: ArrayBuffer, offset: number, length: number): Promise<boolean>;
+  readonly pageSize: number;
+}
+
+/** Outcome of {@link loadAddon}: the addon, or why it could not be used. */
+export type AddonLoad =
+  | { readonly addon: NativeAddon; readonly path: string }
+  | { readonly addon: null; readonly reason: string };
+
+const ADDON_RELATIVE_PATH = join("build", "Release", "tsray_shm.node");
+
+/**
+ * The directory of the nearest package.json above `start` whose name is "tsray"
+ * (else the nearest package.json at all), or null. Works from src/shm (tsx) and from
+ * dist/shm (compiled), and from node_modules/tsray/dist/shm once installed.
+ */
+export function findPackageRoot(start: string): string | null {
+  let first: string | null = null;
+  for (let dir = start; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      first ??= dir;
+      try {
+        const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
+        if (
+          typeof parsed === "object" &&
+          parsed !== null &&
+          (parsed as { name?: unknown }).name === "tsray"
+        ) {
+          return dir;
+        }
+      } catch {
+        // An unreadable manifest is not ours; keep walking up.
+      }
+    }
+    if (dirname(dir) === dir) return first;
+  }
+}
+
+function isAddon(value: unknown): value is NativeAddon {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return (
+    typeof v.createSegment === "function" &&
+    typeof v.openSegment === "function" &&
+    typeof v.unlinkSegment === "function" &&
+    typeof v.detach === "function" &&
+    typeof v.setParentDeathSignal === "function" &&
+    typeof v.pretouch === "function" &&
+    typeof v.pageSize === "number"
+  );
+}
+
+/** Loads `<package root>/build/Release/tsray_shm.node`; never throws. */
+export function loadAddon(): AddonLoad {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = findPackageRoot(here);
+  if (root === null) return { addon: null, reason: `no package.json found above ${here}` };
+  const path = join(root, ADDON_RELATIVE_PATH);
+  if (!existsSync(path)) {
+    return { addon: null, reason: `${path} does not exist (the native build was skipped or failed)` };
+  }
+  try {
+    const loaded: unknown = createRequire(import.meta.url)(path);
+    if (!isAddon(loaded)) return { addon: null, reason: `${path} does not export the expected functions` };
+    return { addon: loaded, path };
+  } catch (error) {
+    return { addon: null, reason: `${path} failed to load: ${(error as Error).message}` };
+  }
+}
