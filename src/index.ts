@@ -3,13 +3,17 @@
  * `import ray from "tsray"`.
  */
 import {
+  ActorHandle,
   availableResources,
   clusterResources,
   get,
+  getActor,
   getGpuIds,
   getRuntimeContext,
   init,
   isInitialized,
+  kill,
+  listActors,
   listWorkers,
   nodes,
   put,
@@ -40,7 +44,7 @@ export {
   TaskCancelledError,
   WorkerCrashedError,
 } from "./errors/index.js";
-export type { NodeInfo, WorkerInfo } from "./protocol/index.js";
+export type { ActorInfo, ActorState, NodeInfo, WorkerInfo } from "./protocol/index.js";
 export { registerSerializer, type Serializer } from "./serialization/index.js";
 
 /** The default export: the same API as the named exports. */
@@ -60,6 +64,10 @@ const ray = {
   listWorkers,
   registerSerializer,
   ObjectRef,
+  ActorHandle,
+  getActor,
+  kill,
+  listActors,
   ...errors,
 };
 export default ray;

@@ -1,4 +1,16 @@
 /** The public API (Ray's `ray.*`). Everything users import comes through here. */
+
+export {
+  type ActorClass,
+  type ActorConstructor,
+  ActorHandle,
+  type ActorMethod,
+  type ActorOptions,
+  getActor,
+  kill,
+  listActors,
+  type MethodKeys,
+} from "./actor.js";
 export {
   availableResources,
   clusterResources,

@@ -31,10 +31,10 @@ export function get(refOrRefs: unknown, options: GetOptions = {}): Promise<unkno
     const cw = requireCoreWorker("get()");
     if (Array.isArray(refOrRefs)) {
       for (let i = 0; i < refOrRefs.length; i++) checkRef(refOrRefs[i], `get() element ${i}`);
-      return cw.get(refOrRefs as ObjectRef<unknown>[], timeout);
+      return cw.objects.get(refOrRefs as ObjectRef<unknown>[], timeout);
     }
     checkRef(refOrRefs, "get()");
-    return cw.get([refOrRefs], timeout).then((v) => v[0]);
+    return cw.objects.get([refOrRefs], timeout).then((v) => v[0]);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -53,7 +53,7 @@ export function put<T>(value: T): ObjectRef<T> | Promise<ObjectRef<T>> {
     );
   }
   const cw = requireCoreWorker("put()");
-  return cw.put(value) as ObjectRef<T>;
+  return cw.objects.put(value) as ObjectRef<T>;
 }
 
 /** Options of wait(). */
@@ -86,7 +86,7 @@ export async function wait<T>(
   const timeout = optTimeout(options.timeout, "wait()");
   if (refs.length === 0) return [[], []];
   const cw = requireCoreWorker("wait()");
-  return (await cw.wait(refs as ObjectRef<unknown>[], numReturns, timeout)) as [
+  return (await cw.objects.wait(refs as ObjectRef<unknown>[], numReturns, timeout)) as [
     ObjectRef<T>[],
     ObjectRef<T>[],
   ];

@@ -1,3 +1,4 @@
+import { type ActorClass, type ActorConstructor, type ActorOptions, defineActorClass } from "./actor.js";
 import { type AnyFunction, defineRemoteFunction, type RemoteFunction } from "./remote-function.js";
 import type { TaskOptions } from "./task-options.js";
 import { show } from "./validate.js";
@@ -12,6 +13,8 @@ function isClass(fn: Function): boolean {
  * Definitions in the driver's entry script are sent as source and may use only
  * their parameters and globals (a TypeError at definition says otherwise).
  */
+export function remote<C extends ActorConstructor>(cls: C): ActorClass<C>;
+export function remote<C extends ActorConstructor>(options: ActorOptions, cls: C): ActorClass<C>;
 export function remote<F extends AnyFunction>(fn: F): RemoteFunction<F>;
 export function remote<F extends AnyFunction>(options: TaskOptions, fn: F): RemoteFunction<F>;
 export function remote(a: unknown, b?: unknown): unknown {
@@ -24,8 +27,6 @@ export function remote(a: unknown, b?: unknown): unknown {
   if (typeof opts !== "object" || opts === null) {
     throw new TypeError(`remote(options, fn): options must be an object, got ${show(opts)}`);
   }
-  if (isClass(target)) {
-    throw new TypeError("remote(Class): actors are not available in this build yet");
-  }
+  if (isClass(target)) return defineActorClass(target as ActorConstructor, opts as ActorOptions);
   return defineRemoteFunction(target as AnyFunction, opts as TaskOptions);
 }

@@ -2,6 +2,7 @@ import type { Message, NodeInfo } from "../protocol/index.js";
 import { Msg } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import type { Connection } from "../transport/index.js";
+import type { ActorManager } from "./actor-manager.js";
 import type { StorageBackend } from "./backend.js";
 
 interface NodeEntry {
@@ -25,11 +26,18 @@ function sum(maps: readonly ResourceMap[]): Record<string, number> {
 export class ControlStore {
   private readonly nodes = new Map<string, NodeEntry>();
   private nextJob = 1;
+  /** The actor directory (set by the head once its endpoint exists). */
+  actors: ActorManager | undefined;
 
   constructor(private readonly backend: StorageBackend) {}
 
+  private actorManager(): ActorManager {
+    if (!this.actors) throw new Error("this control store has no actor manager");
+    return this.actors;
+  }
+
   /** Handle a control-store message; returns undefined for messages it does not own. */
-  handle(msg: Message, _conn: Connection): unknown {
+  handle(msg: Message, conn: Connection): unknown {
     switch (msg.t) {
       case Msg.RegisterNode:
         this.registerNode(msg.node);
@@ -51,6 +59,22 @@ export class ControlStore {
         return this.backend.delete(`kv:${msg.ns}`, msg.key).then((deleted) => ({ deleted }));
       case Msg.GetClusterResources:
         return this.clusterResources();
+      case Msg.RegisterActor:
+        return this.actorManager().register(msg.spec, conn);
+      case Msg.GetActorInfo:
+        return this.actorManager().getInfo(msg.actorId, msg.after);
+      case Msg.GetNamedActor:
+        return this.actorManager().getNamed(msg.name, msg.namespace);
+      case Msg.KillActor:
+        return this.actorManager().kill(msg.actorId, msg.noRestart);
+      case Msg.ListActors:
+        return this.actorManager().list();
+      case Msg.WorkerExited:
+        this.actors?.onWorkerExited(msg.workerId, msg.code, msg.signal);
+        return undefined;
+      case Msg.ActorOwnerGone:
+        this.actors?.onOwnerGone(msg.owner);
+        return undefined;
       default:
         return undefined;
     }

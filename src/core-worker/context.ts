@@ -22,6 +22,7 @@ export interface RuntimeContext {
 
 interface Current {
   taskId: string | undefined;
+  actorId: string | undefined;
   gpuIds: number[];
 }
-export const current: Current = { taskId: undefined, gpuIds: [] };
+export const current: Current = { taskId: undefined, actorId: undefined, gpuIds: [] };

@@ -1,21 +1,24 @@
-import { GetTimeoutError, OwnerDiedError, RuntimeUnavailableError } from "../errors/index.js";
+import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
 import {
+  type ActorSpec,
   type FunctionDescriptor,
-  type GetObject,
-  type GetObjectReply,
   type Message,
   Msg,
   type RequestBody,
 } from "../protocol/index.js";
-import type { ResourceMap } from "../scheduling/index.js";
-import { decode, encode, errorCodec } from "../serialization/index.js";
+import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
+import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint } from "../transport/index.js";
+import { ActorExecutor } from "./actor-executor.js";
+import { ActorHandle, type HandleState, setActorCallHooks } from "./actor-handle.js";
+import { type ActorCall, ActorSubmitter } from "./actor-submitter.js";
 import { current } from "./context.js";
 import { KeepAlive } from "./keep-alive.js";
-import { ObjectRef, setRefHooks } from "./object-ref.js";
-import { detach, FAILED, ObjEntry, PENDING, READY } from "./object-table.js";
+import { ObjectManager } from "./object-manager.js";
+import type { ObjectRef } from "./object-ref.js";
+import { FAILED, READY } from "./object-table.js";
 import { TaskExecutor } from "./task-executor.js";
-import type { TaskDep, TaskSpec } from "./task-spec.js";
+import type { TaskSpec } from "./task-spec.js";
 import { TaskSubmitter } from "./task-submitter.js";
 
 /** How a core worker is started. */
@@ -24,7 +27,7 @@ export interface CoreWorkerOptions {
   readonly mode: "driver" | "worker";
   /** Where this process listens (Unix socket path). */
   readonly listenAddress: string;
-  /** The local node manager (and, on the head, the control store). */
+  /** The local node manager (on a single-node cluster also the control store). */
   readonly nodeManagerAddress: string;
   readonly jobId: string;
   readonly nodeId: string;
@@ -39,24 +42,37 @@ export interface SubmitOptions {
   readonly retryExceptions: boolean | readonly string[];
 }
 
+/** Options of one actor creation (already validated by the API layer). */
+export type ActorCreateOptions = Omit<
+  ActorSpec,
+  "actorId" | "desc" | "args" | "dep" | "runtimeKey" | "owner"
+>;
+
 /**
  * The per-process runtime (Ray's CoreWorker), in the driver and in every worker:
- * owns the objects this process created, submits tasks to leased workers, runs
- * tasks pushed to it, serves its objects to borrowers, and resolves get/wait.
+ * owns the objects this process creates, submits tasks to leased workers and
+ * calls to actors, runs tasks and hosts an actor when it is a worker, and serves
+ * its objects to borrowers.
  */
 export class CoreWorker {
   readonly endpoint: Endpoint;
+  readonly keepAlive: KeepAlive;
+  readonly objects: ObjectManager;
   private nm: Connection | undefined;
-  private readonly objects = new Map<string, ObjEntry>();
   private readonly submitter: TaskSubmitter;
-  readonly executor: TaskExecutor;
-  private nextObject = 1;
+  private readonly actorSubmitter: ActorSubmitter;
+  private readonly executor: TaskExecutor;
+  private readonly actorExecutor: ActorExecutor;
   private nextTask = 1;
+  private nextActor = 1;
   private runtimeKey = "";
   private blockedDepth = 0;
   private closed = false;
-  /** Keeps a driver's event loop alive only while it waits on the cluster. */
-  readonly keepAlive: KeepAlive;
+  /** Cluster totals known to this process (for synchronous infeasibility checks). */
+  clusterTotals: ResourceMap[] = [];
+  /** Job and node this process belongs to (known after registration). */
+  jobId: string;
+  nodeId: string;
 
   constructor(readonly opts: CoreWorkerOptions) {
     this.jobId = opts.jobId;
@@ -64,22 +80,31 @@ export class CoreWorker {
     this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec);
     this.endpoint.unrefSockets = opts.mode === "driver";
     this.keepAlive = new KeepAlive(opts.mode === "driver");
+    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive);
+    this.objects.onBlock = (b) => (b ? this.enterBlocked() : this.exitBlocked());
     this.submitter = new TaskSubmitter(
       this.endpoint,
       () => this.nodeManager(),
       () => this.runtimeKey,
       {
-        completeReturns: (spec, values) => this.completeReturns(spec, values),
-        failReturns: (spec, err) => this.failReturns(spec, err),
+        completeReturns: (spec, values) => this.finish(spec.returnIds, spec.lentEntries, READY, values),
+        failReturns: (spec, err) => this.finish(spec.returnIds, spec.lentEntries, FAILED, [err]),
       },
     );
-    this.executor = new TaskExecutor({
-      fetch: (id, owner) => this.fetchEncoded(id, owner),
-      markEscaped: (refs) => this.markEscaped(refs),
+    this.actorSubmitter = new ActorSubmitter(this.endpoint, () => this.controlStore(), {
+      completeCall: (call, values) => this.finish(call.returnIds, call.lentEntries, READY, values),
+      failCall: (call, err) => this.finish(call.returnIds, call.lentEntries, FAILED, [err]),
+      resolveDeps: (call) => this.objects.inlineDeps(call.deps),
     });
-    setRefHooks({
-      created: (ref) => this.onRefCreated(ref),
-      released: (id) => this.onRefReleased(id),
+    const host = {
+      fetch: (id: string, owner: string) => this.objects.fetch(id, owner),
+      markEscaped: (refs: unknown[]) => this.objects.markEscaped(refs),
+    };
+    this.executor = new TaskExecutor(host);
+    this.actorExecutor = new ActorExecutor(host);
+    setActorCallHooks({
+      call: (state, method, args, n) => this.submitActorCall(state, method, args, n),
+      handleCreated: () => undefined,
     });
   }
 
@@ -104,14 +129,20 @@ export class CoreWorker {
     return this.nm;
   }
 
-  /** Job and node this process belongs to (known after registration). */
-  jobId = "";
-  nodeId = "";
+  /** The control-store connection (the head; on a single node the same as the node manager). */
+  controlStore(): Connection {
+    return this.nodeManager();
+  }
 
   /** Record the job and node ids learned at registration. */
   setIdentity(jobId: string, nodeId: string): void {
     this.jobId = jobId;
     this.nodeId = nodeId;
+  }
+
+  /** Set the runtime key under which the node manager starts workers for this job. */
+  setRuntimeKey(key: string): void {
+    this.runtimeKey = key;
   }
 
   /** A request to the node manager / control store, keeping a driver alive until it is answered. */
@@ -124,331 +155,127 @@ export class CoreWorker {
     }
   }
 
-  /** Set the runtime key under which the node manager starts workers for this job. */
-  setRuntimeKey(key: string): void {
-    this.runtimeKey = key;
-  }
-
-  // ---- objects -------------------------------------------------------------
-
-  /** Store a value owned by this process and return its ref. */
-  put(value: unknown): ObjectRef<unknown> {
-    const refs: unknown[] = [];
-    const data = encode(value, refs);
-    if (refs.length > 0) this.markEscaped(refs);
-    const id = `${this.opts.workerId}/${this.nextObject++}`;
-    const e = new ObjEntry(id, true, this.address);
-    e.state = READY;
-    e.data = data;
-    this.objects.set(id, e);
-    return new ObjectRef(id, this.address);
-  }
-
-  /** Read values, in input order. Rejects with the first failed value's error, or GetTimeoutError. */
-  get(refs: readonly ObjectRef<unknown>[], timeoutMs?: number): Promise<unknown[]> {
-    const out = new Array<unknown>(refs.length);
-    let missing: number[] | undefined;
-    for (let i = 0; i < refs.length; i++) {
-      const e = this.objects.get(refs[i]!.id);
-      if (e && e.state !== PENDING) {
-        if (e.state === FAILED) return Promise.reject(decode(e.data!));
-        out[i] = decode(e.data!);
-      } else {
-        (missing ??= []).push(i);
-      }
-    }
-    if (!missing) return Promise.resolve(out);
-    return this.waitAndRead(refs, out, missing, timeoutMs);
-  }
-
-  private async waitAndRead(
-    refs: readonly ObjectRef<unknown>[],
-    out: unknown[],
-    missing: number[],
-    timeoutMs: number | undefined,
-  ): Promise<unknown[]> {
-    const entries = missing.map((i) => this.entryFor(refs[i]!));
-    const all = Promise.all(entries.map((e) => this.settled(e)));
-    this.keepAlive.hold();
-    this.enterBlocked();
-    try {
-      if (timeoutMs === undefined) await all;
-      else await withTimeout(all, timeoutMs, () => describeTimeout(refs, missing, timeoutMs));
-    } finally {
-      this.exitBlocked();
-      this.keepAlive.release();
-    }
-    for (let k = 0; k < missing.length; k++) {
-      const e = entries[k]!;
-      if (e.state === FAILED) throw decode(e.data!);
-      out[missing[k]!] = decode(e.data!);
-    }
-    return out;
-  }
-
-  /**
-   * Wait until `numReturns` of `refs` are ready (or the timeout passes); returns
-   * [ready, notReady], each in input order.
-   */
-  async wait(
-    refs: readonly ObjectRef<unknown>[],
-    numReturns: number,
-    timeoutMs: number | undefined,
-  ): Promise<[ObjectRef<unknown>[], ObjectRef<unknown>[]]> {
-    const entries = refs.map((r) => this.entryFor(r));
-    const count = () => entries.reduce((n, e) => n + (e.state === PENDING ? 0 : 1), 0);
-    if (count() < numReturns && timeoutMs !== 0) {
-      this.keepAlive.hold();
-      this.enterBlocked();
-      try {
-        await new Promise<void>((resolve) => {
-          let ready = count();
-          let timer: NodeJS.Timeout | undefined;
-          const onOne = () => {
-            if (++ready >= numReturns) done();
-          };
-          const done = () => {
-            if (timer) clearTimeout(timer);
-            for (const e of entries) e.removeWaiter(onOne);
-            resolve();
-          };
-          for (const e of entries) {
-            if (e.state === PENDING) {
-              e.whenSettled(onOne);
-              if (!e.owned) void this.settled(e);
-            }
-          }
-          if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
-        });
-      } finally {
-        this.exitBlocked();
-        this.keepAlive.release();
-      }
-    }
-    const ready: ObjectRef<unknown>[] = [];
-    const notReady: ObjectRef<unknown>[] = [];
-    for (let i = 0; i < refs.length; i++) {
-      if (entries[i]!.state !== PENDING && ready.length < numReturns) ready.push(refs[i]!);
-      else notReady.push(refs[i]!);
-    }
-    return [ready, notReady];
-  }
-
-  private entryFor(ref: ObjectRef<unknown>): ObjEntry {
-    let e = this.objects.get(ref.id);
-    if (!e) {
-      // A ref whose entry was dropped (released elsewhere in this process) or never seen.
-      e = new ObjEntry(ref.id, ref.ownerAddress === this.address, ref.ownerAddress);
-      this.objects.set(ref.id, e);
-      if (e.owned)
-        e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
-    }
-    return e;
-  }
-
-  /** Resolves once `e` is settled, fetching it from its owner if borrowed. */
-  private settled(e: ObjEntry): Promise<ObjEntry> {
-    if (e.state !== PENDING) return Promise.resolve(e);
-    if (e.owned) return new Promise((resolve) => e.whenSettled(resolve));
-    e.fetching ??= this.fetchInto(e, e.owner);
-    return e.fetching;
-  }
-
-  private async fetchInto(e: ObjEntry, owner: string): Promise<ObjEntry> {
-    try {
-      const got = await this.fetchEncoded(e.id, owner);
-      e.settle(got.failed ? FAILED : READY, got.data);
-    } catch (err) {
-      e.settle(FAILED, errorCodec.encode(err));
-    }
-    return e;
-  }
-
-  /** Ask `owner` for an object's encoded value (waits until the owner has it). */
-  async fetchEncoded(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }> {
-    const local = this.objects.get(id);
-    if (local && local.state !== PENDING) return { data: local.data!, failed: local.state === FAILED };
-    if (owner === this.address) {
-      const e = this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
-      await this.settled(e);
-      return { data: e.data!, failed: e.state === FAILED };
-    }
-    let conn: Connection;
-    this.keepAlive.hold();
-    try {
-      conn = await this.endpoint.connect(owner);
-    } catch (err) {
-      this.keepAlive.release();
-      throw new OwnerDiedError(`the owner of object ${id} (${owner}) is unreachable: it has died`, {
-        cause: err,
-      });
-    }
-    try {
-      const reply = await conn.request<GetObjectReply>({ t: Msg.GetObject, id });
-      return { data: detach(reply.d), failed: reply.e };
-    } catch (err) {
-      if (err instanceof RuntimeUnavailableError) {
-        throw new OwnerDiedError(`the owner of object ${id} (${owner}) died before sending it`, {
-          cause: err,
-        });
-      }
-      throw err;
-    } finally {
-      this.keepAlive.release();
-    }
-  }
-
-  private serveObject(msg: GetObject): Promise<GetObjectReply> | GetObjectReply {
-    const e = this.objects.get(msg.id);
-    if (!e?.owned) {
-      throw new OwnerDiedError(
-        `object ${msg.id} is not known to its owner ${this.opts.workerId} (already freed)`,
-      );
-    }
-    if (e.state !== PENDING) return { d: e.data!, e: e.state === FAILED };
-    return new Promise((resolve) => e.whenSettled((s) => resolve({ d: s.data!, e: s.state === FAILED })));
-  }
-
-  private markEscaped(refs: unknown[]): void {
-    for (const r of refs) {
-      const ref = r as ObjectRef<unknown>;
-      const e = this.objects.get(ref.id);
-      if (e) e.escaped = true;
-    }
-  }
-
-  private onRefCreated(ref: ObjectRef<unknown>): void {
-    let e = this.objects.get(ref.id);
-    if (!e) {
-      const owned = ref.ownerAddress === this.address;
-      e = new ObjEntry(ref.id, owned, ref.ownerAddress);
-      if (owned)
-        e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
-      this.objects.set(ref.id, e);
-    }
-    e.localRefs++;
-  }
-
-  private onRefReleased(id: string): void {
-    const e = this.objects.get(id);
-    if (!e) return;
-    e.localRefs--;
-    this.maybeFree(e);
-  }
-
-  private maybeFree(e: ObjEntry): void {
-    if (!e.unreferenced) return;
-    if (e.state === PENDING && e.owned) return; // dropped when its task finishes
-    this.objects.delete(e.id);
-  }
-
   // ---- tasks ---------------------------------------------------------------
 
   /** Submit a normal task; returns its return refs. */
   submitTask(desc: FunctionDescriptor, args: readonly unknown[], opts: SubmitOptions): ObjectRef<unknown>[] {
-    if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");
-    let deps: TaskDep[] | undefined;
-    let lent: ObjEntry[] | undefined;
-    let pendingOwned: ObjEntry[] | undefined;
-    let plain: readonly unknown[] = args;
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (!(a instanceof ObjectRef)) continue;
-      if (plain === args) plain = args.slice();
-      (plain as unknown[])[i] = undefined;
-      (deps ??= []).push({ i, id: a.id, o: a.ownerAddress });
-      const e = this.objects.get(a.id);
-      if (e?.owned) {
-        e.lent++;
-        (lent ??= []).push(e);
-        if (e.state === PENDING) (pendingOwned ??= []).push(e);
-      }
-    }
-    const refsInside: unknown[] = [];
-    const data = encode(plain, refsInside);
-    if (refsInside.length > 0) this.markEscaped(refsInside);
-    const ret = this.nextObject;
-    this.nextObject += opts.numReturns;
-    const returnIds: string[] = [];
-    const refs: ObjectRef<unknown>[] = [];
-    for (let k = 0; k < opts.numReturns; k++) {
-      const id = `${this.opts.workerId}/${ret + k}`;
-      returnIds.push(id);
-      this.objects.set(id, new ObjEntry(id, true, this.address));
-      refs.push(new ObjectRef(id, this.address));
-    }
+    this.checkOpen();
+    const prepared = this.objects.prepareArgs(args);
+    const ret = this.objects.allocate(opts.numReturns);
+    const { ids, refs } = this.objects.createPending(ret, opts.numReturns);
     const spec: TaskSpec = {
       id: this.nextTask++,
       desc,
       descKey: `${desc.module}${desc.key}`,
-      args: data,
-      deps,
+      args: prepared.data,
+      deps: prepared.deps,
       ret,
-      returnIds,
+      returnIds: ids,
       demand: opts.demand,
       shapeKey: opts.shapeKey,
       maxRetries: opts.maxRetries,
       retryExceptions: opts.retryExceptions,
-      lentEntries: lent,
-      pendingDeps: pendingOwned?.length ?? 0,
+      lentEntries: prepared.lent,
+      pendingDeps: prepared.pending?.length ?? 0,
       attempt: 0,
       crashes: 0,
     };
     this.keepAlive.hold();
-    if (!pendingOwned) this.dispatchResolved(spec);
-    else
-      for (const e of pendingOwned)
-        e.whenSettled(() => --spec.pendingDeps === 0 && this.dispatchResolved(spec));
+    const ready = () => {
+      const failed = this.objects.inlineDeps(spec.deps);
+      if (failed) this.finish(spec.returnIds, spec.lentEntries, FAILED, [failed]);
+      else this.submitter.enqueue(spec);
+    };
+    if (!prepared.pending) ready();
+    else for (const e of prepared.pending) e.whenSettled(() => --spec.pendingDeps === 0 && ready());
     return refs;
   }
 
-  /** All owned deps are settled: inline their values, or fail the task if one failed. */
-  private dispatchResolved(spec: TaskSpec): void {
-    if (spec.deps) {
-      for (const d of spec.deps) {
-        const e = this.objects.get(d.id);
-        if (!e || e.state === PENDING || !e.owned) continue;
-        if (e.state === FAILED) {
-          this.failReturns(spec, e.data!);
+  /** Settle the returns of a finished task or call and give back what it borrowed. */
+  private finish(
+    ids: string[],
+    lent: TaskSpec["lentEntries"],
+    state: typeof READY | typeof FAILED,
+    values: Uint8Array[],
+  ): void {
+    for (let k = 0; k < ids.length; k++)
+      this.objects.settleOwned(ids[k]!, state, values[state === READY ? k : 0]!);
+    this.objects.unlend(lent);
+    this.keepAlive.release();
+  }
+
+  // ---- actors --------------------------------------------------------------
+
+  /** Create an actor (registration with the control store continues in the background). */
+  createActor(desc: FunctionDescriptor, args: readonly unknown[], opts: ActorCreateOptions): ActorHandle {
+    this.checkOpen();
+    const reason = this.clusterTotals.length > 0 ? infeasibleReason(opts.demand, this.clusterTotals) : null;
+    if (reason) throw new InfeasibleResourcesError(`cannot create actor ${opts.className}: it ${reason}`);
+    const actorId = `${this.opts.workerId}.a${this.nextActor++}`;
+    const prepared = this.objects.prepareArgs(args);
+    const spec: ActorSpec = {
+      ...opts,
+      actorId,
+      desc,
+      args: prepared.data,
+      runtimeKey: this.runtimeKey,
+      owner: this.address,
+    };
+    const registered = new Promise<void>((resolve, reject) => {
+      const register = () => {
+        const failed = this.objects.inlineDeps(prepared.deps);
+        this.objects.unlend(prepared.lent);
+        if (failed) {
+          reject(failed); // an argument failed: every call fails with its error
           return;
         }
-        d.v = e.data;
+        if (prepared.deps) spec.dep = prepared.deps;
+        this.controlStore()
+          .request<{ actorId: string }>({ t: Msg.RegisterActor, spec })
+          .then(
+            () => resolve(),
+            (err: unknown) => reject(errorCodec.encode(err)),
+          );
+      };
+      if (!prepared.pending) register();
+      else {
+        let n = prepared.pending.length;
+        for (const e of prepared.pending) e.whenSettled(() => --n === 0 && register());
+      }
+    });
+    this.actorSubmitter.expect(actorId, registered);
+    return ActorHandle.create({ actorId, className: opts.className, methods: opts.methods });
+  }
+
+  private submitActorCall(state: HandleState, method: string, args: unknown[], numReturns: number): unknown {
+    this.checkOpen();
+    const prepared = this.objects.prepareArgs(args);
+    const ret = this.objects.allocate(numReturns);
+    const { ids, refs } = this.objects.createPending(ret, numReturns);
+    const call: ActorCall = {
+      id: this.nextTask++,
+      method,
+      args: prepared.data,
+      deps: prepared.deps,
+      ret,
+      returnIds: ids,
+      pendingDeps: prepared.pending?.length ?? 0,
+      lentEntries: prepared.lent,
+    };
+    this.keepAlive.hold();
+    if (prepared.pending) {
+      for (const e of prepared.pending) {
+        e.whenSettled(() => --call.pendingDeps === 0 && this.actorSubmitter.depsChanged(state.actorId));
       }
     }
-    this.submitter.enqueue(spec);
-  }
-
-  private completeReturns(spec: TaskSpec, values: Uint8Array[]): void {
-    for (let k = 0; k < spec.returnIds.length; k++) this.settleOwned(spec.returnIds[k]!, READY, values[k]!);
-    this.finishTask(spec);
-  }
-
-  private failReturns(spec: TaskSpec, err: Uint8Array): void {
-    for (const id of spec.returnIds) this.settleOwned(id, FAILED, err);
-    this.finishTask(spec);
-  }
-
-  private settleOwned(id: string, state: typeof READY | typeof FAILED, data: Uint8Array): void {
-    const e = this.objects.get(id);
-    if (!e) return;
-    e.settle(state, detach(data));
-    this.maybeFree(e);
-  }
-
-  private finishTask(spec: TaskSpec): void {
-    this.keepAlive.release();
-    if (!spec.lentEntries) return;
-    for (const e of spec.lentEntries) {
-      e.lent--;
-      this.maybeFree(e);
-    }
-    spec.lentEntries = undefined;
+    this.actorSubmitter.submit(state.actorId, call);
+    return numReturns === 1 ? refs[0] : refs;
   }
 
   // ---- worker blocking (nested gets) ---------------------------------------
 
   private enterBlocked(): void {
-    if (this.opts.mode !== "worker" || current.taskId === undefined) return;
+    if (this.opts.mode !== "worker" || current.actorId !== undefined || current.taskId === undefined) return;
     if (this.blockedDepth++ === 0) this.nm?.send({ t: Msg.WorkerBlocked });
   }
 
@@ -464,23 +291,24 @@ export class CoreWorker {
       case Msg.PushTask:
         this.executor.onPushTask(msg, conn);
         return undefined;
+      case Msg.PushActorTask:
+        this.actorExecutor.onPushActorTask(msg, conn);
+        return undefined;
       case Msg.TaskDone:
       case Msg.TaskFailed:
-        this.submitter.onReply(msg);
+        if (!this.submitter.onReply(msg)) this.actorSubmitter.onReply(msg);
         return undefined;
       case Msg.GetObject:
-        return this.serveObject(msg);
+        return this.objects.serve(msg);
+      case Msg.CreateActor:
+        return this.actorExecutor.create(msg);
       default:
-        return this.extraHandler?.(msg, conn);
+        return undefined;
     }
   }
 
-  /** Messages not handled by the core worker itself (e.g. the node-manager services in a head). */
-  extraHandler: ((msg: Message, conn: Connection) => unknown) | undefined;
-
-  /** Number of objects this process tracks (owned + borrowed copies). */
-  get objectCount(): number {
-    return this.objects.size;
+  private checkOpen(): void {
+    if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");
   }
 
   /** Stop: return leases, close sockets. Idempotent. */
@@ -489,30 +317,9 @@ export class CoreWorker {
     this.closed = true;
     this.submitter.close();
     this.nm?.flush();
-    setRefHooks(undefined);
+    this.objects.close();
+    setActorCallHooks(undefined);
     this.endpoint.close();
     this.keepAlive.close();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, describe: () => string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GetTimeoutError(describe())), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
-}
-
-function describeTimeout(refs: readonly ObjectRef<unknown>[], missing: number[], ms: number): string {
-  const ids = missing.slice(0, 3).map((i) => refs[i]!.id);
-  const more = missing.length > 3 ? ` and ${missing.length - 3} more` : "";
-  return `get timed out after ${ms} ms waiting for ${missing.length} of ${refs.length} object(s): ${ids.join(", ")}${more}`;
 }

@@ -1,17 +1,7 @@
 import type { FunctionDescriptor } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
+import type { DepList } from "./object-manager.js";
 import type { ObjEntry } from "./object-table.js";
-
-/** A top-level ObjectRef argument, to be replaced by its value before the task runs. */
-export interface TaskDep {
-  /** Argument index. */
-  i: number;
-  id: string;
-  /** Owner address. */
-  o: string;
-  /** Encoded value when the submitting owner has it inline. */
-  v?: Uint8Array;
-}
 
 /** What the owner keeps for each submitted task until it finishes (and for retries). */
 export interface TaskSpec {
@@ -20,7 +10,8 @@ export interface TaskSpec {
   /** `module#key`: interning key for the descriptor. */
   readonly descKey: string;
   readonly args: Uint8Array;
-  readonly deps: TaskDep[] | undefined;
+  /** Top-level ref arguments: [index, id, owner, inline value or null]. */
+  readonly deps: DepList | undefined;
   /** First return object sequence number. */
   readonly ret: number;
   readonly returnIds: string[];

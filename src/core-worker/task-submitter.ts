@@ -93,10 +93,10 @@ export class TaskSubmitter {
     this.pump(shape);
   }
 
-  /** Route a TaskDone/TaskFailed from a leased worker. */
-  onReply(msg: TaskDone | TaskFailed): void {
+  /** Route a TaskDone/TaskFailed from a leased worker; false if it is not a task of this submitter. */
+  onReply(msg: TaskDone | TaskFailed): boolean {
     const entry = this.inflight.get(msg.id);
-    if (!entry) return;
+    if (!entry) return false;
     this.inflight.delete(msg.id);
     const { spec, lease } = entry;
     lease.inflight.delete(msg.id);
@@ -111,6 +111,7 @@ export class TaskSubmitter {
       this.owner.failReturns(spec, msg.e);
     }
     this.pump(shape);
+    return true;
   }
 
   /** Stop: return every lease; queued tasks stay unfinished (the process is going away). */
@@ -182,7 +183,7 @@ export class TaskSubmitter {
       msg.fd = spec.desc;
     }
     msg.fn = fn;
-    if (spec.deps) msg.dep = spec.deps.map((d) => [d.i, d.id, d.o, d.v ?? null]);
+    if (spec.deps) msg.dep = spec.deps;
     if (lease.grant.gpuIds.length > 0) msg.gpu = lease.grant.gpuIds;
     lease.inflight.set(spec.id, spec);
     this.inflight.set(spec.id, { spec, lease });

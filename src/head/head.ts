@@ -1,4 +1,4 @@
-import { ControlStore, MemoryBackend } from "../control-store/index.js";
+import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
 import { NodeManager } from "../node-manager/index.js";
 import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
@@ -39,6 +39,7 @@ export class Head {
 
   async start(): Promise<void> {
     await this.endpoint.listen(this.cfg.address);
+    this.store.actors = new ActorManager(this.endpoint, () => this.endpoint.listenAddress);
     this.nodeManager = new NodeManager(
       {
         address: this.endpoint.listenAddress,
@@ -53,6 +54,8 @@ export class Head {
         registerNode: (info) => this.store.registerNode(info),
         heartbeat: (id, available) => this.store.heartbeat(id, available),
         nodeTotals: () => this.store.nodeTotals(),
+        workerExited: (workerId, pid, code, signal) =>
+          this.store.actors?.onWorkerExited(workerId, code, signal),
       },
     );
   }

@@ -28,6 +28,8 @@ export interface ControlStoreClient {
   heartbeat(nodeId: string, available: ResourceMap): void;
   /** Totals of every live node, for the infeasibility check. */
   nodeTotals(): ResourceMap[];
+  /** A worker process of this node exited. */
+  workerExited(workerId: string, pid: number, code: number | null, signal: string | null): void;
 }
 
 /** Node-manager settings. */
@@ -44,6 +46,7 @@ export interface NodeManagerOptions {
 }
 
 interface Pending {
+  readonly actor: string | undefined;
   readonly rid: number;
   readonly conn: Connection;
   readonly demand: ResourceMap;
@@ -224,6 +227,7 @@ export class NodeManager {
     }
     return new Promise((resolve, reject) => {
       this.pending.push({
+        actor: msg.actor,
         reject,
         rid: msg.rid,
         conn,
@@ -250,7 +254,7 @@ export class NodeManager {
     const lease = this.leases.get(leaseId);
     if (!lease) return;
     this.endLease(lease);
-    if (kill) this.pool.kill(lease.worker);
+    if (kill || lease.worker.actorId !== undefined) this.pool.kill(lease.worker);
     else if (lease.worker.state === "leased") {
       lease.worker.state = "idle";
       lease.worker.idleSince = Date.now();
@@ -310,6 +314,11 @@ export class NodeManager {
   private grant(p: Pending, w: WorkerProc): void {
     const lease: Lease = { id: this.nextLease++, alloc: p.alloc!, worker: w, owner: p.conn, blocked: false };
     w.state = "leased";
+    if (p.actor !== undefined) {
+      // Dedicated for life: keep the shared pool at strength for tasks.
+      w.actorId = p.actor;
+      this.replenish(w.runtimeKey);
+    }
     this.leases.set(lease.id, lease);
     this.leaseByWorker.set(w.workerId, lease);
     p.resolve({
@@ -333,6 +342,7 @@ export class NodeManager {
   private onWorkerExit(w: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
     if (this.stopping) return;
     log.debug(`worker ${w.workerId} pid ${w.pid} exited (code ${code}, signal ${signal})`);
+    this.store.workerExited(w.workerId, w.pid, code, signal);
     if (w.address === "") {
       // Died before registering: a broken runtime (bad flags, loader missing) would loop forever.
       const n = (this.startFailures.get(w.runtimeKey) ?? 0) + 1;
@@ -350,15 +360,21 @@ export class NodeManager {
     const lease = this.leaseByWorker.get(w.workerId);
     if (lease) this.endLease(lease);
     w.conn?.destroy();
-    // Keep the prestarted pool at strength for runtimes that still have drivers.
-    const rt = this.runtimes.get(w.runtimeKey);
+    if (w.gpuEnv === "" && w.actorId === undefined) this.replenish(w.runtimeKey);
+    this.schedule();
+  }
+
+  /** Keep the prestarted task-worker pool of a runtime at strength. */
+  private replenish(runtimeKey: string): void {
+    const rt = this.runtimes.get(runtimeKey);
+    if (!rt || this.stopping) return;
     const want =
       this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
-    const have = [...this.pool.workers.values()].filter(
-      (x) => x.runtimeKey === w.runtimeKey && x.gpuEnv === "",
-    ).length;
-    if (rt && w.gpuEnv === "" && have < want) this.pool.start(w.runtimeKey, rt, "");
-    this.schedule();
+    let have = 0;
+    for (const x of this.pool.workers.values()) {
+      if (x.runtimeKey === runtimeKey && x.gpuEnv === "" && x.actorId === undefined) have++;
+    }
+    for (; have < want; have++) this.pool.start(runtimeKey, rt, "");
   }
 
   private failRuntime(runtimeKey: string, why: string): void {

@@ -20,6 +20,8 @@ export interface WorkerProc {
   conn: Connection | undefined;
   idleSince: number;
   startTimer: NodeJS.Timeout | undefined;
+  /** Set when the worker is dedicated to an actor. */
+  actorId?: string;
 }
 
 /** Where the worker entry point is: dist/worker/main.js (or src/*.ts under tsx in development). */

@@ -45,6 +45,16 @@ export const Msg = {
   KvGet: 65,
   KvDelete: 66,
   GetClusterResources: 67,
+  // actors
+  RegisterActor: 70,
+  GetActorInfo: 71,
+  GetNamedActor: 72,
+  KillActor: 73,
+  ListActors: 74,
+  CreateActor: 75,
+  PushActorTask: 76,
+  WorkerExited: 77,
+  ActorOwnerGone: 78,
 } as const;
 export type MsgKind = (typeof Msg)[keyof typeof Msg];
 
@@ -221,6 +231,8 @@ export interface RequestLease {
   rid: number;
   demand: ResourceMap;
   runtimeKey: string;
+  /** For an actor: the worker is dedicated to it for life and never returns to the pool. */
+  actor?: string;
 }
 export interface LeaseGrant {
   leaseId: number;
@@ -336,6 +348,145 @@ export interface GetClusterResources {
   rid: number;
 }
 
+/** Lifecycle of an actor, as the control store records it. */
+export type ActorState = "PENDING" | "ALIVE" | "RESTARTING" | "DEAD";
+
+/** Everything needed to create (and re-create) an actor; sent once by its creator. */
+export interface ActorSpec {
+  actorId: string;
+  desc: FunctionDescriptor;
+  /** Encoded constructor argument array (top-level refs already replaced by values). */
+  args: Uint8Array;
+  /** Top-level ref arguments the owner could not inline: [index, id, owner, null]. */
+  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  demand: ResourceMap;
+  runtimeKey: string;
+  name?: string;
+  namespace: string;
+  detached: boolean;
+  getIfExists: boolean;
+  maxRestarts: number;
+  maxTaskRetries: number;
+  maxConcurrency: number;
+  className: string;
+  methods: string[];
+  /** Address of the creating process (the owner of a non-detached actor). */
+  owner: string;
+}
+
+/** An actor as the control store reports it. */
+export interface ActorInfo {
+  actorId: string;
+  state: ActorState;
+  /** Where the actor's worker listens ("" unless ALIVE). */
+  address: string;
+  pid: number;
+  className: string;
+  methods: string[];
+  name?: string;
+  namespace: string;
+  detached: boolean;
+  restarts: number;
+  maxTaskRetries: number;
+  /** Why it died (DEAD only), e.g. "killed by ray.kill()". */
+  deathCause?: string;
+  /** The error calls fail with (DEAD only): an encoded ActorDiedError. */
+  deathError?: Uint8Array;
+}
+
+/**
+ * Creator -> control store: register and create an actor. Reply body `{ actorId }`:
+ * the id callers use (with getIfExists, the existing actor's id). Creation itself
+ * continues asynchronously. Errors: name already taken (without getIfExists).
+ * Not idempotent: a retry after a lost reply may find the name taken.
+ */
+export interface RegisterActor {
+  t: typeof Msg.RegisterActor;
+  rid: number;
+  spec: ActorSpec;
+}
+
+/**
+ * -> control store: the actor's state once it is ALIVE at an address other than
+ * `after`, or DEAD. Reply body: `ActorInfo`. Read-only; safe to resend.
+ */
+export interface GetActorInfo {
+  t: typeof Msg.GetActorInfo;
+  rid: number;
+  actorId: string;
+  after?: string;
+}
+
+/** -> control store: look up a named actor. Reply body `ActorInfo`; error if there is none. Read-only. */
+export interface GetNamedActor {
+  t: typeof Msg.GetNamedActor;
+  rid: number;
+  name: string;
+  namespace: string;
+}
+
+/**
+ * -> control store: kill an actor now. With noRestart=false a restartable actor
+ * restarts. Reply body `{}` once the process is gone. Idempotent.
+ */
+export interface KillActor {
+  t: typeof Msg.KillActor;
+  rid: number;
+  actorId: string;
+  noRestart: boolean;
+}
+
+/** -> control store: every actor it knows. Reply body `ActorInfo[]`. Read-only. */
+export interface ListActors {
+  t: typeof Msg.ListActors;
+  rid: number;
+}
+
+/**
+ * Control store -> the worker leased for an actor: become this actor (load the
+ * class, resolve arguments, run the constructor). Reply `{}` once constructed,
+ * or the constructor's error (a RayTaskError). Sent once per worker process.
+ */
+export interface CreateActor {
+  t: typeof Msg.CreateActor;
+  rid: number;
+  spec: ActorSpec;
+  gpu: number[];
+}
+
+/**
+ * Caller -> actor worker: run a method. Calls from one connection start in
+ * arrival order (one at a time unless the actor's maxConcurrency > 1).
+ * Replies: TaskDone / TaskFailed with the same id.
+ * Failure: if the connection closes first, the caller asks the control store
+ * what happened and fails (or, with maxTaskRetries, re-sends) the call.
+ */
+export interface PushActorTask {
+  t: typeof Msg.PushActorTask;
+  id: number;
+  actor: string;
+  method: string;
+  args: Uint8Array;
+  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  ret: number;
+  nr: number;
+}
+
+/** Node manager -> control store: a worker process exited. Notification. */
+export interface WorkerExited {
+  t: typeof Msg.WorkerExited;
+  workerId: string;
+  pid: number;
+  code: number | null;
+  signal: string | null;
+}
+
+/** Any -> control store: the owner at `owner` is gone; end its non-detached actors. Notification; idempotent. */
+export interface ActorOwnerGone {
+  t: typeof Msg.ActorOwnerGone;
+  owner: string;
+}
+
 /** Any message on the wire. */
 export type Message =
   | Reply
@@ -360,7 +511,16 @@ export type Message =
   | KvPut
   | KvGet
   | KvDelete
-  | GetClusterResources;
+  | GetClusterResources
+  | RegisterActor
+  | GetActorInfo
+  | GetNamedActor
+  | KillActor
+  | ListActors
+  | CreateActor
+  | PushActorTask
+  | WorkerExited
+  | ActorOwnerGone;
 
 /** The message type for a kind. */
 export type MessageOf<K extends MsgKind> = Extract<Message, { t: K }>;

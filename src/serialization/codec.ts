@@ -12,11 +12,15 @@ import { SerializationError } from "../errors/index.js";
  * weak collections) throw SerializationError at encode time, i.e. at the call site.
  */
 
-/** Extension type numbers (msgpack ext types). Part of the wire format: never renumber. */
+/**
+ * Extension type numbers (msgpack ext types). Part of the wire format: never renumber.
+ * msgpackr itself uses 0x42 (BigInt beyond 64 bits), 0x62, 0x65, 0x69, 0x70, 0x73,
+ * 0x74, 0x78 and 0xff: never take one of those.
+ */
 export const ExtType = {
   ObjectRef: 0x40,
   ActorHandle: 0x41,
-  Error: 0x42,
+  Error: 0x44,
   UserClass: 0x43,
 } as const;
 

@@ -64,12 +64,18 @@ function isAddon(value: unknown): value is NativeAddon {
   );
 }
 
-/** Loads `<package root>/build/Release/tsray_shm.node`; never throws. */
+/**
+ * Loads `<package root>/build/Release/tsray_shm.node`, or the file named by
+ * `$TSRAY_SHM_ADDON` (for tests and debugging); never throws.
+ */
 export function loadAddon(): AddonLoad {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = findPackageRoot(here);
-  if (root === null) return { addon: null, reason: `no package.json found above ${here}` };
-  const path = join(root, ADDON_RELATIVE_PATH);
+  let path = process.env.TSRAY_SHM_ADDON;
+  if (path === undefined || path === "") {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const root = findPackageRoot(here);
+    if (root === null) return { addon: null, reason: `no package.json found above ${here}` };
+    path = join(root, ADDON_RELATIVE_PATH);
+  }
   if (!existsSync(path)) {
     return { addon: null, reason: `${path} does not exist (the native build was skipped or failed)` };
   }

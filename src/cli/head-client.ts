@@ -1,0 +1,41 @@
+/**
+ * A CoreWorker-less connection to a head: dial its address, send requests of the
+ * protocol (src/protocol), close. Used by `tsray status` and `tsray stop`.
+ */
+import { RuntimeUnavailableError } from "../errors/index.js";
+import type { RequestBody } from "../protocol/index.js";
+import { errorCodec } from "../serialization/index.js";
+import { Endpoint } from "../transport/index.js";
+
+/** Sends requests to one head; `close()` when done. */
+export interface HeadClient {
+  request<T>(body: RequestBody): Promise<T>;
+  close(): void;
+}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RuntimeUnavailableError(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connect to the head at `address`. Every request fails with
+ * RuntimeUnavailableError after `timeoutMs` (the head is hung or gone).
+ */
+export async function connectHead(address: string, timeoutMs = 5000): Promise<HeadClient> {
+  const endpoint = new Endpoint(`cli-${process.pid}`, () => undefined, errorCodec);
+  try {
+    const conn = await withDeadline(endpoint.connect(address), timeoutMs, `connecting to ${address}`);
+    return {
+      request: <T>(body: RequestBody) =>
+        withDeadline(conn.request<T>(body), timeoutMs, `request to the head at ${address}`),
+      close: () => endpoint.close(),
+    };
+  } catch (err) {
+    endpoint.close();
+    throw err;
+  }
+}

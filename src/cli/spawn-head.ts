@@ -1,0 +1,130 @@
+/**
+ * Start a standalone (non-embedded) head process: detached, in its own session
+ * directory under the session root, logging to `<sessionDir>/head.log`.
+ */
+import { type ChildProcess, fork } from "node:child_process";
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { sessionRoot } from "../api/session.js";
+import { config } from "../config/index.js";
+import type { HeadConfig } from "../head/head.js";
+import type { ResourceMap } from "../scheduling/index.js";
+import { CliError } from "./errors.js";
+import { type HeadRecord, isAlive } from "./head-files.js";
+
+/** What the caller decides about the new head. */
+export interface SpawnHeadOptions {
+  /** "unix" for a socket in the session dir, or a TCP port (0: any free port) on 127.0.0.1. */
+  readonly listen: "unix" | number;
+  readonly resources: ResourceMap;
+  readonly gpuIds: number[] | undefined;
+}
+
+/** A started head: its record, and the child process (unref'd unless kept). */
+export interface SpawnedHead {
+  readonly record: HeadRecord;
+  readonly child: ChildProcess;
+}
+
+function headEntry(): { file: string; execArgv: string[] } {
+  const here = import.meta.url;
+  if (here.endsWith(".ts")) {
+    return { file: fileURLToPath(new URL("../head/main.ts", here)), execArgv: ["--import", "tsx"] };
+  }
+  return { file: fileURLToPath(new URL("../head/main.js", here)), execArgv: [] };
+}
+
+/**
+ * Remove `head-*` session dirs whose head is gone. (They are not named `session-*`:
+ * drivers delete those when the creating pid is dead, and this CLI exits right away.)
+ */
+function removeStaleHeadDirs(root: string): void {
+  for (const name of readdirSync(root)) {
+    if (!name.startsWith("head-")) continue;
+    const dir = join(root, name);
+    let pid = Number.NaN;
+    try {
+      pid = Number(readFileSync(join(dir, "head.pid"), "utf8"));
+    } catch {
+      // No pid file: a start that failed early (or is running right now; keep young ones).
+      const started = Number(name.split("-")[1]);
+      if (Date.now() - started < 60_000) continue;
+    }
+    if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function logTail(file: string): string {
+  try {
+    const lines = readFileSync(file, "utf8").trimEnd().split("\n");
+    return lines.slice(-10).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/** Start a head and wait until it listens. Throws CliError when it fails to come up. */
+export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
+  const root = sessionRoot();
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  removeStaleHeadDirs(root);
+  const sessionDir = join(root, `head-${Date.now()}-${process.pid}`);
+  mkdirSync(sessionDir, { mode: 0o700 });
+  const logFile = join(sessionDir, "head.log");
+  const cfg: HeadConfig = {
+    sessionDir,
+    address: opts.listen === "unix" ? join(sessionDir, "head.sock") : `tcp://127.0.0.1:${opts.listen}`,
+    resources: opts.resources,
+    gpuIds: opts.gpuIds,
+    logToDriver: false,
+    embedded: false,
+  };
+  const entry = headEntry();
+  const logFd = openSync(logFile, "a", 0o600);
+  let child: ChildProcess;
+  try {
+    child = fork(entry.file, [], {
+      execArgv: entry.execArgv,
+      env: { ...process.env, TSRAY_HEAD_CONFIG: JSON.stringify(cfg) },
+      stdio: ["ignore", logFd, logFd, "ipc"],
+      detached: true,
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  const ready = await new Promise<{ address: string; nodeId: string }>((resolve, reject) => {
+    const ms = config().headStartTimeoutMs;
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new CliError(`the head did not start within ${ms} ms; see ${logFile}`));
+    }, ms);
+    child.once("message", (m) => {
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      resolve(m as { address: string; nodeId: string });
+    });
+    const onExit = (code: number | null, sig: NodeJS.Signals | null) => {
+      clearTimeout(timer);
+      const tail = logTail(logFile);
+      reject(
+        new CliError(`the head exited during start (code ${code}, signal ${sig})${tail ? `:\n${tail}` : ""}`),
+      );
+    };
+    child.once("exit", onExit);
+  }).catch((err: unknown) => {
+    rmSync(sessionDir, { recursive: true, force: true });
+    throw err;
+  });
+  writeFileSync(join(sessionDir, "head.pid"), String(child.pid), { mode: 0o600 });
+  child.disconnect();
+  const record: HeadRecord = {
+    address: ready.address,
+    pid: child.pid!,
+    nodeId: ready.nodeId,
+    sessionDir,
+    logFile,
+    startedAt: new Date().toISOString(),
+  };
+  return { record, child };
+}

@@ -1,0 +1,248 @@
+import { ActorDiedError, RayActorError } from "../errors/index.js";
+import { type ActorInfo, type ActorSpec, type ActorState, type LeaseGrant, Msg } from "../protocol/index.js";
+import { decodeError, encode, encodeError } from "../serialization/index.js";
+import type { Connection, Endpoint } from "../transport/index.js";
+import { log } from "../util/log.js";
+
+interface ActorRecord {
+  readonly spec: ActorSpec;
+  state: ActorState;
+  address: string;
+  pid: number;
+  workerId: string;
+  leaseId: number;
+  restarts: number;
+  deathCause: string | undefined;
+  deathError: Uint8Array | undefined;
+  waiters: Array<{ after: string | undefined; resolve: (i: ActorInfo) => void }>;
+}
+
+/**
+ * The control store's actor directory (Ray's GCS actor manager): registers
+ * actors, places them (leasing a dedicated worker from a node manager), runs
+ * their constructor, tracks state (PENDING, ALIVE, RESTARTING, DEAD) and the
+ * death cause, restarts them within maxRestarts, and keeps the named-actor table.
+ * Callers learn an actor's address here once; their calls then go straight to it.
+ */
+export class ActorManager {
+  private readonly actors = new Map<string, ActorRecord>();
+  private readonly aliases = new Map<string, string>();
+  private readonly names = new Map<string, string>();
+  private readonly byWorker = new Map<string, ActorRecord>();
+  private readonly watchedOwners = new WeakSet<Connection>();
+
+  constructor(
+    private readonly endpoint: Endpoint,
+    private readonly nodeManagerAddress: () => string,
+  ) {}
+
+  /** Register and start creating an actor; returns the id callers must use. */
+  register(spec: ActorSpec, conn: Connection): { actorId: string } {
+    if (spec.name !== undefined) {
+      const key = nameKey(spec.namespace, spec.name);
+      const existing = this.names.get(key);
+      if (existing) {
+        if (spec.getIfExists) {
+          this.aliases.set(spec.actorId, existing);
+          return { actorId: existing };
+        }
+        throw new RayActorError(
+          `an actor named "${spec.name}" already exists in namespace "${spec.namespace}"; ` +
+            "choose another name, kill the existing one, or pass getIfExists: true",
+        );
+      }
+      this.names.set(key, spec.actorId);
+    }
+    const rec: ActorRecord = {
+      spec,
+      state: "PENDING",
+      address: "",
+      pid: 0,
+      workerId: "",
+      leaseId: 0,
+      restarts: 0,
+      deathCause: undefined,
+      deathError: undefined,
+      waiters: [],
+    };
+    this.actors.set(spec.actorId, rec);
+    if (!spec.detached && !this.watchedOwners.has(conn)) {
+      this.watchedOwners.add(conn);
+      conn.onClose(() => this.onOwnerGone(spec.owner));
+    }
+    void this.create(rec);
+    return { actorId: spec.actorId };
+  }
+
+  /** The actor's info once it is ALIVE somewhere other than `after`, or DEAD. */
+  getInfo(actorId: string, after: string | undefined): ActorInfo | Promise<ActorInfo> {
+    const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
+    if (!rec) throw new Error(`unknown actor ${actorId}`);
+    if (rec.state === "DEAD" || (rec.state === "ALIVE" && rec.address !== after)) return this.info(rec);
+    return new Promise((resolve) => rec.waiters.push({ after, resolve }));
+  }
+
+  getNamed(name: string, namespace: string): ActorInfo {
+    const id = this.names.get(nameKey(namespace, name));
+    const rec = id ? this.actors.get(id) : undefined;
+    if (!rec) throw new RayActorError(`no actor named "${name}" in namespace "${namespace}"`);
+    return this.info(rec);
+  }
+
+  list(): ActorInfo[] {
+    return [...this.actors.values()].map((r) => this.info(r));
+  }
+
+  /** Kill an actor (and restart it if noRestart is false and restarts remain). */
+  async kill(actorId: string, noRestart: boolean): Promise<Record<string, never>> {
+    const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
+    if (!rec || rec.state === "DEAD") return {};
+    if (noRestart || !this.canRestart(rec)) this.die(rec, "it was killed by ray.kill()");
+    await this.killWorker(rec);
+    return {};
+  }
+
+  /** A worker process exited (reported by its node manager). */
+  onWorkerExited(workerId: string, code: number | null, signal: string | null): void {
+    const rec = this.byWorker.get(workerId);
+    if (!rec) return;
+    this.byWorker.delete(workerId);
+    if (rec.state === "DEAD") return;
+    const how = signal ? `signal ${signal}` : `code ${code}`;
+    if (this.canRestart(rec)) {
+      rec.restarts++;
+      rec.state = "RESTARTING";
+      rec.address = "";
+      log.info(`actor ${rec.spec.actorId} process exited (${how}); restart ${rec.restarts}`);
+      void this.create(rec);
+    } else {
+      this.die(rec, `its worker process (pid ${rec.pid}) exited with ${how}`);
+    }
+  }
+
+  /** The owner of some actors is gone: end its non-detached actors. */
+  onOwnerGone(owner: string): void {
+    for (const rec of this.actors.values()) {
+      if (rec.spec.owner !== owner || rec.spec.detached || rec.state === "DEAD") continue;
+      this.die(rec, "its owner (the process that created it) died");
+      void this.killWorker(rec);
+    }
+  }
+
+  private canRestart(rec: ActorRecord): boolean {
+    const max = rec.spec.maxRestarts;
+    return max < 0 || rec.restarts < max;
+  }
+
+  private async create(rec: ActorRecord): Promise<void> {
+    const { spec } = rec;
+    let grant: LeaseGrant | { cancelled: true };
+    try {
+      const nm = await this.endpoint.connect(this.nodeManagerAddress());
+      grant = await nm.request<LeaseGrant | { cancelled: true }>({
+        t: Msg.RequestLease,
+        demand: spec.demand,
+        runtimeKey: spec.runtimeKey,
+        actor: spec.actorId,
+      });
+    } catch (err) {
+      this.die(rec, `it could not be scheduled: ${(err as Error).message}`, err);
+      return;
+    }
+    if ("cancelled" in grant) return;
+    rec.leaseId = grant.leaseId;
+    rec.workerId = grant.workerId;
+    rec.pid = grant.pid;
+    this.byWorker.set(grant.workerId, rec);
+    if (isDead(rec)) {
+      await this.killWorker(rec);
+      return;
+    }
+    try {
+      const conn = await this.endpoint.connect(grant.address);
+      await conn.request({ t: Msg.CreateActor, spec, gpu: grant.gpuIds });
+    } catch (err) {
+      if (isDead(rec)) return;
+      this.byWorker.delete(grant.workerId);
+      this.die(rec, `its constructor failed: ${(err as Error).message.split("\n")[0]}`, err);
+      await this.killWorker(rec);
+      return;
+    }
+    if (isDead(rec)) return;
+    rec.state = "ALIVE";
+    rec.address = grant.address;
+    this.wake(rec);
+  }
+
+  private die(rec: ActorRecord, cause: string, err?: unknown): void {
+    if (rec.state === "DEAD") return;
+    rec.state = "DEAD";
+    rec.address = "";
+    rec.deathCause = cause;
+    const cls = rec.spec.className;
+    const e = new ActorDiedError(`actor ${cls} (${rec.spec.actorId}) is dead: ${cause}`, {
+      cause: err instanceof Uint8Array ? decodeError(err) : err,
+    });
+    try {
+      rec.deathError = encodeError(e);
+    } catch {
+      rec.deathError = encode(new ActorDiedError(e.message));
+    }
+    if (rec.spec.name !== undefined) {
+      const key = nameKey(rec.spec.namespace, rec.spec.name);
+      if (this.names.get(key) === rec.spec.actorId) this.names.delete(key);
+    }
+    this.wake(rec);
+  }
+
+  private async killWorker(rec: ActorRecord): Promise<void> {
+    if (!rec.leaseId) return;
+    const leaseId = rec.leaseId;
+    rec.leaseId = 0;
+    try {
+      const nm = await this.endpoint.connect(this.nodeManagerAddress());
+      nm.send({ t: Msg.ReturnLease, leaseId, kill: true });
+    } catch {
+      // node manager gone: its workers are gone with it
+    }
+  }
+
+  private wake(rec: ActorRecord): void {
+    const keep: ActorRecord["waiters"] = [];
+    for (const w of rec.waiters) {
+      if (rec.state === "DEAD" || (rec.state === "ALIVE" && rec.address !== w.after))
+        w.resolve(this.info(rec));
+      else keep.push(w);
+    }
+    rec.waiters = keep;
+  }
+
+  private info(rec: ActorRecord): ActorInfo {
+    const { spec } = rec;
+    const info: ActorInfo = {
+      actorId: spec.actorId,
+      state: rec.state,
+      address: rec.address,
+      pid: rec.pid,
+      className: spec.className,
+      methods: spec.methods,
+      namespace: spec.namespace,
+      detached: spec.detached,
+      restarts: rec.restarts,
+      maxTaskRetries: spec.maxTaskRetries,
+    };
+    if (spec.name !== undefined) info.name = spec.name;
+    if (rec.deathCause !== undefined) info.deathCause = rec.deathCause;
+    if (rec.deathError !== undefined) info.deathError = rec.deathError;
+    return info;
+  }
+}
+
+/** State re-read after an await (the record may have died meanwhile). */
+function isDead(rec: ActorRecord): boolean {
+  return rec.state === "DEAD";
+}
+
+function nameKey(namespace: string, name: string): string {
+  return `${namespace}\u0000${name}`;
+}

@@ -1,0 +1,192 @@
+import { loadTarget } from "../code-loading/index.js";
+import { RayTaskError } from "../errors/index.js";
+import { type ActorSpec, type CreateActor, Msg, type PushActorTask } from "../protocol/index.js";
+import { decode, encode, encodeError } from "../serialization/index.js";
+import type { Connection } from "../transport/index.js";
+import { current } from "./context.js";
+import type { ExecutorHost } from "./task-executor.js";
+
+interface Call {
+  msg: PushActorTask;
+  conn: Connection;
+}
+
+class DependencyFailed {
+  constructor(readonly encoded: Uint8Array) {}
+}
+
+/**
+ * Worker side of an actor: holds the instance and runs method calls. Calls start
+ * in arrival order (each caller's calls arrive in its submission order); at most
+ * maxConcurrency run at once, so async methods interleave at `await` points and
+ * sync methods (maxConcurrency 1) run strictly one at a time.
+ */
+export class ActorExecutor {
+  private instance: Record<string, unknown> | undefined;
+  private spec: ActorSpec | undefined;
+  private readonly queue: Call[] = [];
+  private head = 0;
+  private running = 0;
+
+  constructor(private readonly host: ExecutorHost) {}
+
+  /** Become the actor: load the class, resolve arguments, construct. Throws the constructor's error as RayTaskError. */
+  async create(msg: CreateActor): Promise<Record<string, never>> {
+    if (this.spec) throw new Error(`this worker already hosts actor ${this.spec.actorId}`);
+    const { spec } = msg;
+    this.spec = spec;
+    current.actorId = spec.actorId;
+    current.gpuIds = msg.gpu;
+    if (msg.gpu.length > 0) process.env.CUDA_VISIBLE_DEVICES = msg.gpu.join(",");
+    try {
+      const Cls = (await loadTarget(spec.desc)) as new (...a: unknown[]) => Record<string, unknown>;
+      const args = await this.resolveArgs(spec.args, spec.dep);
+      this.instance = new Cls(...args);
+    } catch (err) {
+      this.spec = undefined;
+      if (err instanceof DependencyFailed) throw decode(err.encoded);
+      throw RayTaskError.wrap(`${spec.className}.constructor`, err, process.pid);
+    }
+    this.pump();
+    return {};
+  }
+
+  /** Accept a method call. */
+  onPushActorTask(msg: PushActorTask, conn: Connection): void {
+    this.queue.push({ msg, conn });
+    this.pump();
+  }
+
+  private pump(): void {
+    if (!this.instance) return;
+    const max = this.spec!.maxConcurrency;
+    while (this.head < this.queue.length && this.running < max) {
+      const call = this.queue[this.head]!;
+      this.queue[this.head++] = undefined as unknown as Call;
+      this.running++;
+      const p = this.run(call);
+      if (p) {
+        p.then(() => {
+          this.running--;
+          this.pump();
+        });
+      } else {
+        this.running--;
+      }
+    }
+    if (this.head === this.queue.length) {
+      this.queue.length = 0;
+      this.head = 0;
+    }
+  }
+
+  /** Run one call; returns a promise only when it did not complete synchronously. */
+  private run(call: Call): Promise<void> | undefined {
+    const { msg } = call;
+    const t0 = performance.now();
+    if (msg.actor !== this.spec!.actorId) {
+      this.fail(
+        call,
+        new Error(`actor ${msg.actor} is not hosted by this worker (it hosts ${this.spec!.actorId})`),
+        t0,
+        false,
+      );
+      return undefined;
+    }
+    const method = this.instance![msg.method];
+    if (typeof method !== "function") {
+      this.fail(call, new TypeError(`actor ${this.spec!.className} has no method "${msg.method}"`), t0, true);
+      return undefined;
+    }
+    if (msg.dep?.some((d) => d[3] === null)) {
+      return this.resolveArgs(msg.args, msg.dep).then(
+        (args) => this.invoke(call, method as Function, args, t0),
+        (err) => this.fail(call, err, t0, true),
+      );
+    }
+    let args: unknown[];
+    try {
+      args = this.decodeInline(msg.args, msg.dep);
+    } catch (err) {
+      this.fail(call, err, t0, true);
+      return undefined;
+    }
+    return this.invoke(call, method as Function, args, t0);
+  }
+
+  private invoke(call: Call, method: Function, args: unknown[], t0: number): Promise<void> | undefined {
+    let result: unknown;
+    try {
+      current.taskId = `${call.conn.peerId || "caller"}:${call.msg.id}`;
+      result = method.apply(this.instance, args);
+    } catch (err) {
+      this.fail(call, err, t0, true);
+      return undefined;
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (v) => this.finish(call, v, t0),
+        (err) => this.fail(call, err, t0, true),
+      );
+    }
+    this.finish(call, result, t0);
+    return undefined;
+  }
+
+  private decodeInline(args: Uint8Array, dep: PushActorTask["dep"]): unknown[] {
+    const out = decode(args) as unknown[];
+    if (dep) for (const [i, , , v] of dep) if (v !== null) out[i] = decode(v);
+    return out;
+  }
+
+  private async resolveArgs(args: Uint8Array, dep: PushActorTask["dep"]): Promise<unknown[]> {
+    const out = this.decodeInline(args, dep);
+    for (const [i, id, owner, v] of dep ?? []) {
+      if (v !== null) continue;
+      const got = await this.host.fetch(id, owner);
+      if (got.failed) throw new DependencyFailed(got.data);
+      out[i] = decode(got.data);
+    }
+    return out;
+  }
+
+  private finish(call: Call, value: unknown, t0: number): void {
+    const { msg } = call;
+    let r: Uint8Array[];
+    try {
+      const refs: unknown[] = [];
+      if (msg.nr === 1) r = [encode(value, refs)];
+      else {
+        if (!Array.isArray(value) || value.length !== msg.nr) {
+          throw new TypeError(
+            `${this.spec!.className}.${msg.method} was called with numReturns: ${msg.nr} but returned ` +
+              `${Array.isArray(value) ? `an array of ${value.length}` : typeof value}`,
+          );
+        }
+        r = value.map((v) => encode(v, refs));
+      }
+      if (refs.length > 0) this.host.markEscaped(refs);
+    } catch (err) {
+      this.fail(call, err, t0, true);
+      return;
+    }
+    call.conn.send({ t: Msg.TaskDone, id: msg.id, r, us: Math.round((performance.now() - t0) * 1000) });
+  }
+
+  private fail(call: Call, err: unknown, t0: number, app: boolean): void {
+    const us = Math.round((performance.now() - t0) * 1000);
+    if (err instanceof DependencyFailed) {
+      call.conn.send({ t: Msg.TaskFailed, id: call.msg.id, e: err.encoded, us, app: false });
+      return;
+    }
+    const name = `${this.spec?.className ?? "actor"}.${call.msg.method}`;
+    let e: Uint8Array;
+    try {
+      e = encodeError(RayTaskError.wrap(name, err, process.pid));
+    } catch {
+      const plain = new Error(err instanceof Error ? err.message : String(err));
+      e = encodeError(RayTaskError.wrap(name, plain, process.pid));
+    }
+    call.conn.send({ t: Msg.TaskFailed, id: call.msg.id, e, us, app });
+  }
+}

@@ -1,0 +1,133 @@
+import { inspect } from "node:util";
+import { ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+
+/** Internal state of a handle, under a symbol so user method names never collide with it. */
+export const HANDLE = Symbol.for("tsray.actor-handle");
+
+/** What every copy of a handle knows about its actor. */
+export interface HandleState {
+  readonly actorId: string;
+  readonly className: string;
+  readonly methods: readonly string[];
+}
+
+/** How a process turns `handle.method.remote(args)` into an actor call (set by the core worker). */
+export interface ActorCallHooks {
+  call(state: HandleState, method: string, args: unknown[], numReturns: number): unknown;
+  handleCreated(state: HandleState): void;
+}
+let hooks: ActorCallHooks | undefined;
+/** Install the process's actor-call hooks. */
+export function setActorCallHooks(h: ActorCallHooks | undefined): void {
+  hooks = h;
+}
+
+const PASSTHROUGH = new Set<string | symbol>([
+  "then",
+  "toJSON",
+  "constructor",
+  "asymmetricMatch",
+  "$$typeof",
+  "nodeType",
+  "@@__IMMUTABLE_ITERABLE__@@",
+]);
+
+/**
+ * A reference to an actor. Every copy (passed to tasks, returned, put, nested in
+ * values) drives the same actor. `handle.method.remote(...args)` calls a method;
+ * calls from one caller run in submission order.
+ * Use `ray.kill(handle)` to end the actor.
+ */
+export class ActorHandle {
+  declare readonly [HANDLE]: HandleState;
+
+  /** Make a handle (internal: users get handles from `Cls.remote()`, getActor, or values). */
+  static create(state: HandleState): ActorHandle {
+    const target = Object.create(ActorHandle.prototype) as ActorHandle;
+    Object.defineProperty(target, HANDLE, { value: state });
+    const methodCache = new Map<string, unknown>();
+    const proxy = new Proxy(target, {
+      get(t, key, receiver) {
+        if (typeof key === "symbol" || PASSTHROUGH.has(key)) return Reflect.get(t, key, receiver);
+        if (state.methods.includes(key)) {
+          let m = methodCache.get(key);
+          if (!m) methodCache.set(key, (m = makeMethod(state, key, 1)));
+          return m;
+        }
+        if (key === "toString") return () => `ActorHandle(${state.className}, ${state.actorId})`;
+        throw new TypeError(
+          `actor ${state.className} has no method "${key}"; its methods are: ${state.methods.join(", ") || "(none)"}`,
+        );
+      },
+      has(_t, key) {
+        return typeof key === "string" && state.methods.includes(key);
+      },
+      set(_t, key) {
+        throw new TypeError(
+          `cannot set "${String(key)}" on an actor handle; call methods with handle.method.remote()`,
+        );
+      },
+    });
+    hooks?.handleCreated(state);
+    return proxy;
+  }
+
+  [inspect.custom](): string {
+    const s = this[HANDLE];
+    return `ActorHandle(${s.className}, ${s.actorId})`;
+  }
+}
+
+function makeMethod(state: HandleState, method: string, numReturns: number): unknown {
+  const fn = function actorMethodCalledDirectly(): never {
+    throw new TypeError(
+      `actor method ${state.className}.${method} cannot be called directly; use handle.${method}.remote(...args)`,
+    );
+  };
+  Object.defineProperties(fn, {
+    remote: {
+      value: (...args: unknown[]) => {
+        if (!hooks) throw new TypeError(`${state.className}.${method}.remote(): tsray is not initialized`);
+        return hooks.call(state, method, args, numReturns);
+      },
+    },
+    options: {
+      value: (opts: { numReturns?: number }) => {
+        const keys = Object.keys(opts ?? {});
+        const bad = keys.find((k) => k !== "numReturns");
+        if (bad)
+          throw new TypeError(
+            `${state.className}.${method}.options(): unknown option "${bad}"; valid: numReturns`,
+          );
+        const n = opts.numReturns ?? 1;
+        if (!Number.isInteger(n) || n < 1) {
+          throw new TypeError(
+            `${state.className}.${method}.options(): numReturns must be an integer >= 1, got ${String(n)}`,
+          );
+        }
+        return makeMethod(state, method, n);
+      },
+    },
+  });
+  return fn;
+}
+
+/** The state of a handle, or undefined if `v` is not one. */
+export function handleState(v: unknown): HandleState | undefined {
+  if (typeof v !== "object" || v === null || !(v instanceof ActorHandle)) return undefined;
+  return (v as ActorHandle)[HANDLE];
+}
+
+installExtension(
+  ActorHandle,
+  ExtType.ActorHandle,
+  (h: ActorHandle) => {
+    noteContainedRef(h);
+    const s = h[HANDLE];
+    return [s.actorId, s.className, s.methods];
+  },
+  (data) => {
+    const [actorId, className, methods] = data as [string, string, string[]];
+    return ActorHandle.create({ actorId, className, methods });
+  },
+);
