@@ -71,6 +71,11 @@ const SETTINGS = {
     default: 3,
     doc: "Retries of a task whose worker died, when the task names no maxRetries.",
   },
+  workerExtraArgv: {
+    env: "TSRAY_WORKER_EXTRA_ARGV",
+    default: "",
+    doc: "Extra node flags for worker processes, space-separated (e.g. --cpu-prof for profiling).",
+  },
   logLevel: {
     env: "TSRAY_LOG_LEVEL",
     default: "warn",

@@ -166,12 +166,10 @@ export class ObjectManager {
     timeoutMs: number | undefined,
   ): Promise<unknown[]> {
     const entries = missing.map((i) => this.entryFor(refs[i]!));
-    const all = Promise.all(entries.map((e) => this.settled(e)));
     this.keepAlive.hold();
     this.onBlock?.(true);
     try {
-      if (timeoutMs === undefined) await all;
-      else await withTimeout(all, timeoutMs, () => describeTimeout(refs, missing, timeoutMs));
+      await this.allSettled(entries, timeoutMs, () => describeTimeout(refs, missing, timeoutMs!));
     } finally {
       this.onBlock?.(false);
       this.keepAlive.release();
@@ -182,6 +180,40 @@ export class ObjectManager {
       out[missing[k]!] = decode(e.data!);
     }
     return out;
+  }
+
+  /** One promise for many entries (no promise per entry): resolves when all settled, rejects on timeout. */
+  private allSettled(
+    entries: ObjEntry[],
+    timeoutMs: number | undefined,
+    describe: () => string,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let left = 0;
+      let timer: NodeJS.Timeout | undefined;
+      const one = () => {
+        if (--left === 0) {
+          if (timer) clearTimeout(timer);
+          resolve();
+        }
+      };
+      for (const e of entries) {
+        if (e.state !== PENDING) continue;
+        left++;
+        e.whenSettled(one);
+        if (!e.owned) void this.settled(e);
+      }
+      if (left === 0) {
+        resolve();
+        return;
+      }
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          for (const e of entries) e.removeWaiter(one);
+          reject(new GetTimeoutError(describe()));
+        }, timeoutMs);
+      }
+    });
   }
 
   /** Wait until `numReturns` refs are ready (or timeout); returns [ready, notReady] in input order. */
@@ -344,22 +376,6 @@ export class ObjectManager {
   close(): void {
     setRefHooks(undefined);
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, describe: () => string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new GetTimeoutError(describe())), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 function describeTimeout(refs: readonly ObjectRef<unknown>[], missing: number[], ms: number): string {

@@ -76,11 +76,16 @@ export class WorkerPool {
     delete env.TSRAY_HEAD_CONFIG;
     if (gpuEnv !== "") env.CUDA_VISIBLE_DEVICES = gpuEnv;
     const out = this.ctx.logToDriver ? "inherit" : this.logFile();
-    const child = spawn(runtime.execPath, [...runtime.execArgv, ...this.entry.extraArgv, this.entry.file], {
-      cwd: runtime.cwd,
-      env,
-      stdio: ["ignore", out, out],
-    });
+    const extra = this.cfg.workerExtraArgv ? this.cfg.workerExtraArgv.split(" ").filter(Boolean) : [];
+    const child = spawn(
+      runtime.execPath,
+      [...runtime.execArgv, ...this.entry.extraArgv, ...extra, this.entry.file],
+      {
+        cwd: runtime.cwd,
+        env,
+        stdio: ["ignore", out, out],
+      },
+    );
     const w: WorkerProc = {
       workerId,
       runtimeKey,

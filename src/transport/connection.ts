@@ -7,6 +7,12 @@ import { FrameDecoder } from "./frame-decoder.js";
 /** Frames larger than this are a protocol violation (values above it go through the object store). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 
+/**
+ * A long synchronous run of sends is flushed every this many messages, so the
+ * peer starts working on the first part of a batch while we produce the rest.
+ */
+const FLUSH_EVERY = 256;
+
 /** Handles one incoming message. Requests must return their reply body (or throw). */
 export type MessageHandler = (msg: Message, conn: Connection) => unknown;
 
@@ -41,7 +47,10 @@ export class Connection {
   private readonly closeListeners: Array<(err: Error) => void> = [];
   private readonly packr = new Packr({ useRecords: true, moreTypes: false });
   private readonly unpackr = new Unpackr({ useRecords: true, mapsAsObjects: true });
-  private readonly flushBound = () => this.flush();
+  private readonly flushBound = () => {
+    this.flushScheduled = false;
+    this.flush();
+  };
 
   constructor(
     readonly socket: Socket,
@@ -71,7 +80,10 @@ export class Connection {
   /** Queue a message; it leaves in the next flush (same tick). */
   send(msg: Message): void {
     if (this.closed) return;
-    this.out.push(msg);
+    if (this.out.push(msg) >= FLUSH_EVERY) {
+      this.flush();
+      return;
+    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       queueMicrotask(this.flushBound);
@@ -103,7 +115,6 @@ export class Connection {
 
   /** Flush queued messages now. */
   flush(): void {
-    this.flushScheduled = false;
     if (this.out.length === 0 || this.closed) return;
     const batch = this.out;
     this.out = [];

@@ -34,3 +34,5 @@ await nm.request<RegisterWorkerReply>({
   pid: process.pid,
   address: cw.address,
 });
+// Exit through process.exit so exit hooks (and --cpu-prof) run when the node manager stops us.
+process.on("SIGTERM", () => process.exit(0));
