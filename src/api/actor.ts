@@ -189,6 +189,7 @@ export async function getActor<T = UntypedActor>(
     actorId: info.actorId,
     className: info.className,
     methods: info.methods,
+    owner: info.owner,
   }) as ActorHandle<T>;
 }
 

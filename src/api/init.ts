@@ -74,7 +74,7 @@ export function isInitialized(): boolean {
 
 /** The namespace of this driver (for named actors). */
 export function currentNamespace(): string {
-  return state?.namespace ?? "default";
+  return state?.namespace ?? process.env.TSRAY_NAMESPACE ?? "default";
 }
 
 /**
@@ -126,6 +126,10 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     execPath: process.execPath,
     execArgv: workerExecArgv(process.execArgv),
     cwd: process.cwd(),
+    // An embedded head's control store hands out job "0001" first: the workers it
+    // prestarts for this runtime are the ones this driver registers below.
+    jobId: "0001",
+    namespace,
   };
   let head: ChildProcess | undefined;
   let sessionDir: string | undefined;
@@ -180,6 +184,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
   try {
     await cw.start();
     const { jobId } = await cw.call<{ jobId: string }>({ t: Msg.RegisterJob });
+    runtime.jobId = jobId;
     const { runtimeKey } = await cw.call<{ runtimeKey: string }>({
       t: Msg.RegisterDriver,
       jobId,
@@ -189,6 +194,8 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     const view = await cw.call<{ nodeId: string; total: ResourceMap }>({ t: Msg.GetNodeResources });
     cw.setRuntimeKey(runtimeKey);
     cw.setIdentity(jobId, view.nodeId);
+    // An embedded cluster is this one node: demands that can never fit fail at the call site.
+    if (head) cw.clusterTotals = [view.total];
     const info: ClusterInfo = {
       address: headAddress,
       nodeId: view.nodeId,

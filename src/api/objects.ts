@@ -68,10 +68,10 @@ export interface WaitOptions {
  * Wait until `numReturns` refs are ready or `timeout` passes. Returns
  * [ready, notReady], both in input order; ready has at most numReturns refs.
  */
-export async function wait<T>(
-  refs: readonly ObjectRef<T>[],
+export async function wait<R extends ObjectRef<unknown>>(
+  refs: readonly R[],
   options: WaitOptions = {},
-): Promise<[ready: ObjectRef<T>[], notReady: ObjectRef<T>[]]> {
+): Promise<[ready: R[], notReady: R[]]> {
   if (!Array.isArray(refs)) throw new TypeError(`wait(): expected an array of ObjectRefs, got ${show(refs)}`);
   for (let i = 0; i < refs.length; i++) checkRef(refs[i], `wait() element ${i}`);
   if (new Set(refs.map((r) => r.id)).size !== refs.length) {
@@ -86,8 +86,5 @@ export async function wait<T>(
   const timeout = optTimeout(options.timeout, "wait()");
   if (refs.length === 0) return [[], []];
   const cw = requireCoreWorker("wait()");
-  return (await cw.objects.wait(refs as ObjectRef<unknown>[], numReturns, timeout)) as [
-    ObjectRef<T>[],
-    ObjectRef<T>[],
-  ];
+  return (await cw.objects.wait(refs as readonly ObjectRef<unknown>[], numReturns, timeout)) as [R[], R[]];
 }

@@ -51,8 +51,7 @@ export function makeRemoteFunction<F extends AnyFunction>(
   desc: FunctionDescriptor,
   resolved: ResolvedTaskOptions,
 ): RemoteFunction<F> {
-  const name = resolved.name ?? desc.name;
-  const taskDesc = name === desc.name ? desc : { ...desc, name };
+  const taskDesc = desc;
   const rf = function remoteFunctionCalledDirectly(): never {
     throw new TypeError(
       `remote function ${desc.name} cannot be called directly; use ${desc.name}.remote(...args), ` +
@@ -61,7 +60,7 @@ export function makeRemoteFunction<F extends AnyFunction>(
   };
   const remote = (...args: unknown[]) => {
     const cw = requireCoreWorker(`${desc.name}.remote()`);
-    const refs = cw.submitTask(taskDesc, args, resolved.submit);
+    const refs = cw.submitTask(taskDesc, args, resolved.submit, resolved.name);
     return resolved.submit.numReturns === 1 ? refs[0] : refs;
   };
   const options = (opts: TaskOptions) => {

@@ -38,10 +38,10 @@ export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
         "so that importing the module defines them in the same order in every process",
     );
   }
-  if (found.name !== desc.name && desc.name !== "(anonymous)") {
+  if (found.name !== desc.fn) {
     throw new Error(
-      `remote definitions in ${desc.module} differ between processes: expected ${desc.name} at ${desc.key}, ` +
-        `found ${found.name || "(anonymous)"}; define them unconditionally at the module's top level`,
+      `remote definitions in ${desc.module} differ between processes: expected ${desc.fn || "an anonymous function"} ` +
+        `at ${desc.key}, found ${found.name || "an anonymous function"}; define them unconditionally at the module's top level`,
     );
   }
   return found;

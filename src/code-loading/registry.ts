@@ -36,7 +36,8 @@ export function defineRemoteTarget(target: Function, kind: "function" | "class")
   let m = tables.byModule.get(module);
   if (!m) tables.byModule.set(module, (m = new Map()));
   m.set(key, target);
-  const desc: FunctionDescriptor = { module, key, name: target.name || "(anonymous)" };
+  const file = module ? module.slice(module.lastIndexOf("/") + 1) : "<entry>";
+  const desc: FunctionDescriptor = { module, key, name: target.name || `${file}${key}`, fn: target.name };
   if (isEntryModule(module)) {
     const source = target.toString();
     checkSelfContained(source, desc.name, kind, module);

@@ -94,10 +94,10 @@ export class ActorManager {
   }
 
   /** Kill an actor (and restart it if noRestart is false and restarts remain). */
-  async kill(actorId: string, noRestart: boolean): Promise<Record<string, never>> {
+  async kill(actorId: string, noRestart: boolean, cause?: string): Promise<Record<string, never>> {
     const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
     if (!rec || rec.state === "DEAD") return {};
-    if (noRestart || !this.canRestart(rec)) this.die(rec, "it was killed by ray.kill()");
+    if (noRestart || !this.canRestart(rec)) this.die(rec, cause ?? "it was killed by ray.kill()");
     await this.killWorker(rec);
     return {};
   }
@@ -230,6 +230,7 @@ export class ActorManager {
       detached: spec.detached,
       restarts: rec.restarts,
       maxTaskRetries: spec.maxTaskRetries,
+      owner: spec.detached ? "" : spec.owner,
     };
     if (spec.name !== undefined) info.name = spec.name;
     if (rec.deathCause !== undefined) info.deathCause = rec.deathCause;

@@ -66,7 +66,7 @@ export class ControlStore {
       case Msg.GetNamedActor:
         return this.actorManager().getNamed(msg.name, msg.namespace);
       case Msg.KillActor:
-        return this.actorManager().kill(msg.actorId, msg.noRestart);
+        return this.actorManager().kill(msg.actorId, msg.noRestart, msg.cause);
       case Msg.ListActors:
         return this.actorManager().list();
       case Msg.WorkerExited:

@@ -1,10 +1,10 @@
 import { loadTarget } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
 import { type ActorSpec, type CreateActor, Msg, type PushActorTask } from "../protocol/index.js";
-import { decode, encode, encodeError } from "../serialization/index.js";
+import { decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { current } from "./context.js";
-import type { ExecutorHost } from "./task-executor.js";
+import { type ExecutorHost, sendDone } from "./task-executor.js";
 
 interface Call {
   msg: PushActorTask;
@@ -151,26 +151,19 @@ export class ActorExecutor {
   }
 
   private finish(call: Call, value: unknown, t0: number): void {
-    const { msg } = call;
-    let r: Uint8Array[];
     try {
-      const refs: unknown[] = [];
-      if (msg.nr === 1) r = [encode(value, refs)];
-      else {
-        if (!Array.isArray(value) || value.length !== msg.nr) {
-          throw new TypeError(
-            `${this.spec!.className}.${msg.method} was called with numReturns: ${msg.nr} but returned ` +
-              `${Array.isArray(value) ? `an array of ${value.length}` : typeof value}`,
-          );
-        }
-        r = value.map((v) => encode(v, refs));
-      }
-      if (refs.length > 0) this.host.markEscaped(refs);
+      sendDone(
+        this.host,
+        call.conn,
+        call.msg.id,
+        value,
+        call.msg.nr,
+        `${this.spec!.className}.${call.msg.method}`,
+        t0,
+      );
     } catch (err) {
       this.fail(call, err, t0, true);
-      return;
     }
-    call.conn.send({ t: Msg.TaskDone, id: msg.id, r, us: Math.round((performance.now() - t0) * 1000) });
   }
 
   private fail(call: Call, err: unknown, t0: number, app: boolean): void {
@@ -187,6 +180,8 @@ export class ActorExecutor {
       const plain = new Error(err instanceof Error ? err.message : String(err));
       e = encodeError(RayTaskError.wrap(name, plain, process.pid));
     }
-    call.conn.send({ t: Msg.TaskFailed, id: call.msg.id, e, us, app });
+    const failed = { t: Msg.TaskFailed, id: call.msg.id, e, us, app } as const;
+    this.host.whenRegistered(() => call.conn.send(failed));
+    this.host.afterTask();
   }
 }

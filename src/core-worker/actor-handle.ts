@@ -9,13 +9,17 @@ export interface HandleState {
   readonly actorId: string;
   readonly className: string;
   readonly methods: readonly string[];
+  /** Address of the process counting this actor's handles ("" for detached actors: not counted). */
+  readonly owner: string;
 }
 
 /** How a process turns `handle.method.remote(args)` into an actor call (set by the core worker). */
 export interface ActorCallHooks {
   call(state: HandleState, method: string, args: unknown[], numReturns: number): unknown;
   handleCreated(state: HandleState): void;
+  handleReleased(state: HandleState): void;
 }
+const finalizer = new FinalizationRegistry<HandleState>((s) => hooks?.handleReleased(s));
 let hooks: ActorCallHooks | undefined;
 /** Install the process's actor-call hooks. */
 export function setActorCallHooks(h: ActorCallHooks | undefined): void {
@@ -36,7 +40,9 @@ const PASSTHROUGH = new Set<string | symbol>([
  * A reference to an actor. Every copy (passed to tasks, returned, put, nested in
  * values) drives the same actor. `handle.method.remote(...args)` calls a method;
  * calls from one caller run in submission order.
- * Use `ray.kill(handle)` to end the actor.
+ * Use `ray.kill(handle)` to end the actor. A non-detached actor exits once no
+ * handle to it exists anywhere; `handle.release()` (unless the class has its own
+ * `release` method) or `using` drops this copy now instead of at garbage collection.
  */
 export class ActorHandle {
   declare readonly [HANDLE]: HandleState;
@@ -55,6 +61,7 @@ export class ActorHandle {
           return m;
         }
         if (key === "toString") return () => `ActorHandle(${state.className}, ${state.actorId})`;
+        if (key === "release") return release;
         throw new TypeError(
           `actor ${state.className} has no method "${key}"; its methods are: ${state.methods.join(", ") || "(none)"}`,
         );
@@ -68,6 +75,15 @@ export class ActorHandle {
         );
       },
     });
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      finalizer.unregister(proxy);
+      hooks?.handleReleased(state);
+    };
+    Object.defineProperty(target, Symbol.dispose, { value: release });
+    finalizer.register(proxy, state, proxy);
     hooks?.handleCreated(state);
     return proxy;
   }
@@ -124,10 +140,10 @@ installExtension(
   (h: ActorHandle) => {
     noteContainedRef(h);
     const s = h[HANDLE];
-    return [s.actorId, s.className, s.methods];
+    return [s.actorId, s.className, s.methods, s.owner];
   },
   (data) => {
-    const [actorId, className, methods] = data as [string, string, string[]];
-    return ActorHandle.create({ actorId, className, methods });
+    const [actorId, className, methods, owner] = data as [string, string, string[], string];
+    return ActorHandle.create({ actorId, className, methods, owner });
   },
 );

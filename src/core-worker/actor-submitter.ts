@@ -25,7 +25,7 @@ export interface ActorCall {
 
 /** What the actor submitter needs from its core worker. */
 export interface ActorCallOwner {
-  completeCall(call: ActorCall, values: Uint8Array[]): void;
+  completeCall(call: ActorCall, msg: TaskDone, conn: Connection): void;
   failCall(call: ActorCall, error: Uint8Array): void;
   /** Fill in inline values of owned deps (after they settled); returns an error to fail with, if a dep failed. */
   resolveDeps(call: ActorCall): Uint8Array | undefined;
@@ -96,14 +96,14 @@ export class ActorSubmitter {
   }
 
   /** Route a reply; false if it is not an actor call of this process. */
-  onReply(msg: TaskDone | TaskFailed): boolean {
+  onReply(msg: TaskDone | TaskFailed, conn: Connection): boolean {
     const q = this.inflight.get(msg.id);
     if (!q) return false;
     this.inflight.delete(msg.id);
     const call = q.inflight.get(msg.id);
     if (!call) return true;
     q.inflight.delete(msg.id);
-    if (msg.t === Msg.TaskDone) this.owner.completeCall(call, msg.r);
+    if (msg.t === Msg.TaskDone) this.owner.completeCall(call, msg, conn);
     else this.owner.failCall(call, msg.e);
     return true;
   }

@@ -4,7 +4,9 @@ import {
   type FunctionDescriptor,
   type Message,
   Msg,
+  type ProcessMemoryInfo,
   type RequestBody,
+  type TaskDone,
 } from "../protocol/index.js";
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
@@ -17,7 +19,8 @@ import { KeepAlive } from "./keep-alive.js";
 import { ObjectManager } from "./object-manager.js";
 import type { ObjectRef } from "./object-ref.js";
 import { FAILED, READY } from "./object-table.js";
-import { TaskExecutor } from "./task-executor.js";
+import { ACTOR_REF_PREFIX } from "./ref-key.js";
+import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
 import { TaskSubmitter } from "./task-submitter.js";
 
@@ -87,25 +90,33 @@ export class CoreWorker {
       () => this.nodeManager(),
       () => this.runtimeKey,
       {
-        completeReturns: (spec, values) => this.finish(spec.returnIds, spec.lentEntries, READY, values),
+        completeReturns: (spec, msg, conn) => this.complete(spec.returnIds, spec.lentEntries, msg, conn),
         failReturns: (spec, err) => this.finish(spec.returnIds, spec.lentEntries, FAILED, [err]),
       },
     );
     this.actorSubmitter = new ActorSubmitter(this.endpoint, () => this.controlStore(), {
-      completeCall: (call, values) => this.finish(call.returnIds, call.lentEntries, READY, values),
+      completeCall: (call, msg, conn) => this.complete(call.returnIds, call.lentEntries, msg, conn),
       failCall: (call, err) => this.finish(call.returnIds, call.lentEntries, FAILED, [err]),
       resolveDeps: (call) => this.objects.inlineDeps(call.deps),
     });
-    const host = {
-      fetch: (id: string, owner: string) => this.objects.fetch(id, owner),
-      markEscaped: (refs: unknown[]) => this.objects.markEscaped(refs),
+    const host: ExecutorHost = {
+      fetch: (id, owner) => this.objects.fetch(id, owner),
+      pinFor: (peer, keys) => this.objects.pinFor(peer, keys),
+      whenRegistered: (fn) => this.objects.whenRegistered(fn),
+      afterTask: () => this.maybeCollect(),
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host);
     setActorCallHooks({
       call: (state, method, args, n) => this.submitActorCall(state, method, args, n),
-      handleCreated: () => undefined,
+      handleCreated: (s) => {
+        if (s.owner) this.objects.onRefCreated(ACTOR_REF_PREFIX + s.actorId, s.owner);
+      },
+      handleReleased: (s) => {
+        if (s.owner) this.objects.onRefReleased(ACTOR_REF_PREFIX + s.actorId);
+      },
     });
+    this.endpoint.onPeer = (conn) => conn.onClose(() => this.objects.onPeerGone(conn.peerAddress));
   }
 
   /** Listen and connect to the node manager. */
@@ -158,7 +169,12 @@ export class CoreWorker {
   // ---- tasks ---------------------------------------------------------------
 
   /** Submit a normal task; returns its return refs. */
-  submitTask(desc: FunctionDescriptor, args: readonly unknown[], opts: SubmitOptions): ObjectRef<unknown>[] {
+  submitTask(
+    desc: FunctionDescriptor,
+    args: readonly unknown[],
+    opts: SubmitOptions,
+    label?: string,
+  ): ObjectRef<unknown>[] {
     this.checkOpen();
     const prepared = this.objects.prepareArgs(args);
     const ret = this.objects.allocate(opts.numReturns);
@@ -179,6 +195,7 @@ export class CoreWorker {
       pendingDeps: prepared.pending?.length ?? 0,
       attempt: 0,
       crashes: 0,
+      label,
     };
     this.keepAlive.hold();
     const ready = () => {
@@ -189,6 +206,25 @@ export class CoreWorker {
     if (!prepared.pending) ready();
     else for (const e of prepared.pending) e.whenSettled(() => --spec.pendingDeps === 0 && ready());
     return refs;
+  }
+
+  /** Settle the returns of a task or call that finished; register for refs nested in them, then unpin. */
+  private complete(ids: string[], lent: TaskSpec["lentEntries"], msg: TaskDone, conn: Connection): void {
+    if (!msg.n) {
+      this.finish(ids, lent, READY, msg.r);
+      return;
+    }
+    const nested = new Map<number, Array<[string, string]>>();
+    for (const [k, id, owner] of msg.n) {
+      let list = nested.get(k);
+      if (!list) nested.set(k, (list = []));
+      list.push([id, owner]);
+    }
+    for (let k = 0; k < ids.length; k++) this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, nested.get(k));
+    this.objects.unlend(lent);
+    this.keepAlive.release();
+    const unpin = msg.n.map((x) => x[1]);
+    this.objects.whenRegistered(() => conn.send({ t: Msg.Unpin, ids: unpin }));
   }
 
   /** Settle the returns of a finished task or call and give back what it borrowed. */
@@ -244,12 +280,36 @@ export class CoreWorker {
       }
     });
     this.actorSubmitter.expect(actorId, registered);
-    return ActorHandle.create({ actorId, className: opts.className, methods: opts.methods });
+    const owner = opts.detached ? "" : this.address;
+    if (owner) {
+      // The actor lives while its handles are held anywhere (counted like an object).
+      const e = this.objects.entry(ACTOR_REF_PREFIX + actorId, owner);
+      e.onFree = () => {
+        if (this.closed) return;
+        registered
+          .then(() =>
+            this.nm?.request({
+              t: Msg.KillActor,
+              actorId,
+              noRestart: true,
+              cause: "every handle to it went out of scope",
+            }),
+          )
+          .catch(() => undefined);
+      };
+    }
+    return ActorHandle.create({ actorId, className: opts.className, methods: opts.methods, owner });
   }
 
   private submitActorCall(state: HandleState, method: string, args: unknown[], numReturns: number): unknown {
     this.checkOpen();
     const prepared = this.objects.prepareArgs(args);
+    if (state.owner) {
+      // A pending call keeps its actor alive, like an argument keeps its object alive.
+      const e = this.objects.entry(ACTOR_REF_PREFIX + state.actorId, state.owner);
+      e.lent++;
+      (prepared.lent ??= []).push(e);
+    }
     const ret = this.objects.allocate(numReturns);
     const { ids, refs } = this.objects.createPending(ret, numReturns);
     const call: ActorCall = {
@@ -296,16 +356,55 @@ export class CoreWorker {
         return undefined;
       case Msg.TaskDone:
       case Msg.TaskFailed:
-        if (!this.submitter.onReply(msg)) this.actorSubmitter.onReply(msg);
+        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
+        return undefined;
+      case Msg.ReturnTasks:
+        this.submitter.onReturned(msg.ids);
         return undefined;
       case Msg.GetObject:
         return this.objects.serve(msg);
       case Msg.CreateActor:
         return this.actorExecutor.create(msg);
+      case Msg.AddBorrower:
+        return this.objects.onAddBorrower(msg.ids, conn.peerAddress);
+      case Msg.RemoveBorrower:
+        this.objects.onRemoveBorrower(msg.ids, conn.peerAddress);
+        return undefined;
+      case Msg.Unpin:
+        this.objects.onUnpin(msg.ids, conn.peerAddress);
+        return undefined;
+      case Msg.GetMemoryInfo:
+        return this.memoryInfo();
       default:
         return undefined;
     }
   }
+
+  /** This process's objects and RSS, for `tsray memory`. */
+  memoryInfo(): ProcessMemoryInfo {
+    return {
+      workerId: this.opts.workerId,
+      address: this.address,
+      pid: process.pid,
+      kind: this.opts.mode === "driver" ? "driver" : current.actorId !== undefined ? "actor" : "worker",
+      rss: process.memoryUsage.rss(),
+      objects: this.objects.memoryInfo(),
+    };
+  }
+
+  /** Workers collect garbage when idle after receiving refs, so borrowed refs are released promptly. */
+  private maybeCollect(): void {
+    if (this.opts.mode !== "worker" || this.objects.createdSinceGc === 0 || this.gcScheduled) return;
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (!gc) return;
+    this.gcScheduled = true;
+    setTimeout(() => {
+      this.gcScheduled = false;
+      this.objects.createdSinceGc = 0;
+      gc();
+    }, 1).unref();
+  }
+  private gcScheduled = false;
 
   private checkOpen(): void {
     if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");

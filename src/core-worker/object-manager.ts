@@ -1,10 +1,20 @@
 import { GetTimeoutError, OwnerDiedError, RuntimeUnavailableError } from "../errors/index.js";
-import { type GetObject, type GetObjectReply, Msg } from "../protocol/index.js";
+import { type GetObject, type GetObjectReply, Msg, type ObjectMemoryInfo } from "../protocol/index.js";
 import { decode, encode, errorCodec } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import type { KeepAlive } from "./keep-alive.js";
 import { ObjectRef, setRefHooks } from "./object-ref.js";
-import { detach, FAILED, ObjEntry, PENDING, READY } from "./object-table.js";
+import {
+  detach,
+  FAILED,
+  ObjEntry,
+  PENDING,
+  READY,
+  REGISTERED,
+  REGISTERING,
+  UNREGISTERED,
+} from "./object-table.js";
+import { RefCounter } from "./ref-counter.js";
 
 /** Top-level ref arguments of a call: [index, id, owner, inline value or null]. */
 export type DepList = Array<[number, string, string, Uint8Array | null]>;
@@ -13,38 +23,28 @@ export type DepList = Array<[number, string, string, Uint8Array | null]>;
 export interface PreparedArgs {
   data: Uint8Array;
   deps: DepList | undefined;
-  /** Owned objects lent to the call (their lent counts were raised). */
-  lent: import("./object-table.js").ObjEntry[] | undefined;
+  /** Entries lent to the call (their lent counts were raised; give back with unlend). */
+  lent: ObjEntry[] | undefined;
   /** Owned dependencies still pending. */
-  pending: import("./object-table.js").ObjEntry[] | undefined;
+  pending: ObjEntry[] | undefined;
 }
 
 /**
- * Objects as one process sees them: the ones it owns (puts, task returns) and
- * copies of borrowed ones it fetched from their owners. Resolves get/wait, serves
- * owned values to borrowers, and drops entries nobody here references any more.
+ * Objects as one process sees them: the ones it owns (puts, task returns) and the
+ * ones it borrows. Resolves get/wait, serves owned values to borrowers, and counts
+ * references (with RefCounter) so objects are freed once nobody can reach them.
  */
-export class ObjectManager {
-  private readonly objects = new Map<string, ObjEntry>();
+export class ObjectManager extends RefCounter {
   private nextObject = 1;
   /** Blocked-in-get notifications (workers lend their CPU while they wait). */
   onBlock: ((blocked: boolean) => void) | undefined;
 
-  constructor(
-    private readonly selfId: string,
-    private readonly endpoint: Endpoint,
-    private readonly keepAlive: KeepAlive,
-  ) {
-    setRefHooks({ created: (ref) => this.onRefCreated(ref), released: (id) => this.onRefReleased(id) });
-  }
-
-  private get address(): string {
-    return this.endpoint.listenAddress;
-  }
-
-  /** Number of objects tracked (owned + borrowed copies). */
-  get size(): number {
-    return this.objects.size;
+  constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive) {
+    super(selfId, endpoint, keepAlive);
+    setRefHooks({
+      created: (ref) => this.onRefCreated(ref.id, ref.ownerAddress),
+      released: (id) => this.onRefReleased(id),
+    });
   }
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
@@ -72,42 +72,40 @@ export class ObjectManager {
     return { ids, refs };
   }
 
-  /** Store a value owned by this process and return its ref. */
+  /** Store a value owned by this process and return its ref. Refs inside the value stay alive with it. */
   put(value: unknown): ObjectRef<unknown> {
     const refs: unknown[] = [];
     const data = encode(value, refs);
-    if (refs.length > 0) this.markEscaped(refs);
     const id = this.idFor(this.allocate(1));
     const e = new ObjEntry(id, true, this.address);
     e.state = READY;
     e.data = data;
     this.objects.set(id, e);
+    if (refs.length > 0) this.setContains(e, this.keysOf(refs));
     return new ObjectRef(id, this.address);
   }
 
-  /** Encode call arguments; top-level refs become deps (inlined later when owned and ready). */
+  /** Encode call arguments; every ref inside is lent to the call; top-level refs become deps. */
   prepareArgs(args: readonly unknown[]): PreparedArgs {
     let deps: DepList | undefined;
-    let lent: ObjEntry[] | undefined;
     let pending: ObjEntry[] | undefined;
     let plain: readonly unknown[] = args;
+    const lent: ObjEntry[] = [];
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
       if (!(a instanceof ObjectRef)) continue;
       if (plain === args) plain = args.slice();
       (plain as unknown[])[i] = undefined;
       (deps ??= []).push([i, a.id, a.ownerAddress, null]);
-      const e = this.objects.get(a.id);
-      if (e?.owned) {
-        e.lent++;
-        (lent ??= []).push(e);
-        if (e.state === PENDING) (pending ??= []).push(e);
-      }
+      const e = this.entry(a.id, a.ownerAddress);
+      if (e.owned && e.state === PENDING) (pending ??= []).push(e);
+      lent.push(e);
     }
     const inside: unknown[] = [];
     const data = encode(plain, inside);
-    if (inside.length > 0) this.markEscaped(inside);
-    return { data, deps, lent, pending };
+    for (const [id, owner] of this.keysOf(inside)) lent.push(this.entry(id, owner));
+    for (const e of lent) e.lent++;
+    return { data, deps, lent: lent.length > 0 ? lent : undefined, pending };
   }
 
   /**
@@ -130,16 +128,30 @@ export class ObjectManager {
     if (!entries) return;
     for (const e of entries) {
       e.lent--;
-      this.maybeFree(e);
+      this.check(e);
     }
   }
 
-  /** Settle an owned object (a task return). */
-  settleOwned(id: string, state: typeof READY | typeof FAILED, data: Uint8Array): void {
+  /**
+   * Settle an owned object (a task return). `nested` are refs inside the value:
+   * they stay alive while this object does; resolves once this process is
+   * registered for them (the worker then drops its pins).
+   */
+  settleOwned(
+    id: string,
+    state: typeof READY | typeof FAILED,
+    data: Uint8Array,
+    nested?: Array<[string, string]>,
+  ): void {
     const e = this.objects.get(id);
-    if (!e) return;
+    if (!e) {
+      // Dropped before it finished (the task's refs were released): still account for nested refs.
+      if (nested) this.setContains(new ObjEntry(id, true, this.address), nested, true);
+      return;
+    }
     e.settle(state, detach(data));
-    this.maybeFree(e);
+    if (nested) this.setContains(e, nested);
+    this.check(e);
   }
 
   /** Read values, in input order. Rejects with the first failed value's error, or GetTimeoutError. */
@@ -260,17 +272,11 @@ export class ObjectManager {
     return [readyRefs, notReady];
   }
 
-  /** The entry of an owned object (for dependency waits), if tracked. */
-  owned(id: string): ObjEntry | undefined {
-    const e = this.objects.get(id);
-    return e?.owned ? e : undefined;
-  }
-
   private entryFor(ref: ObjectRef<unknown>): ObjEntry {
     let e = this.objects.get(ref.id);
     if (!e) {
+      // Only for refs whose entry was dropped (released here): the value is not reachable any more.
       e = new ObjEntry(ref.id, ref.ownerAddress === this.address, ref.ownerAddress);
-      this.objects.set(ref.id, e);
       if (e.owned)
         e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
     }
@@ -300,7 +306,7 @@ export class ObjectManager {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return { data: local.data!, failed: local.state === FAILED };
     if (owner === this.address) {
-      const e = this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
       await this.settled(e);
       return { data: e.data!, failed: e.state === FAILED };
     }
@@ -339,42 +345,28 @@ export class ObjectManager {
     return new Promise((resolve) => e.whenSettled((s) => resolve({ d: s.data!, e: s.state === FAILED })));
   }
 
-  /** Refs that left this process inside a value: keep them (borrowers are not tracked yet). */
-  markEscaped(refs: unknown[]): void {
-    for (const r of refs) {
-      if (!(r instanceof ObjectRef)) continue;
-      const e = this.objects.get(r.id);
-      if (e) e.escaped = true;
+  /** Entries of this process, for `tsray memory`. */
+  memoryInfo(): ObjectMemoryInfo[] {
+    const out: ObjectMemoryInfo[] = [];
+    for (const e of this.objects.values()) {
+      out.push({
+        id: e.id,
+        owner: e.owned ? this.address : e.owner,
+        size: e.data?.byteLength ?? 0,
+        state: e.state === PENDING ? "PENDING" : e.state === READY ? "READY" : "FAILED",
+        localRefs: e.localRefs,
+        lent: e.lent,
+        pins: e.pins,
+        containedIn: e.containedIn,
+        borrowers: e.borrowers ? [...e.borrowers] : [],
+      });
     }
+    return out;
   }
 
-  private onRefCreated(ref: ObjectRef<unknown>): void {
-    let e = this.objects.get(ref.id);
-    if (!e) {
-      const owned = ref.ownerAddress === this.address;
-      e = new ObjEntry(ref.id, owned, ref.ownerAddress);
-      if (owned)
-        e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
-      this.objects.set(ref.id, e);
-    }
-    e.localRefs++;
-  }
-
-  private onRefReleased(id: string): void {
-    const e = this.objects.get(id);
-    if (!e) return;
-    e.localRefs--;
-    this.maybeFree(e);
-  }
-
-  private maybeFree(e: ObjEntry): void {
-    if (!e.unreferenced) return;
-    if (e.state === PENDING && e.owned) return; // dropped when its task finishes
-    this.objects.delete(e.id);
-  }
-
-  close(): void {
+  override close(): void {
     setRefHooks(undefined);
+    super.close();
   }
 }
 
@@ -383,3 +375,5 @@ function describeTimeout(refs: readonly ObjectRef<unknown>[], missing: number[],
   const more = missing.length > 3 ? ` and ${missing.length - 3} more` : "";
   return `get timed out after ${ms} ms waiting for ${missing.length} of ${refs.length} object(s): ${ids.join(", ")}${more}`;
 }
+
+export { REGISTERED, REGISTERING, UNREGISTERED };

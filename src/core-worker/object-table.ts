@@ -1,6 +1,12 @@
 /**
  * Object states held by one process: objects it owns (task returns, puts) and
- * copies of borrowed objects it fetched. Values are kept encoded; `get` decodes.
+ * objects it borrows (refs it received). Values are kept encoded; `get` decodes.
+ *
+ * Reference counting (see docs/design/core-worker.md): a process *holds* an object
+ * while it has live ObjectRef instances (localRefs), pending calls carrying it
+ * (lent), values in transit that contain it (pins), or objects whose value
+ * contains it (containedIn). The owner frees an object when it holds none and no
+ * borrower is left; a borrower tells the owner when it holds none.
  */
 
 export const PENDING = 0;
@@ -9,24 +15,39 @@ export const READY = 1;
 export const FAILED = 2;
 export type ObjState = typeof PENDING | typeof READY | typeof FAILED;
 
+/** Registration of a borrower with the owner. */
+export const UNREGISTERED = 0;
+export const REGISTERING = 1;
+export const REGISTERED = 2;
+
 /** One object as this process sees it. */
 export class ObjEntry {
   state: ObjState = PENDING;
   data: Uint8Array | undefined;
   waiters: Array<(e: ObjEntry) => void> | undefined;
-  /** Live ObjectRef instances for this id in this process. */
+  /** Live ObjectRef instances (or actor handles) for this id in this process. */
   localRefs = 0;
-  /** Pending tasks that were handed this object as an argument. */
+  /** Pending tasks/calls submitted from here that carry it as an argument. */
   lent = 0;
-  /** Sent to another process inside a value: kept until borrowers are tracked (reference counting). */
-  escaped = false;
+  /** Values sent to other processes that contain it, until they registered. */
+  pins = 0;
+  /** Objects held here whose value contains this ref. */
+  containedIn = 0;
+  /** Refs nested in this object's value (each has containedIn raised here). */
+  contains: string[] | undefined;
+  /** Owner only: processes (addresses) that borrow it. */
+  borrowers: Set<string> | undefined;
+  /** Borrower only: registration state with the owner. */
+  registration = UNREGISTERED;
   /** For borrowed objects: a fetch from the owner in progress. */
   fetching: Promise<ObjEntry> | undefined;
+  /** Called when an owned entry is freed (e.g. kill an actor whose last handle went away). */
+  onFree: (() => void) | undefined;
 
   constructor(
     readonly id: string,
     readonly owned: boolean,
-    /** Owner address (for fetching borrowed objects). */
+    /** Owner address. */
     readonly owner: string,
   ) {}
 
@@ -53,9 +74,9 @@ export class ObjEntry {
     if (i >= 0) this.waiters.splice(i, 1);
   }
 
-  /** No one in this process can reach the object any more. */
-  get unreferenced(): boolean {
-    return this.localRefs <= 0 && this.lent <= 0 && !this.escaped;
+  /** Does anything in this process keep the object? */
+  get held(): boolean {
+    return this.localRefs > 0 || this.lent > 0 || this.pins > 0 || this.containedIn > 0;
   }
 }
 

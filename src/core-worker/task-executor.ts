@@ -1,16 +1,48 @@
 import { loadedTarget, loadTarget } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
-import { type FunctionDescriptor, Msg, type PushTask } from "../protocol/index.js";
-import { decode, decodeError, encode, encodeError } from "../serialization/index.js";
+import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
+import { decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { current } from "./context.js";
+import { encodeReturns } from "./returns.js";
 
-/** What the executor needs from its process's core worker. */
+/** What the executors need from their process's core worker. */
 export interface ExecutorHost {
-  /** Fetch a borrowed object's encoded value; rejects with its error if the value is an error. */
+  /** Fetch a borrowed object's encoded value (waits until its owner has it). */
   fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }>;
-  /** Refs found inside a return value escaped to the caller. */
-  markEscaped(refs: unknown[]): void;
+  /** Keep refs returned to `peer` alive until it sends Unpin. */
+  pinFor(peer: string, keys: Array<[string, string]>): void;
+  /** Run `fn` once this process is registered as borrower of every ref it received. */
+  whenRegistered(fn: () => void): void;
+  /** A task or call finished (workers may collect garbage when idle). */
+  afterTask(): void;
+}
+
+/**
+ * Send the reply of a finished task/call: pin refs nested in the values for the
+ * caller, and wait until this process registered for refs it received (so the
+ * caller's release of the arguments cannot overtake our registration).
+ */
+export function sendDone(
+  host: ExecutorHost,
+  conn: Connection,
+  id: number,
+  value: unknown,
+  nr: number,
+  what: string,
+  t0: number,
+): void {
+  const { r, n } = encodeReturns(value, nr, what);
+  const msg: TaskDone = { t: Msg.TaskDone, id, r, us: Math.round((performance.now() - t0) * 1000) };
+  if (n) {
+    msg.n = n;
+    host.pinFor(
+      conn.peerAddress,
+      n.map(([, i, o]) => [i, o]),
+    );
+  }
+  host.whenRegistered(() => conn.send(msg));
+  host.afterTask();
 }
 
 interface Job {
@@ -18,6 +50,9 @@ interface Job {
   conn: Connection;
   desc: FunctionDescriptor;
 }
+
+/** How long a running task may hold up the tasks pipelined behind it before they go back. */
+const RETURN_AFTER_MS = 10;
 
 class ArgumentError {
   constructor(readonly encoded: Uint8Array) {}
@@ -32,6 +67,8 @@ export class TaskExecutor {
   private readonly queue: Job[] = [];
   private head = 0;
   private running = false;
+  /** Armed while a task runs with others queued behind it. */
+  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly host: ExecutorHost) {}
 
@@ -48,6 +85,7 @@ export class TaskExecutor {
     }
     this.queue.push({ msg, conn, desc });
     if (!this.running) this.drain();
+    else this.timer ??= setTimeout(() => this.returnQueued(), RETURN_AFTER_MS);
   }
 
   private drain(): void {
@@ -57,7 +95,10 @@ export class TaskExecutor {
       const pending = this.runOne(job);
       if (pending) {
         this.running = true;
+        const timer =
+          this.head < this.queue.length ? setTimeout(() => this.returnQueued(), RETURN_AFTER_MS) : undefined;
         pending.then(() => {
+          if (timer) clearTimeout(timer);
           this.running = false;
           this.drain();
         });
@@ -66,6 +107,25 @@ export class TaskExecutor {
     }
     this.queue.length = 0;
     this.head = 0;
+  }
+
+  /**
+   * The running task is taking a while: hand the tasks queued behind it back to
+   * their owners, who run them on other workers (pipelining must never make a task
+   * wait behind a long one, e.g. two tasks that wait for each other).
+   */
+  private returnQueued(): void {
+    this.timer = undefined;
+    const byConn = new Map<Connection, number[]>();
+    for (let i = this.head; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      let ids = byConn.get(job.conn);
+      if (!ids) byConn.set(job.conn, (ids = []));
+      ids.push(job.msg.id);
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    for (const [conn, ids] of byConn) conn.send({ t: Msg.ReturnTasks, ids });
   }
 
   /** Runs a task; returns a promise only if it could not complete synchronously. */
@@ -124,28 +184,12 @@ export class TaskExecutor {
   }
 
   private finish(job: Job, value: unknown, t0: number): void {
-    const { msg } = job;
-    let r: Uint8Array[];
+    current.taskId = undefined;
     try {
-      const refs: unknown[] = [];
-      if (msg.nr === 1) {
-        r = [encode(value, refs)];
-      } else {
-        if (!Array.isArray(value) || value.length !== msg.nr) {
-          throw new TypeError(
-            `${job.desc.name} was declared with numReturns: ${msg.nr} but returned ` +
-              `${Array.isArray(value) ? `an array of ${value.length}` : typeof value}; return an array of exactly ${msg.nr} values`,
-          );
-        }
-        r = value.map((v) => encode(v, refs));
-      }
-      if (refs.length > 0) this.host.markEscaped(refs);
+      sendDone(this.host, job.conn, job.msg.id, value, job.msg.nr, job.msg.nm ?? job.desc.name, t0);
     } catch (err) {
       this.fail(job, err, t0);
-      return;
     }
-    current.taskId = undefined;
-    job.conn.send({ t: Msg.TaskDone, id: msg.id, r, us: Math.round((performance.now() - t0) * 1000) });
   }
 
   private fail(job: Job, err: unknown, t0: number): void {
@@ -156,7 +200,7 @@ export class TaskExecutor {
       job.conn.send({ t: Msg.TaskFailed, id: job.msg.id, e: err.encoded, us, app: false });
       return;
     }
-    const wrapped = RayTaskError.wrap(job.desc.name, err, process.pid);
+    const wrapped = RayTaskError.wrap(job.msg.nm ?? job.desc.name, err, process.pid);
     let e: Uint8Array;
     try {
       e = encodeError(wrapped);
@@ -164,9 +208,10 @@ export class TaskExecutor {
       // The user's error holds something unserializable: keep its message and stack only.
       const plain = new Error(err instanceof Error ? err.message : String(err));
       plain.stack = err instanceof Error ? err.stack : plain.stack;
-      e = encodeError(RayTaskError.wrap(job.desc.name, plain, process.pid));
+      e = encodeError(RayTaskError.wrap(job.msg.nm ?? job.desc.name, plain, process.pid));
     }
-    void decodeError;
-    job.conn.send({ t: Msg.TaskFailed, id: job.msg.id, e, us, app: true });
+    const failed = { t: Msg.TaskFailed, id: job.msg.id, e, us, app: true } as const;
+    this.host.whenRegistered(() => job.conn.send(failed));
+    this.host.afterTask();
   }
 }

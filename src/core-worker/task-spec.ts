@@ -26,4 +26,6 @@ export interface TaskSpec {
   attempt: number;
   /** Worker-death retries used. */
   crashes: number;
+  /** Display name from `.options({ name })`. */
+  readonly label: string | undefined;
 }

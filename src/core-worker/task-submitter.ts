@@ -2,6 +2,7 @@ import { config } from "../config/index.js";
 import { WorkerCrashedError } from "../errors/index.js";
 import {
   type LeaseGrant,
+  type Message,
   Msg,
   type PushTask,
   type RequestLease,
@@ -15,8 +16,8 @@ import type { TaskSpec } from "./task-spec.js";
 
 /** The owner-side effects of finished tasks (implemented by the core worker). */
 export interface TaskOwner {
-  /** Store the i-th return value of a finished task. */
-  completeReturns(spec: TaskSpec, values: Uint8Array[]): void;
+  /** Store the return values of a finished task (and refs nested in them). */
+  completeReturns(spec: TaskSpec, msg: TaskDone, conn: Connection): void;
   /** Fail every return of a task with an encoded error. */
   failReturns(spec: TaskSpec, error: Uint8Array): void;
 }
@@ -94,7 +95,7 @@ export class TaskSubmitter {
   }
 
   /** Route a TaskDone/TaskFailed from a leased worker; false if it is not a task of this submitter. */
-  onReply(msg: TaskDone | TaskFailed): boolean {
+  onReply(msg: TaskDone | TaskFailed, conn: Connection): boolean {
     const entry = this.inflight.get(msg.id);
     if (!entry) return false;
     this.inflight.delete(msg.id);
@@ -103,7 +104,7 @@ export class TaskSubmitter {
     const shape = this.shapes.get(spec.shapeKey)!;
     shape.meanUs = shape.meanUs < 0 ? msg.us : shape.meanUs * 0.8 + msg.us * 0.2;
     if (msg.t === Msg.TaskDone) {
-      this.owner.completeReturns(spec, msg.r);
+      this.owner.completeReturns(spec, msg, conn);
     } else if (msg.app && this.retryOnException(spec, msg.e)) {
       spec.attempt++;
       shape.unshift(spec);
@@ -112,6 +113,26 @@ export class TaskSubmitter {
     }
     this.pump(shape);
     return true;
+  }
+
+  /**
+   * A worker handed back pipelined tasks it did not start (the task ahead of them
+   * runs long): queue them again, in order, ahead of later work.
+   */
+  onReturned(ids: number[]): void {
+    const shapes = new Set<Shape>();
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const entry = this.inflight.get(ids[i]!);
+      if (!entry) continue;
+      this.inflight.delete(ids[i]!);
+      entry.lease.inflight.delete(ids[i]!);
+      const shape = this.shapes.get(entry.spec.shapeKey)!;
+      // Tasks of this shape can run long: stop pipelining deeply until they prove fast again.
+      shape.meanUs = Math.max(shape.meanUs, this.cfg.pipelineBudgetMs * 1000);
+      shape.unshift(entry.spec);
+      shapes.add(shape);
+    }
+    for (const shape of shapes) this.pump(shape);
   }
 
   /** Stop: return every lease; queued tasks stay unfinished (the process is going away). */
@@ -184,6 +205,7 @@ export class TaskSubmitter {
     }
     msg.fn = fn;
     if (spec.deps) msg.dep = spec.deps;
+    if (spec.label !== undefined) msg.nm = spec.label;
     if (lease.grant.gpuIds.length > 0) msg.gpu = lease.grant.gpuIds;
     lease.inflight.set(spec.id, spec);
     this.inflight.set(spec.id, { spec, lease });
@@ -206,11 +228,26 @@ export class TaskSubmitter {
     if (i >= 0) shape.leases.splice(i, 1);
     if (lease.dead) return;
     lease.dead = true;
-    this.nodeManager().send({ t: Msg.ReturnLease, leaseId: lease.grant.leaseId, kill });
+    this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: lease.grant.leaseId, kill });
+  }
+
+  /** A notification to the node manager; dropped when it is gone (its leases went with it). */
+  private notifyNodeManager(msg: Message): void {
+    try {
+      this.nodeManager().send(msg);
+    } catch {
+      // node manager unreachable: nothing to return or cancel
+    }
   }
 
   private requestLease(shape: Shape): void {
-    const nm = this.nodeManager();
+    let nm: Connection;
+    try {
+      nm = this.nodeManager();
+    } catch (err) {
+      this.onLeaseError(shape, err);
+      return;
+    }
     const rid = nm.peekNextRid();
     shape.requests.add(rid);
     const msg: Omit<RequestLease, "rid"> = {
@@ -231,7 +268,7 @@ export class TaskSubmitter {
   }
 
   private cancelRequest(rid: number): void {
-    this.nodeManager().send({ t: Msg.CancelLeaseRequest, req: rid });
+    this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: rid });
   }
 
   private async onGrant(shape: Shape, grant: LeaseGrant | { cancelled: true }): Promise<void> {
@@ -240,7 +277,7 @@ export class TaskSubmitter {
     try {
       conn = await this.endpoint.connect(grant.address);
     } catch {
-      this.nodeManager().send({ t: Msg.ReturnLease, leaseId: grant.leaseId, kill: true });
+      this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: grant.leaseId, kill: true });
       this.pump(shape);
       return;
     }

@@ -297,11 +297,24 @@ export class NodeManager {
       if (w) {
         this.pending.splice(i--, 1);
         this.grant(p, w);
-      } else if (!p.starting || p.starting.state === "dead") {
-        p.starting = this.pool.start(p.runtimeKey, this.runtimes.get(p.runtimeKey)!, gpuEnv);
+      } else if (p.starting?.state !== "starting") {
+        // None starting for p (or the one it waited for went to another request or died).
+        // Adopt a worker already starting that no request waits for (prestarted, or left by a
+        // cancelled request) before starting another: else every cancel would spawn a process.
+        p.starting =
+          this.unclaimedStarting(p.runtimeKey, gpuEnv) ??
+          this.pool.start(p.runtimeKey, this.runtimes.get(p.runtimeKey)!, gpuEnv);
       }
     }
     this.publish();
+  }
+
+  private unclaimedStarting(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
+    for (const w of this.pool.workers.values()) {
+      if (w.state !== "starting" || w.runtimeKey !== runtimeKey || w.gpuEnv !== gpuEnv || w.actorId) continue;
+      if (!this.pending.some((q) => q.starting === w)) return w;
+    }
+    return undefined;
   }
 
   private takeIdle(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {

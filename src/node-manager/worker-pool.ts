@@ -72,6 +72,8 @@ export class WorkerPool {
       TSRAY_NM_ADDRESS: this.ctx.nodeManagerAddress,
       TSRAY_SESSION_DIR: this.ctx.sessionDir,
       TSRAY_RUNTIME_KEY: runtimeKey,
+      TSRAY_JOB_ID: runtime.jobId,
+      TSRAY_NAMESPACE: runtime.namespace,
     };
     delete env.TSRAY_HEAD_CONFIG;
     if (gpuEnv !== "") env.CUDA_VISIBLE_DEVICES = gpuEnv;

@@ -23,6 +23,7 @@ export const Msg = {
   PushTask: 10,
   TaskDone: 11,
   TaskFailed: 12,
+  ReturnTasks: 13,
   // any process <-> object owner
   GetObject: 20,
   // worker <-> node manager
@@ -55,6 +56,11 @@ export const Msg = {
   PushActorTask: 76,
   WorkerExited: 77,
   ActorOwnerGone: 78,
+  // reference counting (any process <-> owner)
+  AddBorrower: 80,
+  RemoveBorrower: 81,
+  Unpin: 82,
+  GetMemoryInfo: 83,
 } as const;
 export type MsgKind = (typeof Msg)[keyof typeof Msg];
 
@@ -94,8 +100,10 @@ export interface FunctionDescriptor {
   module: string;
   /** Stable per-module key: "#<n>" for the n-th remote() call in that module. */
   key: string;
-  /** Name for messages (function name or class name). */
+  /** Name for messages (function or class name, else `<file>#<n>`). */
   name: string;
+  /** The target's own `.name`, checked when a worker finds it ("" if anonymous). */
+  fn: string;
   /** Source text, for definitions in the driver's entry module (shipped by value). */
   source?: string;
 }
@@ -130,6 +138,8 @@ export interface PushTask {
   att: number;
   /** GPU ids of the lease, so getGpuIds() answers inside the task. */
   gpu?: number[];
+  /** Display name when it differs from the descriptor's (`.options({ name })`). */
+  nm?: string;
 }
 
 /**
@@ -142,6 +152,11 @@ export interface TaskDone {
   id: number;
   r: Uint8Array[];
   us: number;
+  /**
+   * Refs nested in the return values ([id, owner]). The worker keeps them pinned
+   * until the caller has registered as their borrower and sent Unpin.
+   */
+  n?: Array<[returnIndex: number, id: string, owner: string]>;
 }
 
 /**
@@ -155,6 +170,17 @@ export interface TaskFailed {
   e: EncodedError;
   us: number;
   app: boolean;
+}
+
+/**
+ * Worker -> owner: these pipelined tasks were not started because the task ahead
+ * of them has been running a while; run them elsewhere. The worker has dropped
+ * them and will never run them (so re-queuing cannot run a task twice).
+ * Notification; lost only with the connection (then the owner retries anyway).
+ */
+export interface ReturnTasks {
+  t: typeof Msg.ReturnTasks;
+  ids: number[];
 }
 
 /**
@@ -205,6 +231,10 @@ export interface RuntimeEnv {
   execPath: string;
   execArgv: string[];
   cwd: string;
+  /** The job the workers serve (getRuntimeContext().jobId in workers). */
+  jobId: string;
+  /** The driver's namespace (the default namespace of named actors in workers). */
+  namespace: string;
 }
 
 /**
@@ -388,6 +418,8 @@ export interface ActorInfo {
   detached: boolean;
   restarts: number;
   maxTaskRetries: number;
+  /** Address of the owner that counts its handles ("" for detached actors). */
+  owner: string;
   /** Why it died (DEAD only), e.g. "killed by ray.kill()". */
   deathCause?: string;
   /** The error calls fail with (DEAD only): an encoded ActorDiedError. */
@@ -434,6 +466,8 @@ export interface KillActor {
   rid: number;
   actorId: string;
   noRestart: boolean;
+  /** Why (for the death cause); default "killed by ray.kill()". */
+  cause?: string;
 }
 
 /** -> control store: every actor it knows. Reply body `ActorInfo[]`. Read-only. */
@@ -487,6 +521,72 @@ export interface ActorOwnerGone {
   owner: string;
 }
 
+/**
+ * Borrower -> owner: the sender now holds refs to these objects (it received them
+ * inside a value). Reply body `{ missing: string[] }`: ids the owner no longer has.
+ * The borrower sends no RemoveBorrower before every AddBorrower it sent is answered,
+ * so registrations can never be overtaken by releases. Idempotent per borrower.
+ */
+export interface AddBorrower {
+  t: typeof Msg.AddBorrower;
+  rid: number;
+  ids: string[];
+}
+
+/**
+ * Borrower -> owner: the sender holds these objects no more. Notification. If lost
+ * with the connection, the owner drops the borrower anyway (it treats a closed
+ * connection from a borrower as its death).
+ */
+export interface RemoveBorrower {
+  t: typeof Msg.RemoveBorrower;
+  ids: string[];
+}
+
+/**
+ * Caller -> worker: it registered for the refs nested in a task's return values
+ * (TaskDone.n), so the worker may drop the pins it kept for them. Notification;
+ * pins for a caller also drop when its connection closes.
+ */
+export interface Unpin {
+  t: typeof Msg.Unpin;
+  ids: string[];
+}
+
+/** One object as a process sees it, for `tsray memory`. */
+export interface ObjectMemoryInfo {
+  id: string;
+  owner: string;
+  /** Encoded size in bytes (0 when the value is not here). */
+  size: number;
+  state: "PENDING" | "READY" | "FAILED";
+  localRefs: number;
+  /** Pending tasks/calls holding it as an argument. */
+  lent: number;
+  /** Values in transit to other processes (waiting for them to register). */
+  pins: number;
+  /** Objects held here whose value contains this ref. */
+  containedIn: number;
+  /** Processes borrowing it (owners only). */
+  borrowers: string[];
+}
+
+/** -> any core worker (fanned out by the node manager): its objects. Reply body `ProcessMemoryInfo`. Read-only. */
+export interface GetMemoryInfo {
+  t: typeof Msg.GetMemoryInfo;
+  rid: number;
+  /** Set by the node manager when it fans a request out to its processes. */
+  fanout?: boolean;
+}
+export interface ProcessMemoryInfo {
+  workerId: string;
+  address: string;
+  pid: number;
+  kind: "driver" | "worker" | "actor";
+  rss: number;
+  objects: ObjectMemoryInfo[];
+}
+
 /** Any message on the wire. */
 export type Message =
   | Reply
@@ -494,6 +594,7 @@ export type Message =
   | PushTask
   | TaskDone
   | TaskFailed
+  | ReturnTasks
   | GetObject
   | RegisterWorker
   | WorkerBlocked
@@ -520,7 +621,11 @@ export type Message =
   | CreateActor
   | PushActorTask
   | WorkerExited
-  | ActorOwnerGone;
+  | ActorOwnerGone
+  | AddBorrower
+  | RemoveBorrower
+  | Unpin
+  | GetMemoryInfo;
 
 /** The message type for a kind. */
 export type MessageOf<K extends MsgKind> = Extract<Message, { t: K }>;

@@ -53,7 +53,11 @@ export function encode(value: unknown, refsOut?: unknown[]): Uint8Array {
   const prev = collector;
   collector = refsOut;
   try {
-    return packr.pack(value);
+    const out = packr.pack(value);
+    // msgpackr keeps the last value's reference map (structured clone) until the next
+    // pack: drop it now, or the value (and any ref/handle in it) stays reachable.
+    if (typeof value === "object" && value !== null) packr.pack(null);
+    return out;
   } catch (err) {
     if (err instanceof SerializationError) throw err;
     const msg = err instanceof Error ? err.message : String(err);

@@ -1,0 +1,44 @@
+import { encode } from "../serialization/index.js";
+import { refKey } from "./ref-key.js";
+
+/** Encoded return values of a task or actor call, and the refs nested in them. */
+export interface EncodedReturns {
+  r: Uint8Array[];
+  /** [return index, id, owner] of every counted ref inside the values. */
+  n: Array<[number, string, string]> | undefined;
+}
+
+/**
+ * Encode what a task/method returned: one value, or exactly `nr` values when it
+ * was declared with numReturns > 1. Throws TypeError (naming `what`) when the
+ * shape is wrong, SerializationError when a value cannot be sent.
+ */
+export function encodeReturns(value: unknown, nr: number, what: string): EncodedReturns {
+  const refs: unknown[] = [];
+  let r: Uint8Array[];
+  let n: Array<[number, string, string]> | undefined;
+  const collect = (k: number) => {
+    for (const ref of refs) {
+      const key = refKey(ref);
+      if (key) (n ??= []).push([k, key[0], key[1]]);
+    }
+    refs.length = 0;
+  };
+  if (nr === 1) {
+    r = [encode(value, refs)];
+    if (refs.length > 0) collect(0);
+  } else {
+    if (!Array.isArray(value) || value.length !== nr) {
+      throw new TypeError(
+        `${what} was declared with numReturns: ${nr} but returned ` +
+          `${Array.isArray(value) ? `an array of ${value.length}` : typeof value}; return an array of exactly ${nr} values`,
+      );
+    }
+    r = value.map((v, k) => {
+      const bytes = encode(v, refs);
+      if (refs.length > 0) collect(k);
+      return bytes;
+    });
+  }
+  return { r, n };
+}

@@ -1,0 +1,164 @@
+// Lifecycle: init starts a head and worker processes; shutdown, a crashed driver and
+// a driver that exits without shutdown all leave no process behind (checked by pid).
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { afterEach, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import * as ray from "tsray";
+import { square } from "../fixtures/tasks.js";
+import { expectAllDead, isAlive, killPids, pollUntil, within } from "../helpers/processes.js";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CRASH_DRIVER = fileURLToPath(new URL("../fixtures/crash-driver.ts", import.meta.url));
+
+// Every pid a test learns about is killed in teardown if still alive.
+const started = new Set<number>();
+afterEach(async () => {
+  if (ray.isInitialized()) await ray.shutdown();
+  killPids(started);
+  started.clear();
+});
+
+async function livePids(info: ray.ClusterInfo, numCpus: number): Promise<number[]> {
+  const workers = await pollUntil(
+    async () => {
+      const list = await ray.listWorkers();
+      return list.filter((w) => w.state !== "starting").length >= numCpus ? list : undefined;
+    },
+    20_000,
+    `${numCpus} registered workers`,
+  );
+  const pids = [info.headPid!, ...workers.map((w) => w.pid)];
+  for (const pid of pids) started.add(pid);
+  return pids;
+}
+
+describe("init and shutdown", () => {
+  test("init starts a head and one worker process per CPU; shutdown leaves none and removes the session dir", async () => {
+    assert.equal(ray.isInitialized(), false);
+    const info = await ray.init({ numCpus: 2, logToDriver: false });
+    assert.equal(ray.isInitialized(), true);
+    assert.equal(typeof info.headPid, "number");
+    assert.notEqual(info.headPid, process.pid);
+    assert.ok(existsSync(info.sessionDir), "the session dir exists while running");
+    assert.equal(await ray.get(square.remote(5)), 25);
+    const pids = await livePids(info, 2);
+    assert.ok(pids.length >= 3, `head + 2 workers, got ${pids.join(", ")}`);
+    assert.equal(new Set(pids).size, pids.length);
+    for (const pid of pids) assert.ok(isAlive(pid), `${pid} should be running`);
+
+    await ray.shutdown();
+    assert.equal(ray.isInitialized(), false);
+    await expectAllDead(pids, 5_000);
+    assert.equal(existsSync(info.sessionDir), false, "the session dir is removed");
+  });
+
+  test("shutdown twice (and without init) is safe", async () => {
+    await ray.shutdown();
+    await ray.init({ numCpus: 1, logToDriver: false });
+    await ray.shutdown();
+    await ray.shutdown();
+    assert.equal(ray.isInitialized(), false);
+  });
+
+  test("after shutdown, .remote() and get fail with a clear error", async () => {
+    const info = await ray.init({ numCpus: 1, logToDriver: false });
+    const ref = square.remote(2);
+    assert.equal(await ray.get(ref), 4);
+    const pids = await livePids(info, 1);
+    await ray.shutdown();
+    await expectAllDead(pids, 5_000);
+    assert.throws(() => square.remote(3), /not initialized/);
+    await assert.rejects(async () => ray.get(ref), /not initialized/);
+  });
+
+  test("init after shutdown starts a fresh cluster", async () => {
+    const first = await ray.init({ numCpus: 1, logToDriver: false });
+    started.add(first.headPid!);
+    await ray.shutdown();
+    const second = await ray.init({ numCpus: 1, logToDriver: false });
+    started.add(second.headPid!);
+    assert.notEqual(second.headPid, first.headPid);
+    assert.notEqual(second.sessionDir, first.sessionDir);
+    assert.equal(await ray.get(square.remote(6)), 36);
+    const pids = await livePids(second, 1);
+    await ray.shutdown();
+    await expectAllDead(pids, 5_000);
+  });
+
+  test("ignoreReinitError returns the running cluster's info", async () => {
+    const info = await ray.init({ numCpus: 1, logToDriver: false });
+    started.add(info.headPid!);
+    const again = await ray.init({ numCpus: 3, ignoreReinitError: true });
+    assert.equal(again.headPid, info.headPid);
+    assert.equal(again.sessionDir, info.sessionDir);
+  });
+
+  test("a burst of tasks on a fresh cluster starts no more workers than CPUs", async () => {
+    // Regression: each cancelled lease request used to start another worker process.
+    const info = await ray.init({ numCpus: 2, logToDriver: false });
+    started.add(info.headPid!);
+    const refs = Array.from({ length: 40 }, (_, i) => square.remote(i));
+    assert.equal((await ray.get(refs)).length, 40);
+    const workers = await ray.listWorkers();
+    for (const w of workers) started.add(w.pid);
+    assert.ok(
+      workers.length <= 2,
+      `a 2-CPU node started ${workers.length} workers for 40 one-CPU tasks: ${JSON.stringify(workers)}`,
+    );
+  });
+});
+
+describe("a driver process that goes away", () => {
+  const children = new Set<ChildProcess>();
+  afterEach(() => {
+    for (const c of children) if (c.pid) killPids([c.pid]);
+    children.clear();
+  });
+
+  async function startDriver(mode: "hang" | "exit"): Promise<{
+    child: ChildProcess;
+    exited: Promise<unknown>;
+    pids: number[];
+  }> {
+    const child = spawn(process.execPath, ["--import", "tsx", CRASH_DRIVER, mode], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.add(child);
+    started.add(child.pid!);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const lines = createInterface({ input: child.stdout! });
+    const first = new Promise<string>((resolve, reject) => {
+      lines.once("line", resolve);
+      child.once("exit", (code, signal) =>
+        reject(new Error(`the driver exited before reporting (code ${code}, signal ${signal})`)),
+      );
+    });
+    const report = JSON.parse(await within(first, 60_000, "the driver's pid report")) as {
+      headPid: number;
+      workerPids: number[];
+    };
+    lines.close();
+    const pids = [report.headPid, ...report.workerPids];
+    for (const pid of pids) started.add(pid);
+    assert.ok(report.workerPids.length >= 2, `the driver saw workers ${report.workerPids.join(", ")}`);
+    return { child, exited, pids };
+  }
+
+  test("SIGKILL of a driver: its head and workers exit by themselves", async () => {
+    const { child, exited, pids } = await startDriver("hang");
+    for (const pid of pids) assert.ok(isAlive(pid), `${pid} should be running before the crash`);
+    child.kill("SIGKILL");
+    await within(exited, 10_000, "the killed driver's exit");
+    await expectAllDead(pids, 10_000);
+  });
+
+  test("a driver that exits without shutdown() leaves no process", async () => {
+    const { exited, pids } = await startDriver("exit");
+    await within(exited, 20_000, "the driver's exit");
+    await expectAllDead(pids, 10_000);
+  });
+});

@@ -1,0 +1,54 @@
+/**
+ * One embedded cluster per test file (or per describe block): `useCluster(opts)`
+ * registers `before` (init) and `after` (shutdown, then checks by pid that the head
+ * and every worker are gone and that the session directory was removed; leftovers
+ * are SIGKILLed so a failure never leaks processes).
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { after, before } from "node:test";
+import * as ray from "tsray";
+import { expectAllDead, killPids } from "./processes.js";
+import { removeTempDirs } from "./temp.js";
+
+export interface ClusterHandle {
+  /** What init() returned (throws if init has not run yet). */
+  readonly info: ray.ClusterInfo;
+}
+
+/** Every pid of the embedded cluster this driver started: head plus current workers. */
+export async function clusterPids(info: ray.ClusterInfo): Promise<number[]> {
+  const workers = await ray.listWorkers();
+  return [info.headPid!, ...workers.map((w) => w.pid)];
+}
+
+export function useCluster(opts: ray.InitOptions): ClusterHandle {
+  let info: ray.ClusterInfo | undefined;
+  before(async () => {
+    info = await ray.init(opts);
+    assert.equal(typeof info.headPid, "number");
+  });
+  after(async () => {
+    if (!info) return;
+    const pids = new Set<number>([info.headPid!]);
+    try {
+      for (const pid of await clusterPids(info)) pids.add(pid);
+    } catch {
+      // the head is unreachable: shutdown kills what it can; the pid check below judges
+    }
+    try {
+      await ray.shutdown();
+      await expectAllDead([...pids], 10_000);
+      assert.equal(existsSync(info.sessionDir), false, `session dir ${info.sessionDir} was not removed`);
+    } finally {
+      killPids(pids);
+      removeTempDirs();
+    }
+  });
+  return {
+    get info(): ray.ClusterInfo {
+      if (!info) throw new Error("the cluster is not initialized yet");
+      return info;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * Process helpers for tests: liveness by pid, bounded polling, and teardown that
+ * kills leftovers by pid. "Dead" includes zombies (exited, not yet reaped): an
+ * orphan whose new parent does not reap it still shows up to `kill(pid, 0)`.
+ */
+import { readFileSync } from "node:fs";
+
+/** True while `pid` names a running (non-zombie) process. */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+  try {
+    // Field 3 of /proc/<pid>/stat is the state; the command name (field 2) may hold spaces.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state !== "Z" && state !== "X";
+  } catch {
+    return process.platform !== "linux";
+  }
+}
+
+/** Resolves after `ms` (only for polling intervals inside bounded loops). */
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Poll `check` until it returns a truthy value (returned) or `timeoutMs` passes
+ * (then throws an Error saying what was awaited and the last value seen).
+ */
+export async function pollUntil<T>(
+  check: () => T | Promise<T>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 20,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  for (;;) {
+    last = await check();
+    if (last) return last as NonNullable<T>;
+    if (Date.now() >= deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+    }
+    await pause(intervalMs);
+  }
+}
+
+/** Fails unless every pid is dead within `timeoutMs`; the message lists the survivors. */
+export async function expectAllDead(pids: readonly number[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = pids.filter(isAlive);
+    if (alive.length === 0) return;
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `processes still alive ${timeoutMs} ms later: ${alive.join(", ")} (of ${pids.join(", ")})`,
+      );
+    }
+    await pause(20);
+  }
+}
+
+/** Teardown: SIGKILL every pid that is still alive (never throws). */
+export function killPids(pids: Iterable<number>): void {
+  for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) continue;
+    try {
+      if (isAlive(pid)) process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** Reject with an Error naming `what` if `p` does not settle within `ms`. */
+export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
