@@ -15,6 +15,7 @@ import {
   kill,
   listActors,
   listWorkers,
+  memory,
   nodes,
   put,
   remote,
@@ -68,6 +69,7 @@ const ray = {
   getActor,
   kill,
   listActors,
+  memory,
   ...errors,
 };
 export default ray;

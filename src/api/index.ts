@@ -28,6 +28,7 @@ export {
   isInitialized,
   shutdown,
 } from "./init.js";
+export { type MemorySummary, memory, type ObjectSummary, summarizeMemory } from "./memory.js";
 export { type GetOptions, get, put, type WaitOptions, wait } from "./objects.js";
 export { remote } from "./remote.js";
 export type {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * The `tsray` command line (package `bin`): start, stop, status, microbenchmark,
+ * The `tsray` command line (package `bin`): start, stop, status, memory, microbenchmark,
  * dashboard, timeline. See docs/design/cli.md.
  */
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { describeSettings } from "../config/index.js";
 import { registerDashboard } from "./commands/dashboard.js";
+import { registerMemory } from "./commands/memory.js";
 import { registerMicrobenchmark } from "./commands/microbenchmark.js";
 import { registerStart } from "./commands/start.js";
 import { registerStatus } from "./commands/status.js";
@@ -39,6 +40,7 @@ const program = new Command("tsray")
 registerStart(program);
 registerStop(program);
 registerStatus(program);
+registerMemory(program);
 registerMicrobenchmark(program);
 registerDashboard(program);
 registerTimeline(program);

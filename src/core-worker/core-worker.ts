@@ -392,19 +392,24 @@ export class CoreWorker {
     };
   }
 
-  /** Workers collect garbage when idle after receiving refs, so borrowed refs are released promptly. */
+  /**
+   * Workers collect garbage soon after tasks that created refs or handles, so refs a
+   * task dropped are released promptly (JavaScript has no deterministic destructor).
+   * Minor collections are cheap and catch short-lived refs; every 8th is a full one.
+   */
   private maybeCollect(): void {
     if (this.opts.mode !== "worker" || this.objects.createdSinceGc === 0 || this.gcScheduled) return;
-    const gc = (globalThis as { gc?: () => void }).gc;
+    const gc = (globalThis as { gc?: (o?: { type: "minor" | "major" }) => void }).gc;
     if (!gc) return;
     this.gcScheduled = true;
     setTimeout(() => {
       this.gcScheduled = false;
       this.objects.createdSinceGc = 0;
-      gc();
-    }, 1).unref();
+      gc({ type: ++this.collections % 8 === 0 ? "major" : "minor" });
+    }, 20).unref();
   }
   private gcScheduled = false;
+  private collections = 0;
 
   private checkOpen(): void {
     if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");

@@ -80,10 +80,8 @@ export class RefCounter {
   onRefCreated(id: string, owner: string): void {
     const e = this.entry(id, owner);
     e.localRefs++;
-    if (!e.owned) {
-      this.createdSinceGc++;
-      this.ensureRegistered(e);
-    }
+    this.createdSinceGc++;
+    if (!e.owned) this.ensureRegistered(e);
   }
 
   /** A ref instance (or handle) was released or collected. */

@@ -6,6 +6,19 @@ import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint } from "../transport/index.js";
 import { log } from "../util/log.js";
 
+/** Message kinds served by the node manager; every other kind the head receives is the control store's. */
+const NODE_MANAGER_KINDS = new Set<number>([
+  Msg.RegisterWorker,
+  Msg.WorkerBlocked,
+  Msg.WorkerUnblocked,
+  Msg.RegisterDriver,
+  Msg.RequestLease,
+  Msg.CancelLeaseRequest,
+  Msg.ReturnLease,
+  Msg.GetNodeResources,
+  Msg.GetMemoryInfo,
+]);
+
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
 export interface HeadConfig {
   readonly sessionDir: string;
@@ -54,7 +67,7 @@ export class Head {
         registerNode: (info) => this.store.registerNode(info),
         heartbeat: (id, available) => this.store.heartbeat(id, available),
         nodeTotals: () => this.store.nodeTotals(),
-        workerExited: (workerId, pid, code, signal) =>
+        workerExited: (workerId, _pid, code, signal) =>
           this.store.actors?.onWorkerExited(workerId, code, signal),
       },
     );
@@ -64,8 +77,7 @@ export class Head {
     if (msg.t === Msg.ShutdownNode) {
       return this.stop().then(() => ({ pids: [] }));
     }
-    if (msg.t >= Msg.RegisterNode) return this.store.handle(msg, conn);
-    return this.nodeManager.handle(msg, conn);
+    return NODE_MANAGER_KINDS.has(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
   }
 
   /** Kill every worker, close the socket. Idempotent. */

@@ -7,6 +7,7 @@ import {
   type Message,
   Msg,
   type NodeResourcesView,
+  type ProcessMemoryInfo,
   type RegisterWorkerReply,
   type RequestLease,
   type RuntimeEnv,
@@ -91,6 +92,8 @@ export class NodeManager {
   private readonly leases = new Map<number, Lease>();
   private readonly leaseByWorker = new Map<string, Lease>();
   private nextLease = 1;
+  /** Connections of registered drivers (for memory fan-out). */
+  private readonly drivers = new Set<Connection>();
   private readonly startFailures = new Map<string, number>();
   private readonly cfg = config();
   private stopping = false;
@@ -133,7 +136,11 @@ export class NodeManager {
       case Msg.RegisterWorker:
         return this.onRegisterWorker(msg.workerId, msg.address, conn);
       case Msg.RegisterDriver:
+        this.drivers.add(conn);
+        conn.onClose(() => this.drivers.delete(conn));
         return { runtimeKey: this.addRuntime(msg.runtime) };
+      case Msg.GetMemoryInfo:
+        return this.memoryInfo();
       case Msg.RequestLease:
         return this.onRequestLease(msg, conn);
       case Msg.CancelLeaseRequest:
@@ -151,6 +158,21 @@ export class NodeManager {
       default:
         return undefined;
     }
+  }
+
+  /** Every process of this node (drivers and workers) reports its objects; unreachable ones are skipped. */
+  private async memoryInfo(): Promise<ProcessMemoryInfo[]> {
+    const conns = [...this.drivers];
+    for (const w of this.pool.workers.values()) if (w.conn && !w.conn.isClosed) conns.push(w.conn);
+    const answers = await Promise.all(
+      conns.map((c) =>
+        Promise.race([
+          c.request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo }).catch(() => undefined),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref()),
+        ]),
+      ),
+    );
+    return answers.filter((a): a is ProcessMemoryInfo => a !== undefined);
   }
 
   /** Current totals and availability. */
