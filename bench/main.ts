@@ -11,6 +11,7 @@ import { benchSeconds, emit, roundValue, type Scenario, scenarios } from "./harn
 import { type Figures, figureKey, printRatios, runPeers } from "./peers.js";
 import "./scenarios/tasks.js";
 import "./scenarios/objects.js";
+import "./scenarios/memory-soak.js";
 
 const USAGE = `usage: npm run bench -- [--filter REGEX] [--with-peers] [--list]
   --filter REGEX  run only the scenarios whose names match (case-insensitive)
@@ -55,7 +56,7 @@ function parseCli(): { filter: RegExp | undefined; withPeers: boolean; list: boo
 
 /** Stop a scenario that runs far past its budget instead of hanging the whole run. */
 function withWatchdog(s: Scenario): Promise<number> {
-  const limitMs = (benchSeconds() * 10 + 60) * 1000;
+  const limitMs = ((s as { limitSeconds?: number }).limitSeconds ?? benchSeconds() * 10 + 60) * 1000;
   let timer: NodeJS.Timeout | undefined;
   const watchdog = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`did not finish within ${limitMs / 1000} s`)), limitMs);

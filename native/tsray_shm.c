@@ -306,14 +306,27 @@ static napi_value create_segment(napi_env env, napi_callback_info info) {
   return ab;
 }
 
+/*
+ * openSegment(name, copyOnWrite?): maps an existing segment. With copyOnWrite the
+ * mapping is MAP_PRIVATE: reads see the shared pages (and later writes by other
+ * processes to pages this process has not written), but this process's writes go
+ * to private copies of the pages, so a reader can never change a sealed object for
+ * anyone else. `discard` drops those private copies again.
+ */
 static napi_value open_segment(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
+  size_t argc = 2;
+  napi_value argv[2];
   char name[NAME_MAX_LEN + 1];
   struct stat st;
+  bool cow = false;
   NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   if (argc < 1) return throw_type(env, "openSegment(name) needs a name");
   if (!get_name(env, argv[0], name)) return NULL;
+  if (argc >= 2) {
+    napi_valuetype t;
+    NAPI_CALL(env, napi_typeof(env, argv[1], &t));
+    if (t == napi_boolean) NAPI_CALL(env, napi_get_value_bool(env, argv[1], &cow));
+  }
 
   int fd = shm_open(name, O_RDWR, 0);
   if (fd < 0) return throw_errno(env, errno, "shm_open", name);
@@ -329,11 +342,41 @@ static napi_value open_segment(napi_env env, napi_callback_info info) {
     return throw_sys(env, EINVAL, "EINVAL", "fstat", name, message);
   }
   size_t size = (size_t)st.st_size;
-  void* ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  void* ptr = mmap(NULL, size, PROT_READ | PROT_WRITE, cow ? MAP_PRIVATE : MAP_SHARED, fd, 0);
   int map_err = errno;
   close(fd);
   if (ptr == MAP_FAILED) return throw_errno(env, map_err, "mmap", name);
   return wrap_mapping(env, ptr, size, name);
+}
+
+/*
+ * discard(arrayBuffer, offset, length): madvise(MADV_DONTNEED) over the whole pages
+ * of [offset, offset + length). On a copy-on-write mapping this throws away this
+ * process's private copies, so the range shows the shared pages again.
+ */
+static napi_value discard(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  bool is_ab = false;
+  void* data = NULL;
+  size_t byte_length = 0, offset = 0, length = 0;
+  NAPI_CALL(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 3 || napi_is_arraybuffer(env, argv[0], &is_ab) != napi_ok || !is_ab)
+    return throw_type(env, "discard(arrayBuffer, offset, length) needs an ArrayBuffer");
+  if (!get_size(env, argv[1], "discard offset", &offset)) return NULL;
+  if (!get_size(env, argv[2], "discard length", &length)) return NULL;
+  NAPI_CALL(env, napi_get_arraybuffer_info(env, argv[0], &data, &byte_length));
+  if (offset > byte_length || length > byte_length - offset) {
+    napi_throw_range_error(env, "ERR_OUT_OF_RANGE", "discard range is outside the segment");
+    return NULL;
+  }
+  if (length == 0) return NULL;
+  uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t begin = ((uintptr_t)data + offset) & ~(page - 1);
+  uintptr_t end = ((uintptr_t)data + offset + length + page - 1) & ~(page - 1);
+  if (madvise((void*)begin, (size_t)(end - begin), MADV_DONTNEED) != 0)
+    return throw_errno(env, errno, "madvise", "(discard)");
+  return NULL;
 }
 
 static napi_value unlink_segment(napi_env env, napi_callback_info info) {
@@ -491,6 +534,7 @@ NAPI_MODULE_INIT() {
       {"detach", NULL, detach, NULL, NULL, NULL, napi_enumerable, NULL},
       {"setParentDeathSignal", NULL, set_parent_death_signal, NULL, NULL, NULL, napi_enumerable, NULL},
       {"pretouch", NULL, pretouch, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"discard", NULL, discard, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   napi_value page_size;
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;

@@ -8,7 +8,8 @@ import { config } from "../config/index.js";
 import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RayError, RuntimeUnavailableError } from "../errors/index.js";
 import type { HeadConfig } from "../head/head.js";
-import { Msg, type RuntimeEnv } from "../protocol/index.js";
+import { defaultObjectStoreMemory, MAX_OBJECT_STORE_MEMORY } from "../object-store/index.js";
+import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { createSessionDir, detectGpus, sessionRoot, workerExecArgv } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
@@ -115,11 +116,13 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
   if (
     opts.objectStoreMemory !== undefined &&
     (typeof opts.objectStoreMemory !== "number" ||
-      !Number.isFinite(opts.objectStoreMemory) ||
-      opts.objectStoreMemory <= 0)
+      !Number.isInteger(opts.objectStoreMemory) ||
+      opts.objectStoreMemory < 1024 * 1024 ||
+      opts.objectStoreMemory > MAX_OBJECT_STORE_MEMORY)
   ) {
     throw new TypeError(
-      `init(): objectStoreMemory must be a positive number of bytes, got ${show(opts.objectStoreMemory)}`,
+      `init(): objectStoreMemory must be a whole number of bytes from 1 MiB to ${MAX_OBJECT_STORE_MEMORY} ` +
+        `(what one mapping can hold on Node ${process.versions.node}), got ${show(opts.objectStoreMemory)}`,
     );
   }
   const runtime: RuntimeEnv = {
@@ -162,6 +165,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       logToDriver: opts.logToDriver ?? true,
       embedded: true,
       runtime,
+      objectStoreMemory: opts.objectStoreMemory ?? defaultObjectStoreMemory(),
     };
     try {
       head = await startHead(cfg);
@@ -185,7 +189,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     await cw.start();
     const { jobId } = await cw.call<{ jobId: string }>({ t: Msg.RegisterJob });
     runtime.jobId = jobId;
-    const { runtimeKey } = await cw.call<{ runtimeKey: string }>({
+    const { runtimeKey, store } = await cw.call<{ runtimeKey: string; store: StoreInfo }>({
       t: Msg.RegisterDriver,
       jobId,
       runtime,
@@ -193,6 +197,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     });
     const view = await cw.call<{ nodeId: string; total: ResourceMap }>({ t: Msg.GetNodeResources });
     cw.setRuntimeKey(runtimeKey);
+    cw.setStore(store);
     cw.setIdentity(jobId, view.nodeId);
     // An embedded cluster is this one node: demands that can never fit fail at the call site.
     if (head) cw.clusterTotals = [view.total];
@@ -202,7 +207,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       jobId,
       sessionDir,
       resources: view.total,
-      objectStore: "owner-memory",
+      objectStore: `shared-memory ${store.backend === "native" ? "(native addon, zero-copy)" : "(js fallback, copies)"}, ${store.size} bytes`,
       headPid: head?.pid,
     };
     const onExit = () => {

@@ -2,6 +2,7 @@
  * Start a standalone (non-embedded) head process: detached, in its own session
  * directory under the session root, logging to `<sessionDir>/head.log`.
  */
+
 import { type ChildProcess, fork } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { sessionRoot } from "../api/session.js";
 import { config } from "../config/index.js";
 import type { HeadConfig } from "../head/head.js";
+import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { CliError } from "./errors.js";
 import { type HeadRecord, isAlive } from "./head-files.js";
@@ -79,6 +81,7 @@ export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
     gpuIds: opts.gpuIds,
     logToDriver: false,
     embedded: false,
+    objectStoreMemory: defaultObjectStoreMemory(),
   };
   const entry = headEntry();
   const logFd = openSync(logFile, "a", 0o600);

@@ -16,6 +16,11 @@ const SETTINGS = {
     default: 100 * 1024,
     doc: "Values up to this size travel inline to their owner; larger ones go to the node's object store.",
   },
+  objectStoreMemory: {
+    env: "TSRAY_OBJECT_STORE_MEMORY",
+    default: 0,
+    doc: "Bytes of each node's shared-memory object store; 0 means 30% of memory, at most 2 GiB.",
+  },
   leaseIdleMs: {
     env: "TSRAY_LEASE_IDLE_MS",
     default: 25,

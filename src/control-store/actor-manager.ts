@@ -30,6 +30,15 @@ export class ActorManager {
   private readonly names = new Map<string, string>();
   private readonly byWorker = new Map<string, ActorRecord>();
   private readonly watchedOwners = new WeakSet<Connection>();
+  /** Lookups of actor ids not registered yet, woken by register(). */
+  private readonly unregisteredWaiters = new Map<string, Set<() => void>>();
+
+  private wakeLookups(actorId: string): void {
+    const set = this.unregisteredWaiters.get(actorId);
+    if (!set) return;
+    this.unregisteredWaiters.delete(actorId);
+    for (const fn of set) fn();
+  }
 
   constructor(
     private readonly endpoint: Endpoint,
@@ -37,14 +46,17 @@ export class ActorManager {
   ) {}
 
   /** Register and start creating an actor; returns the id callers must use. */
-  register(spec: ActorSpec, conn: Connection): { actorId: string } {
+  register(spec: ActorSpec, conn: Connection): { actorId: string; owner: string } {
     if (spec.name !== undefined) {
       const key = nameKey(spec.namespace, spec.name);
       const existing = this.names.get(key);
       if (existing) {
         if (spec.getIfExists) {
           this.aliases.set(spec.actorId, existing);
-          return { actorId: existing };
+          this.wakeLookups(spec.actorId);
+          const found = this.actors.get(existing)?.spec;
+          // The caller borrows the existing actor from its owner (detached actors have none).
+          return { actorId: existing, owner: found && !found.detached ? found.owner : "" };
         }
         throw new RayActorError(
           `an actor named "${spec.name}" already exists in namespace "${spec.namespace}"; ` +
@@ -71,13 +83,32 @@ export class ActorManager {
       conn.onClose(() => this.onOwnerGone(spec.owner));
     }
     void this.create(rec);
-    return { actorId: spec.actorId };
+    this.wakeLookups(spec.actorId);
+    return { actorId: spec.actorId, owner: spec.owner };
   }
 
   /** The actor's info once it is ALIVE somewhere other than `after`, or DEAD. */
   getInfo(actorId: string, after: string | undefined): ActorInfo | Promise<ActorInfo> {
     const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
-    if (!rec) throw new Error(`unknown actor ${actorId}`);
+    if (!rec) {
+      // A handle can reach another process before its creator has registered the actor
+      // (the creator waits for pending constructor arguments): wait for the registration.
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.unregisteredWaiters.get(actorId)?.delete(resolve);
+          reject(
+            new RayActorError(`unknown actor ${actorId}: its creator never registered it (did it die?)`),
+          );
+        }, UNREGISTERED_WAIT_MS);
+        timer.unref();
+        let set = this.unregisteredWaiters.get(actorId);
+        if (!set) this.unregisteredWaiters.set(actorId, (set = new Set()));
+        set.add(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }).then(() => this.getInfo(actorId, after));
+    }
     if (rec.state === "DEAD" || (rec.state === "ALIVE" && rec.address !== after)) return this.info(rec);
     return new Promise((resolve) => rec.waiters.push({ after, resolve }));
   }
@@ -243,6 +274,9 @@ export class ActorManager {
 function isDead(rec: ActorRecord): boolean {
   return rec.state === "DEAD";
 }
+
+/** How long a lookup of an unregistered actor id waits for its registration. */
+const UNREGISTERED_WAIT_MS = 60_000;
 
 function nameKey(namespace: string, name: string): string {
   return `${namespace}\u0000${name}`;

@@ -160,6 +160,7 @@ export class ActorExecutor {
         call.msg.nr,
         `${this.spec!.className}.${call.msg.method}`,
         t0,
+        call.msg.ret,
       );
     } catch (err) {
       this.fail(call, err, t0, true);

@@ -46,6 +46,8 @@ const PASSTHROUGH = new Set<string | symbol>([
  */
 export class ActorHandle {
   declare readonly [HANDLE]: HandleState;
+  /** `using handle = Cls.remote()` drops this copy at the end of the scope. */
+  declare readonly [Symbol.dispose]: () => void;
 
   /** Make a handle (internal: users get handles from `Cls.remote()`, getActor, or values). */
   static create(state: HandleState): ActorHandle {

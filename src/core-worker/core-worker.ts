@@ -1,4 +1,5 @@
 import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import { StoreClient } from "../object-store/index.js";
 import {
   type ActorSpec,
   type FunctionDescriptor,
@@ -6,11 +7,13 @@ import {
   Msg,
   type ProcessMemoryInfo,
   type RequestBody,
+  type StoreInfo,
   type TaskDone,
 } from "../protocol/index.js";
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint } from "../transport/index.js";
+import { collectAndSettle } from "../util/gc.js";
 import { ActorExecutor } from "./actor-executor.js";
 import { ActorHandle, type HandleState, setActorCallHooks } from "./actor-handle.js";
 import { type ActorCall, ActorSubmitter } from "./actor-submitter.js";
@@ -101,6 +104,8 @@ export class CoreWorker {
     });
     const host: ExecutorHost = {
       fetch: (id, owner) => this.objects.fetch(id, owner),
+      fetchValue: (id, owner) => this.objects.fetchValue(id, owner),
+      storeBlob: (id, blob) => this.objects.storeBlob(id, blob),
       pinFor: (peer, keys) => this.objects.pinFor(peer, keys),
       whenRegistered: (fn) => this.objects.whenRegistered(fn),
       afterTask: () => this.maybeCollect(),
@@ -149,6 +154,12 @@ export class CoreWorker {
   setIdentity(jobId: string, nodeId: string): void {
     this.jobId = jobId;
     this.nodeId = nodeId;
+  }
+
+  /** Attach the node's object store (learned at registration). */
+  setStore(info: StoreInfo): void {
+    this.objects.store?.close();
+    this.objects.store = new StoreClient(info, () => this.nodeManager());
   }
 
   /** Set the runtime key under which the node manager starts workers for this job. */
@@ -210,8 +221,16 @@ export class CoreWorker {
 
   /** Settle the returns of a task or call that finished; register for refs nested in them, then unpin. */
   private complete(ids: string[], lent: TaskSpec["lentEntries"], msg: TaskDone, conn: Connection): void {
-    if (!msg.n) {
+    if (!msg.n && !msg.s) {
       this.finish(ids, lent, READY, msg.r);
+      return;
+    }
+    const stored = new Map(msg.s ?? []);
+    if (!msg.n) {
+      for (let k = 0; k < ids.length; k++)
+        this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, undefined, stored.get(k));
+      this.objects.unlend(lent);
+      this.keepAlive.release();
       return;
     }
     const nested = new Map<number, Array<[string, string]>>();
@@ -220,7 +239,9 @@ export class CoreWorker {
       if (!list) nested.set(k, (list = []));
       list.push([id, owner]);
     }
-    for (let k = 0; k < ids.length; k++) this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, nested.get(k));
+    for (let k = 0; k < ids.length; k++) {
+      this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, nested.get(k), stored.get(k));
+    }
     this.objects.unlend(lent);
     this.keepAlive.release();
     const unpin = msg.n.map((x) => x[1]);
@@ -257,7 +278,7 @@ export class CoreWorker {
       runtimeKey: this.runtimeKey,
       owner: this.address,
     };
-    const registered = new Promise<void>((resolve, reject) => {
+    const registered = new Promise<{ actorId: string; owner: string }>((resolve, reject) => {
       const register = () => {
         const failed = this.objects.inlineDeps(prepared.deps);
         this.objects.unlend(prepared.lent);
@@ -267,11 +288,8 @@ export class CoreWorker {
         }
         if (prepared.deps) spec.dep = prepared.deps;
         this.controlStore()
-          .request<{ actorId: string }>({ t: Msg.RegisterActor, spec })
-          .then(
-            () => resolve(),
-            (err: unknown) => reject(errorCodec.encode(err)),
-          );
+          .request<{ actorId: string; owner: string }>({ t: Msg.RegisterActor, spec })
+          .then(resolve, (err: unknown) => reject(errorCodec.encode(err)));
       };
       if (!prepared.pending) register();
       else {
@@ -279,24 +297,42 @@ export class CoreWorker {
         for (const e of prepared.pending) e.whenSettled(() => --n === 0 && register());
       }
     });
-    this.actorSubmitter.expect(actorId, registered);
+    this.actorSubmitter.expect(
+      actorId,
+      registered.then(() => undefined),
+    );
     const owner = opts.detached ? "" : this.address;
     if (owner) {
       // The actor lives while its handles are held anywhere (counted like an object).
       const e = this.objects.entry(ACTOR_REF_PREFIX + actorId, owner);
+      let freed = false;
       e.onFree = () => {
+        freed = true;
         if (this.closed) return;
         registered
-          .then(() =>
-            this.nm?.request({
+          .then((r) => {
+            if (r.actorId !== actorId) {
+              // getIfExists found another actor: we only borrowed it.
+              if (r.owner) this.objects.onRefReleased(ACTOR_REF_PREFIX + r.actorId);
+              return;
+            }
+            return this.nm?.request({
               t: Msg.KillActor,
               actorId,
               noRestart: true,
               cause: "every handle to it went out of scope",
-            }),
-          )
+            });
+          })
           .catch(() => undefined);
       };
+      registered.then(
+        (r) => {
+          // getIfExists found an existing actor: hold a borrow of it while our handles live.
+          if (r.actorId !== actorId && r.owner && !freed)
+            this.objects.onRefCreated(ACTOR_REF_PREFIX + r.actorId, r.owner);
+        },
+        () => undefined,
+      );
     }
     return ActorHandle.create({ actorId, className: opts.className, methods: opts.methods, owner });
   }
@@ -375,6 +411,9 @@ export class CoreWorker {
         return undefined;
       case Msg.GetMemoryInfo:
         return this.memoryInfo();
+      case Msg.StorePressure:
+        void collectAndSettle();
+        return undefined;
       default:
         return undefined;
     }
@@ -395,21 +434,44 @@ export class CoreWorker {
   /**
    * Workers collect garbage soon after tasks that created refs or handles, so refs a
    * task dropped are released promptly (JavaScript has no deterministic destructor).
-   * Minor collections are cheap and catch short-lived refs; every 8th is a full one.
+   * While tasks keep finishing, minor collections (cheap; catch short-lived refs) with
+   * every 8th a full one; once idle, a full one (refs that lived through a task are
+   * old). Full collections take at most ~2% of the time: one that is not due yet
+   * waits. `gc()` without options: on Node 20, `gc({ type: "major" })` is no full one.
    */
   private maybeCollect(): void {
+    this.tasksSinceGcTimer++;
     if (this.opts.mode !== "worker" || this.objects.createdSinceGc === 0 || this.gcScheduled) return;
-    const gc = (globalThis as { gc?: (o?: { type: "minor" | "major" }) => void }).gc;
+    this.scheduleCollect(20);
+  }
+
+  private scheduleCollect(delayMs: number): void {
+    const gc = (globalThis as { gc?: (o?: { type: "minor" }) => void }).gc;
     if (!gc) return;
     this.gcScheduled = true;
+    this.tasksSinceGcTimer = 0;
     setTimeout(() => {
       this.gcScheduled = false;
-      this.objects.createdSinceGc = 0;
-      gc({ type: ++this.collections % 8 === 0 ? "major" : "minor" });
-    }, 20).unref();
+      const idle = this.tasksSinceGcTimer === 0;
+      const waitMs = this.fullGcAllowedAt - performance.now();
+      if ((idle || ++this.collections % 8 === 0) && waitMs <= 0) {
+        this.objects.createdSinceGc = 0;
+        const t0 = performance.now();
+        gc();
+        this.fullGcAllowedAt = performance.now() + (performance.now() - t0) * 50;
+      } else if (idle) {
+        gc({ type: "minor" });
+        this.scheduleCollect(Math.max(20, waitMs)); // the full collection once it is due
+      } else {
+        this.objects.createdSinceGc = 0;
+        gc({ type: "minor" });
+      }
+    }, delayMs).unref();
   }
   private gcScheduled = false;
+  private tasksSinceGcTimer = 0;
   private collections = 0;
+  private fullGcAllowedAt = 0;
 
   private checkOpen(): void {
     if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");
@@ -421,6 +483,7 @@ export class CoreWorker {
     this.closed = true;
     this.submitter.close();
     this.nm?.flush();
+    this.objects.store?.close();
     this.objects.close();
     setActorCallHooks(undefined);
     this.endpoint.close();

@@ -1,6 +1,7 @@
 import { GetTimeoutError, OwnerDiedError, RuntimeUnavailableError } from "../errors/index.js";
+import type { StoreClient } from "../object-store/index.js";
 import { type GetObject, type GetObjectReply, Msg, type ObjectMemoryInfo } from "../protocol/index.js";
-import { decode, encode, errorCodec } from "../serialization/index.js";
+import { decode, encode, encodeValue, errorCodec, type StoreBlob } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import type { KeepAlive } from "./keep-alive.js";
 import { ObjectRef, setRefHooks } from "./object-ref.js";
@@ -72,17 +73,54 @@ export class ObjectManager extends RefCounter {
     return { ids, refs };
   }
 
-  /** Store a value owned by this process and return its ref. Refs inside the value stay alive with it. */
-  put(value: unknown): ObjectRef<unknown> {
+  /**
+   * Store a value owned by this process and return its ref. Refs inside the value stay
+   * alive with it. Large values go to the node's shared-memory store: then the ref
+   * comes back in a promise, once the value is written (do not change the value
+   * until then). Throws SerializationError / rejects with ObjectStoreFullError.
+   */
+  put(value: unknown): ObjectRef<unknown> | Promise<ObjectRef<unknown>> {
     const refs: unknown[] = [];
-    const data = encode(value, refs);
+    const encoded = encodeValue(value, refs);
     const id = this.idFor(this.allocate(1));
     const e = new ObjEntry(id, true, this.address);
-    e.state = READY;
-    e.data = data;
     this.objects.set(id, e);
     if (refs.length > 0) this.setContains(e, this.keysOf(refs));
-    return new ObjectRef(id, this.address);
+    if (encoded instanceof Uint8Array) {
+      e.state = READY;
+      e.data = encoded;
+      return new ObjectRef(id, this.address);
+    }
+    const ref = new ObjectRef(id, this.address);
+    this.keepAlive.hold();
+    return this.requireStore()
+      .put(id, encoded)
+      .then(
+        () => {
+          e.stored = encoded.size;
+          e.settle(READY, EMPTY);
+          return ref;
+        },
+        (err: unknown) => {
+          e.settle(FAILED, errorCodec.encode(err));
+          throw err;
+        },
+      )
+      .finally(() => this.keepAlive.release());
+  }
+
+  /** The node's object store (known once the node manager answered registration). */
+  store: StoreClient | undefined;
+
+  private requireStore(): StoreClient {
+    if (!this.store)
+      throw new RuntimeUnavailableError("this process has no object store (not registered with a node)");
+    return this.store;
+  }
+
+  /** Write an encoded large value under an id (a task return, owned by the caller). */
+  storeBlob(id: string, blob: StoreBlob): Promise<void> {
+    return this.requireStore().put(id, blob);
   }
 
   /** Encode call arguments; every ref inside is lent to the call; top-level refs become deps. */
@@ -118,7 +156,7 @@ export class ObjectManager extends RefCounter {
       const e = this.objects.get(d[1]);
       if (!e?.owned || e.state === PENDING) continue;
       if (e.state === FAILED) return e.data!;
-      d[3] = e.data!;
+      if (!e.stored) d[3] = e.data!; // stored values are read in place by the executor
     }
     return undefined;
   }
@@ -142,14 +180,19 @@ export class ObjectManager extends RefCounter {
     state: typeof READY | typeof FAILED,
     data: Uint8Array,
     nested?: Array<[string, string]>,
+    stored = 0,
   ): void {
     const e = this.objects.get(id);
     if (!e) {
       // Dropped before it finished (the task's refs were released): still account for nested refs.
-      if (nested) this.setContains(new ObjEntry(id, true, this.address), nested, true);
+      const gone = new ObjEntry(id, true, this.address);
+      gone.stored = stored;
+      if (nested) this.setContains(gone, nested, true);
+      else if (stored) this.free(gone);
       return;
     }
-    e.settle(state, detach(data));
+    e.stored = stored;
+    e.settle(state, stored ? EMPTY : detach(data));
     if (nested) this.setContains(e, nested);
     this.check(e);
   }
@@ -162,13 +205,20 @@ export class ObjectManager extends RefCounter {
       const e = this.objects.get(refs[i]!.id);
       if (e && e.state !== PENDING) {
         if (e.state === FAILED) return Promise.reject(decode(e.data!));
-        out[i] = decode(e.data!);
+        if (e.stored) (missing ??= []).push(i);
+        else out[i] = decode(e.data!);
       } else {
         (missing ??= []).push(i);
       }
     }
     if (!missing) return Promise.resolve(out);
     return this.waitAndRead(refs, out, missing, timeoutMs);
+  }
+
+  /** The value of a settled entry: decoded bytes, or read in place from the object store. */
+  private read(e: ObjEntry): unknown {
+    if (e.state === FAILED) throw decode(e.data!);
+    return e.stored ? this.requireStore().get(e.id) : decode(e.data!);
   }
 
   private async waitAndRead(
@@ -179,19 +229,22 @@ export class ObjectManager extends RefCounter {
   ): Promise<unknown[]> {
     const entries = missing.map((i) => this.entryFor(refs[i]!));
     this.keepAlive.hold();
-    this.onBlock?.(true);
     try {
-      await this.allSettled(entries, timeoutMs, () => describeTimeout(refs, missing, timeoutMs!));
+      this.onBlock?.(true);
+      try {
+        await this.allSettled(entries, timeoutMs, () => describeTimeout(refs, missing, timeoutMs!));
+      } finally {
+        this.onBlock?.(false);
+      }
+      for (let k = 0; k < missing.length; k++) {
+        const e = entries[k]!;
+        if (e.state === FAILED) throw decode(e.data!);
+        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : decode(e.data!);
+      }
+      return out;
     } finally {
-      this.onBlock?.(false);
       this.keepAlive.release();
     }
-    for (let k = 0; k < missing.length; k++) {
-      const e = entries[k]!;
-      if (e.state === FAILED) throw decode(e.data!);
-      out[missing[k]!] = decode(e.data!);
-    }
-    return out;
   }
 
   /** One promise for many entries (no promise per entry): resolves when all settled, rejects on timeout. */
@@ -293,7 +346,8 @@ export class ObjectManager extends RefCounter {
 
   private async fetchInto(e: ObjEntry): Promise<ObjEntry> {
     try {
-      const got = await this.fetch(e.id, e.owner);
+      const got = await this.fetchRaw(e.id, e.owner);
+      e.stored = got.stored;
       e.settle(got.failed ? FAILED : READY, got.data);
     } catch (err) {
       e.settle(FAILED, errorCodec.encode(err));
@@ -301,14 +355,24 @@ export class ObjectManager extends RefCounter {
     return e;
   }
 
-  /** An object's encoded value from wherever it is (waits until its owner has it). */
+  /** An object's encoded value from wherever it is (waits until its owner has it); copied out of the store. */
   async fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }> {
+    const got = await this.fetchRaw(id, owner);
+    if (got.stored) return { data: await this.requireStore().readBytes(id), failed: false };
+    return got;
+  }
+
+  /** Like fetch, but a value in the store is only located (`stored` = its size), not read. */
+  private async fetchRaw(
+    id: string,
+    owner: string,
+  ): Promise<{ data: Uint8Array; failed: boolean; stored: number }> {
     const local = this.objects.get(id);
-    if (local && local.state !== PENDING) return { data: local.data!, failed: local.state === FAILED };
+    if (local && local.state !== PENDING) return rawOf(local);
     if (owner === this.address) {
       const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
       await this.settled(e);
-      return { data: e.data!, failed: e.state === FAILED };
+      return rawOf(e);
     }
     this.keepAlive.hold();
     try {
@@ -322,9 +386,10 @@ export class ObjectManager extends RefCounter {
       }
       try {
         const reply = await conn.request<GetObjectReply>({ t: Msg.GetObject, id });
-        return { data: detach(reply.d), failed: reply.e };
+        return { data: reply.s ? EMPTY : detach(reply.d), failed: reply.e, stored: reply.s ?? 0 };
       } catch (err) {
-        if (err instanceof RuntimeUnavailableError) {
+        // A closed connection (a socket error such as ECONNRESET, or a plain close): the owner died.
+        if (err instanceof RuntimeUnavailableError || conn.isClosed) {
           throw new OwnerDiedError(`the owner of object ${id} (${owner}) died before sending it`, {
             cause: err,
           });
@@ -336,14 +401,52 @@ export class ObjectManager extends RefCounter {
     }
   }
 
+  /**
+   * An object's value for a task argument: read in place when it lives in the
+   * object store (zero copies), else decoded. Rejects with the object's error.
+   */
+  async fetchValue(id: string, owner: string): Promise<unknown> {
+    const local = this.objects.get(id);
+    if (local && local.state !== PENDING) return this.read(local);
+    if (owner === this.address) {
+      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      await this.settled(e);
+      return this.read(e);
+    }
+    const e = this.entry(id, owner);
+    e.localRefs++; // hold it while we read
+    try {
+      await this.settled(e);
+      return await this.read(e);
+    } finally {
+      e.localRefs--;
+      this.check(e);
+    }
+  }
+
   /** Answer a borrower's GetObject (waits while the object is pending). */
   serve(msg: GetObject): Promise<GetObjectReply> | GetObjectReply {
     const e = this.objects.get(msg.id);
     if (!e?.owned)
       throw new OwnerDiedError(`object ${msg.id} is not known to its owner ${this.selfId} (already freed)`);
-    if (e.state !== PENDING) return { d: e.data!, e: e.state === FAILED };
-    return new Promise((resolve) => e.whenSettled((s) => resolve({ d: s.data!, e: s.state === FAILED })));
+    if (e.state !== PENDING) return replyOf(e);
+    return new Promise((resolve) => e.whenSettled((s) => resolve(replyOf(s))));
   }
+
+  /** Owned objects in the store are freed there too (batched per tick). */
+  protected override free(e: ObjEntry): void {
+    super.free(e);
+    if (!e.owned || !e.stored || !this.store) return;
+    this.storeFrees.push(e.id);
+    if (this.storeFrees.length === 1) {
+      queueMicrotask(() => {
+        const ids = this.storeFrees;
+        this.storeFrees = [];
+        this.store?.free(ids);
+      });
+    }
+  }
+  private storeFrees: string[] = [];
 
   /** Entries of this process, for `tsray memory`. */
   memoryInfo(): ObjectMemoryInfo[] {
@@ -368,6 +471,16 @@ export class ObjectManager extends RefCounter {
     setRefHooks(undefined);
     super.close();
   }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function rawOf(e: ObjEntry): { data: Uint8Array; failed: boolean; stored: number } {
+  return { data: e.data ?? EMPTY, failed: e.state === FAILED, stored: e.stored };
+}
+
+function replyOf(e: ObjEntry): GetObjectReply {
+  return e.stored ? { d: EMPTY, e: false, s: e.stored } : { d: e.data!, e: e.state === FAILED };
 }
 
 function describeTimeout(refs: readonly ObjectRef<unknown>[], missing: number[], ms: number): string {

@@ -24,6 +24,8 @@ export const REGISTERED = 2;
 export class ObjEntry {
   state: ObjState = PENDING;
   data: Uint8Array | undefined;
+  /** Size in bytes when the value lives in the node's object store (then `data` is unset). */
+  stored = 0;
   waiters: Array<(e: ObjEntry) => void> | undefined;
   /** Live ObjectRef instances (or actor handles) for this id in this process. */
   localRefs = 0;

@@ -1,9 +1,11 @@
-import { encode } from "../serialization/index.js";
+import { encodeValue, type StoreBlob } from "../serialization/index.js";
 import { refKey } from "./ref-key.js";
 
 /** Encoded return values of a task or actor call, and the refs nested in them. */
 export interface EncodedReturns {
   r: Uint8Array[];
+  /** Returns too large to travel inline: [return index, blob] to write into the object store. */
+  blobs: Array<[number, StoreBlob]> | undefined;
   /** [return index, id, owner] of every counted ref inside the values. */
   n: Array<[number, string, string]> | undefined;
 }
@@ -17,6 +19,13 @@ export function encodeReturns(value: unknown, nr: number, what: string): Encoded
   const refs: unknown[] = [];
   let r: Uint8Array[];
   let n: Array<[number, string, string]> | undefined;
+  let blobs: Array<[number, StoreBlob]> | undefined;
+  const encode = (v: unknown, k: number): Uint8Array => {
+    const e = encodeValue(v, refs);
+    if (e instanceof Uint8Array) return e;
+    (blobs ??= []).push([k, e]);
+    return EMPTY;
+  };
   const collect = (k: number) => {
     for (const ref of refs) {
       const key = refKey(ref);
@@ -25,7 +34,7 @@ export function encodeReturns(value: unknown, nr: number, what: string): Encoded
     refs.length = 0;
   };
   if (nr === 1) {
-    r = [encode(value, refs)];
+    r = [encode(value, 0)];
     if (refs.length > 0) collect(0);
   } else {
     if (!Array.isArray(value) || value.length !== nr) {
@@ -35,10 +44,12 @@ export function encodeReturns(value: unknown, nr: number, what: string): Encoded
       );
     }
     r = value.map((v, k) => {
-      const bytes = encode(v, refs);
+      const bytes = encode(v, k);
       if (refs.length > 0) collect(k);
       return bytes;
     });
   }
-  return { r, n };
+  return { r, n, blobs };
 }
+
+const EMPTY = new Uint8Array(0);

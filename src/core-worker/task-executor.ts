@@ -1,7 +1,7 @@
 import { loadedTarget, loadTarget } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
 import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
-import { decode, encodeError } from "../serialization/index.js";
+import { decode, encodeError, type StoreBlob } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { current } from "./context.js";
 import { encodeReturns } from "./returns.js";
@@ -10,6 +10,10 @@ import { encodeReturns } from "./returns.js";
 export interface ExecutorHost {
   /** Fetch a borrowed object's encoded value (waits until its owner has it). */
   fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }>;
+  /** An object's value, read in place from the object store when it lives there; rejects with its error. */
+  fetchValue(id: string, owner: string): Promise<unknown>;
+  /** Write a large return value into the node's object store under `id`. */
+  storeBlob(id: string, blob: StoreBlob): Promise<void>;
   /** Keep refs returned to `peer` alive until it sends Unpin. */
   pinFor(peer: string, keys: Array<[string, string]>): void;
   /** Run `fn` once this process is registered as borrower of every ref it received. */
@@ -31,8 +35,9 @@ export function sendDone(
   nr: number,
   what: string,
   t0: number,
+  ret = -1,
 ): void {
-  const { r, n } = encodeReturns(value, nr, what);
+  const { r, n, blobs } = encodeReturns(value, nr, what);
   const msg: TaskDone = { t: Msg.TaskDone, id, r, us: Math.round((performance.now() - t0) * 1000) };
   if (n) {
     msg.n = n;
@@ -41,8 +46,20 @@ export function sendDone(
       n.map(([, i, o]) => [i, o]),
     );
   }
-  host.whenRegistered(() => conn.send(msg));
   host.afterTask();
+  if (!blobs) {
+    host.whenRegistered(() => conn.send(msg));
+    return;
+  }
+  // Large returns go into the object store under the caller's return ids first.
+  msg.s = blobs.map(([k, b]) => [k, b.size]);
+  Promise.all(blobs.map(([k, b]) => host.storeBlob(`${conn.peerId}/${ret + k}`, b))).then(
+    () => host.whenRegistered(() => conn.send(msg)),
+    (err: unknown) => {
+      const e = encodeError(RayTaskError.wrap(what, err, process.pid));
+      host.whenRegistered(() => conn.send({ t: Msg.TaskFailed, id, e, us: msg.us, app: false }));
+    },
+  );
 }
 
 interface Job {
@@ -159,9 +176,11 @@ export class TaskExecutor {
       const args = this.decodeArgs(job.msg);
       for (const d of job.msg.dep ?? []) {
         if (d[3] !== null) continue;
-        const got = await this.host.fetch(d[1], d[2]);
-        if (got.failed) throw new ArgumentError(got.data);
-        args[d[0]] = decode(got.data);
+        try {
+          args[d[0]] = await this.host.fetchValue(d[1], d[2]);
+        } catch (err) {
+          throw new ArgumentError(encodeError(err));
+        }
       }
       current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
       current.gpuIds = job.msg.gpu ?? [];
@@ -186,7 +205,16 @@ export class TaskExecutor {
   private finish(job: Job, value: unknown, t0: number): void {
     current.taskId = undefined;
     try {
-      sendDone(this.host, job.conn, job.msg.id, value, job.msg.nr, job.msg.nm ?? job.desc.name, t0);
+      sendDone(
+        this.host,
+        job.conn,
+        job.msg.id,
+        value,
+        job.msg.nr,
+        job.msg.nm ?? job.desc.name,
+        t0,
+        job.msg.ret,
+      );
     } catch (err) {
       this.fail(job, err, t0);
     }

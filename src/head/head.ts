@@ -17,6 +17,11 @@ const NODE_MANAGER_KINDS = new Set<number>([
   Msg.ReturnLease,
   Msg.GetNodeResources,
   Msg.GetMemoryInfo,
+  Msg.StoreCreate,
+  Msg.StoreSeal,
+  Msg.StoreGet,
+  Msg.StoreRelease,
+  Msg.StoreFree,
 ]);
 
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
@@ -31,6 +36,8 @@ export interface HeadConfig {
   readonly embedded: boolean;
   /** Prestart workers for this runtime right away (embedded mode). */
   readonly runtime?: RuntimeEnv;
+  /** Capacity of the object store, bytes. */
+  readonly objectStoreMemory: number;
 }
 
 /**
@@ -62,6 +69,7 @@ export class Head {
         logToDriver: this.cfg.logToDriver,
         isHead: true,
         prestartRuntime: this.cfg.runtime,
+        objectStoreMemory: this.cfg.objectStoreMemory,
       },
       {
         registerNode: (info) => this.store.registerNode(info),

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { config } from "../config/index.js";
 import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import { StoreManager } from "../object-store/index.js";
 import {
   type LeaseGrant,
   type Message,
@@ -44,6 +45,8 @@ export interface NodeManagerOptions {
   readonly isHead: boolean;
   /** Runtime to prestart workers for before any driver registers (embedded mode). */
   readonly prestartRuntime?: RuntimeEnv;
+  /** Capacity of the node's shared-memory object store, bytes. */
+  readonly objectStoreMemory: number;
 }
 
 interface Pending {
@@ -86,6 +89,8 @@ export function runtimeKeyOf(rt: RuntimeEnv): string {
 export class NodeManager {
   readonly nodeId: string;
   readonly resources: NodeResources;
+  /** The node's shared-memory object store. */
+  readonly objectStore: StoreManager;
   private readonly pool: WorkerPool;
   private readonly runtimes = new Map<string, RuntimeEnv>();
   private readonly pending: Pending[] = [];
@@ -105,6 +110,7 @@ export class NodeManager {
   ) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
+    this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir);
     const ctx: PoolContext = {
       nodeId: this.nodeId,
       sessionDir: opts.sessionDir,
@@ -138,7 +144,20 @@ export class NodeManager {
       case Msg.RegisterDriver:
         this.drivers.add(conn);
         conn.onClose(() => this.drivers.delete(conn));
-        return { runtimeKey: this.addRuntime(msg.runtime) };
+        return { runtimeKey: this.addRuntime(msg.runtime), store: this.objectStore.info };
+      case Msg.StoreCreate:
+        return this.objectStore.create(msg.id, msg.size, conn);
+      case Msg.StoreSeal:
+        this.objectStore.seal(msg.id, conn);
+        return undefined;
+      case Msg.StoreGet:
+        return this.objectStore.get(msg.ids, conn);
+      case Msg.StoreRelease:
+        this.objectStore.release(msg.ids, conn);
+        return undefined;
+      case Msg.StoreFree:
+        this.objectStore.free(msg.ids);
+        return undefined;
       case Msg.GetMemoryInfo:
         return this.memoryInfo();
       case Msg.RequestLease:
@@ -208,6 +227,7 @@ export class NodeManager {
     this.stopping = true;
     for (const p of this.pending.splice(0)) p.resolve({ cancelled: true });
     await this.pool.killAll();
+    this.objectStore.close();
   }
 
   /** pids of the live worker processes (for tests and `tsray status`). */
@@ -236,7 +256,7 @@ export class NodeManager {
     w.idleSince = Date.now();
     conn.state.set("worker", w);
     queueMicrotask(() => this.schedule());
-    return { nodeId: this.nodeId, jobId: "" };
+    return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
   }
 
   private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {

@@ -28,9 +28,12 @@ export interface WorkerProc {
 function workerEntry(): { file: string; extraArgv: string[] } {
   const here = import.meta.url;
   if (here.endsWith(".ts")) {
-    return { file: fileURLToPath(new URL("../worker/main.ts", here)), extraArgv: ["--import", "tsx"] };
+    return {
+      file: fileURLToPath(new URL("../worker/main.ts", here)),
+      extraArgv: ["--expose-gc", "--import", "tsx"],
+    };
   }
-  return { file: fileURLToPath(new URL("../worker/main.js", here)), extraArgv: [] };
+  return { file: fileURLToPath(new URL("../worker/main.js", here)), extraArgv: ["--expose-gc"] };
 }
 
 /** Static facts every worker of this node is started with. */

@@ -61,6 +61,13 @@ export const Msg = {
   RemoveBorrower: 81,
   Unpin: 82,
   GetMemoryInfo: 83,
+  // shared-memory object store (any process <-> its node manager)
+  StoreCreate: 90,
+  StoreSeal: 91,
+  StoreGet: 92,
+  StoreRelease: 93,
+  StoreFree: 94,
+  StorePressure: 95,
 } as const;
 export type MsgKind = (typeof Msg)[keyof typeof Msg];
 
@@ -157,6 +164,8 @@ export interface TaskDone {
    * until the caller has registered as their borrower and sent Unpin.
    */
   n?: Array<[returnIndex: number, id: string, owner: string]>;
+  /** Returns written to the node's object store instead of `r` ([return index, size]). */
+  s?: Array<[returnIndex: number, size: number]>;
 }
 
 /**
@@ -194,8 +203,11 @@ export interface GetObject {
   id: string;
 }
 export interface GetObjectReply {
+  /** Encoded value (empty when `s` is set). */
   d: Uint8Array;
   e: boolean;
+  /** Set when the value lives in the node's shared-memory store: its size in bytes. */
+  s?: number;
 }
 
 /**
@@ -212,6 +224,17 @@ export interface RegisterWorker {
 export interface RegisterWorkerReply {
   nodeId: string;
   jobId: string;
+  store: StoreInfo;
+}
+
+/** The node's shared-memory object store, as processes map it. */
+export interface StoreInfo {
+  /** Segment name of the arena (e.g. /tsray-1234-1). */
+  name: string;
+  /** Arena capacity in bytes. */
+  size: number;
+  /** "native" (zero-copy) or "js-fallback" (copies). */
+  backend: string;
 }
 
 /**
@@ -587,6 +610,57 @@ export interface ProcessMemoryInfo {
   objects: ObjectMemoryInfo[];
 }
 
+/**
+ * Process -> its node manager: reserve `size` bytes for object `id` in the store.
+ * Reply body `{ offset }`; the creator then writes the object at that offset of its
+ * shared mapping and sends StoreSeal. Makes room by spilling unpinned objects to
+ * disk; fails with ObjectStoreFullError (sizes in the message) when that fails too.
+ * If the creator disconnects before sealing, the space is freed. Not idempotent.
+ */
+export interface StoreCreate {
+  t: typeof Msg.StoreCreate;
+  rid: number;
+  id: string;
+  size: number;
+}
+
+/** Process -> node manager: the object is written and immutable from now on. Notification. */
+export interface StoreSeal {
+  t: typeof Msg.StoreSeal;
+  id: string;
+}
+
+/**
+ * Process -> node manager: where these objects are (restoring spilled ones), and pin
+ * them for this connection until StoreRelease (or the connection closes). Reply body
+ * `{ locs }`: [offset, size] per id, null for an id the store does not have.
+ */
+export interface StoreGet {
+  t: typeof Msg.StoreGet;
+  rid: number;
+  ids: string[];
+}
+
+/** Process -> node manager: this process holds no views of these objects any more. Notification. */
+export interface StoreRelease {
+  t: typeof Msg.StoreRelease;
+  ids: string[];
+}
+
+/** Owner -> node manager: these objects are unreferenced; free them (once unpinned). Notification; idempotent. */
+export interface StoreFree {
+  t: typeof Msg.StoreFree;
+  ids: string[];
+}
+
+/**
+ * Node manager -> processes holding store views: the store is full; collect garbage
+ * so views that are unreachable release their pins. Notification; best effort.
+ */
+export interface StorePressure {
+  t: typeof Msg.StorePressure;
+}
+
 /** Any message on the wire. */
 export type Message =
   | Reply
@@ -625,7 +699,13 @@ export type Message =
   | AddBorrower
   | RemoveBorrower
   | Unpin
-  | GetMemoryInfo;
+  | GetMemoryInfo
+  | StoreCreate
+  | StoreSeal
+  | StoreGet
+  | StoreRelease
+  | StoreFree
+  | StorePressure;
 
 /** The message type for a kind. */
 export type MessageOf<K extends MsgKind> = Extract<Message, { t: K }>;

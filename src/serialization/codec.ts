@@ -70,9 +70,24 @@ export function encode(value: unknown, refsOut?: unknown[]): Uint8Array {
   }
 }
 
-/** Decode bytes produced by `encode` (in any tsray process). */
-export function decode(bytes: Uint8Array): unknown {
+/** Decode plain msgpack bytes (no blob handling; see decode in index.ts). */
+export function unpackRaw(bytes: Uint8Array): unknown {
   return packr.unpack(bytes);
+}
+
+/** Install a msgpack extension with raw-bytes pack/unpack (typed arrays with out-of-band support). */
+export function addExtensionRaw<T>(
+  Class: abstract new (...args: never[]) => T,
+  type: number,
+  pack: (value: T) => Uint8Array,
+  unpack: (data: Uint8Array) => unknown,
+): void {
+  addExtension({
+    Class: Class as unknown as new (...args: unknown[]) => unknown,
+    type,
+    pack: pack as (v: unknown) => Buffer,
+    unpack: unpack as (data: Buffer) => unknown,
+  });
 }
 
 /** Install a msgpack extension for a class (internal: ObjectRef, ActorHandle, errors, user classes). */

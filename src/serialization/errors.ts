@@ -1,5 +1,5 @@
 import { ERROR_CLASSES, RayError, RayTaskError } from "../errors/index.js";
-import { decode, ExtType, encode, installExtension } from "./codec.js";
+import { unpackRaw as decode, ExtType, encode, installExtension } from "./codec.js";
 import { classForError, nameForErrorClass } from "./registry.js";
 
 /**

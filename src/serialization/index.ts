@@ -3,11 +3,26 @@
  * docs/design/serialization.md.
  */
 import "./errors.js";
+import { decodeValue } from "./blob.js";
+import { decodeError, encodeError } from "./errors.js";
 
-export { decode, ExtType, encode, installExtension, noteContainedRef } from "./codec.js";
+export {
+  BLOB_MAGIC,
+  decodeValue,
+  encodeValue,
+  isBlob,
+  OOB_MIN_BYTES,
+  type StoreBlob,
+  writeBlob,
+} from "./blob.js";
+export { ExtType, encode, installExtension, noteContainedRef } from "./codec.js";
 export { decodeError, encodeError } from "./errors.js";
 export { registerSerializer, type Serializer } from "./registry.js";
 
-import { decodeError, encodeError } from "./errors.js";
+/** Decode bytes produced by `encode`/`encodeValue` (inline: out-of-band parts are copied). */
+export function decode(bytes: Uint8Array): unknown {
+  return decodeValue(bytes);
+}
+
 /** The ErrorCodec the transport uses for request failures. */
 export const errorCodec = { encode: encodeError, decode: decodeError };

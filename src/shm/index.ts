@@ -29,8 +29,8 @@ export function createSegment(name: string, size: number, options?: CreateSegmen
 }
 
 /** Maps an existing segment with the default backend; see {@link ShmBackend.openSegment}. */
-export function openSegment(name: string): Segment {
-  return getShmBackend().openSegment(name);
+export function openSegment(name: string, options?: { copyOnWrite?: boolean }): Segment {
+  return getShmBackend().openSegment(name, options);
 }
 
 /** Removes a segment's name; false if it did not exist. See {@link ShmBackend.unlinkSegment}. */

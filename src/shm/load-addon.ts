@@ -6,7 +6,9 @@ import { fileURLToPath } from "node:url";
 /** The raw exports of build/Release/tsray_shm.node (native/tsray_shm.c). */
 export interface NativeAddon {
   createSegment(name: string, size: number, reserve: boolean): ArrayBuffer;
-  openSegment(name: string): ArrayBuffer;
+  openSegment(name: string, copyOnWrite?: boolean): ArrayBuffer;
+  /** madvise(MADV_DONTNEED) over the pages of a range: drops private copy-on-write pages. */
+  discard?(buffer: ArrayBuffer, offset: number, length: number): void;
   unlinkSegment(name: string): boolean;
   detach(buffer: ArrayBuffer): boolean;
   setParentDeathSignal(signal: number, parentPid: number): boolean;

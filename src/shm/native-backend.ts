@@ -45,6 +45,12 @@ class NativeSegment implements Segment {
     return new Uint8Array(buffer, offset, length);
   }
 
+  discard(offset: number, length: number): void {
+    const buffer = this.buffer;
+    checkRange(this.name, this.size, offset, length);
+    this.#addon.discard?.(buffer, offset, length);
+  }
+
   write(offset: number, data: ArrayBufferView): void {
     const buffer = this.buffer;
     checkRange(this.name, this.size, offset, data.byteLength);
@@ -105,10 +111,14 @@ export class NativeShmBackend implements ShmBackend {
     }
   }
 
-  openSegment(name: string): Segment {
+  openSegment(name: string, options: { copyOnWrite?: boolean } = {}): Segment {
     checkSegmentName(name);
     try {
-      return new NativeSegment(this.#addon, name, this.#addon.openSegment(name));
+      return new NativeSegment(
+        this.#addon,
+        name,
+        this.#addon.openSegment(name, options.copyOnWrite === true),
+      );
     } catch (error) {
       throw toShmError(error, name);
     }

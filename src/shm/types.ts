@@ -32,6 +32,11 @@ export interface Segment {
    */
   pretouch(offset?: number, length?: number): Promise<void>;
   /**
+   * Throws away this process's private (copy-on-write) changes to the pages of a
+   * range, so it shows the shared contents again. A no-op where not supported.
+   */
+  discard?(offset: number, length: number): void;
+  /**
    * Releases this process's mapping (native: the ArrayBuffer is detached, so views
    * obtained earlier become empty, and the pages are unmapped shortly after) or file
    * descriptor (fallback). The segment itself stays until `unlinkSegment`. Idempotent.
@@ -63,8 +68,12 @@ export interface ShmBackend {
    * cannot expose that many bytes as one ArrayBuffer.
    */
   createSegment(name: string, size: number, options?: CreateSegmentOptions): Segment;
-  /** Maps an existing segment read-write; its size is the segment's. `ENOENT` if absent. */
-  openSegment(name: string): Segment;
+  /**
+   * Maps an existing segment read-write; its size is the segment's. `ENOENT` if absent.
+   * With `copyOnWrite`, this process's writes stay private (other processes never see
+   * them) and `Segment.discard` drops them again (native only; the fallback copies anyway).
+   */
+  openSegment(name: string, options?: { copyOnWrite?: boolean }): Segment;
   /** Removes the name; mappings stay valid until closed. Returns false when it did not exist. */
   unlinkSegment(name: string): boolean;
   /** Names of existing segments that start with `prefix` (default `/tsray-`), sorted. */

@@ -28,11 +28,12 @@ cw.setRuntimeKey(env.TSRAY_RUNTIME_KEY ?? "");
 await cw.start();
 const nm = cw.nodeManager();
 nm.onClose(() => process.exit(0));
-await nm.request<RegisterWorkerReply>({
+const reply = await nm.request<RegisterWorkerReply>({
   t: Msg.RegisterWorker,
   workerId,
   pid: process.pid,
   address: cw.address,
 });
+cw.setStore(reply.store);
 // Exit through process.exit so exit hooks (and --cpu-prof) run when the node manager stops us.
 process.on("SIGTERM", () => process.exit(0));

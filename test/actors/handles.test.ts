@@ -7,6 +7,7 @@ import * as ray from "tsray";
 import {
   Counter,
   type CounterHandle,
+  delayed,
   echoHandle,
   HandleUser,
   incFromRef,
@@ -33,6 +34,16 @@ describe("handles travel", () => {
     const c = Counter.remote();
     assert.equal(await ray.get(incVia.remote(c, 10)), 10);
     assert.equal(await ray.get(c.get.remote()), 10);
+  });
+
+  test("passed to a task at once, while the actor is still being created (its constructor argument is pending)", async () => {
+    // The creator registers the actor only once its constructor arguments are ready;
+    // the handle can reach another process before that. Its calls must wait for the
+    // actor, as the creator's own calls do, not fail with "unknown actor".
+    const c = Counter.remote(delayed.remote(100, 300));
+    const viaTask = incVia.remote(c, 1);
+    assert.equal(await ray.get(c.increment.remote()), 101);
+    assert.equal(await ray.get(viaTask), 102);
   });
 
   test("passed to another actor: its calls reach the same actor", async () => {

@@ -1,0 +1,191 @@
+import { ObjectLostError, ObjectStoreFullError, RuntimeUnavailableError } from "../errors/index.js";
+import { Msg, type StoreInfo } from "../protocol/index.js";
+import { decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
+import { openSegment, type Segment } from "../shm/index.js";
+import type { Connection } from "../transport/index.js";
+import { collectAndSettle } from "../util/gc.js";
+
+interface LocalPin {
+  count: number;
+  offset: number;
+  size: number;
+}
+
+/**
+ * One process's access to its node's object store. Writes go through a shared
+ * mapping of the arena; reads through a second, copy-on-write mapping, so a process
+ * that writes into an array it got changes only its own copy (never the sealed
+ * object, never what other processes see). An object stays pinned in the store
+ * while any array viewing it is alive in this process (FinalizationRegistry).
+ */
+export class StoreClient {
+  private shared: Segment | undefined;
+  private cow: Segment | undefined;
+  private readonly pins = new Map<string, LocalPin>();
+  private releases: string[] = [];
+  private readonly finalizer = new FinalizationRegistry<string>((id) => this.unview(id));
+
+  constructor(
+    readonly info: StoreInfo,
+    private readonly nodeManager: () => Connection,
+  ) {}
+
+  /** True when reads are zero-copy views (native addon), false for the copying fallback. */
+  get zeroCopy(): boolean {
+    return this.info.backend === "native";
+  }
+
+  /** Write an encoded value into the store under `id` (create, write, seal). Rejects with ObjectStoreFullError. */
+  async put(id: string, blob: StoreBlob): Promise<void> {
+    const nm = this.nodeManager();
+    const { offset } = await this.create(nm, id, blob.size);
+    const seg = this.sharedMapping();
+    if (seg.view) writeBlob(seg.view(offset, blob.size), blob);
+    else {
+      const tmp = new Uint8Array(blob.size);
+      writeBlob(tmp, blob);
+      seg.write(offset, tmp);
+    }
+    nm.send({ t: Msg.StoreSeal, id });
+  }
+
+  /**
+   * Reserve space. Views that are garbage but not yet collected keep objects pinned
+   * (JavaScript has no deterministic destructors), so when the store is full we
+   * collect garbage here, let the node's other processes collect (StorePressure),
+   * and try again before giving up with ObjectStoreFullError.
+   */
+  private create(nm: Connection, id: string, size: number): Promise<{ offset: number }> {
+    return this.retryWhenFull(() => nm.request<{ offset: number }>({ t: Msg.StoreCreate, id, size }));
+  }
+
+  /** Run a store request that needs space (create, or restore of a spilled object); see create(). */
+  private async retryWhenFull<T>(request: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await request();
+      } catch (err) {
+        if (!(err instanceof ObjectStoreFullError) || attempt >= 3) throw err;
+        await collectAndSettle();
+        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+      }
+    }
+  }
+
+  /**
+   * Read an object's value in place: large arrays in it are views into the store
+   * (copies with the fallback backend). Rejects with ObjectLostError if the store
+   * no longer has it.
+   */
+  async get(id: string): Promise<unknown> {
+    const pin = await this.acquire(id);
+    const seg = this.cowMapping();
+    const views: ArrayBufferView[] = [];
+    let value: unknown;
+    try {
+      value = decodeValue(seg.read(pin.offset, pin.size), seg.zeroCopy, views);
+    } catch (err) {
+      this.unview(id);
+      throw err;
+    }
+    if (views.length === 0) this.unview(id);
+    else {
+      pin.count += views.length - 1;
+      for (const v of views) this.finalizer.register(v, id);
+    }
+    return value;
+  }
+
+  /** The encoded bytes of a stored object, copied out (for paths that decode later). */
+  async readBytes(id: string): Promise<Uint8Array> {
+    const pin = await this.acquire(id);
+    try {
+      return this.cowMapping().read(pin.offset, pin.size).slice();
+    } finally {
+      this.unview(id);
+    }
+  }
+
+  /** Pin an object for this process (one count) and learn where it is. */
+  private async acquire(id: string): Promise<LocalPin> {
+    let pin = this.pins.get(id);
+    if (pin) {
+      pin.count++;
+      return pin;
+    }
+    const { locs } = await this.retryWhenFull(() =>
+      this.nodeManager().request<{ locs: Array<[number, number] | null> }>({ t: Msg.StoreGet, ids: [id] }),
+    );
+    const loc = locs[0];
+    if (!loc) throw new ObjectLostError(`object ${id} is not in the object store any more`);
+    pin = this.pins.get(id);
+    if (pin) {
+      // A concurrent read pinned it first: give our store pin back.
+      pin.count++;
+      this.releases.push(id);
+      this.scheduleRelease();
+      return pin;
+    }
+    pin = { count: 1, offset: loc[0], size: loc[1] };
+    this.pins.set(id, pin);
+    // First view here: drop private copies left by an earlier object at these pages.
+    this.cowMapping().discard?.(loc[0], loc[1]);
+    return pin;
+  }
+
+  /** The owner freed these objects. */
+  free(ids: string[]): void {
+    try {
+      this.nodeManager().send({ t: Msg.StoreFree, ids });
+    } catch {
+      // node manager gone: the store went with it
+    }
+  }
+
+  close(): void {
+    this.shared?.close();
+    this.cow?.close();
+    this.shared = this.cow = undefined;
+  }
+
+  private unview(id: string): void {
+    const pin = this.pins.get(id);
+    if (!pin || --pin.count > 0) return;
+    this.pins.delete(id);
+    this.releases.push(id);
+    this.scheduleRelease();
+  }
+
+  private scheduleRelease(): void {
+    if (this.releases.length !== 1) return;
+    queueMicrotask(() => {
+      const ids = this.releases;
+      this.releases = [];
+      try {
+        this.nodeManager().send({ t: Msg.StoreRelease, ids });
+      } catch {
+        // node manager gone
+      }
+    });
+  }
+
+  private sharedMapping(): Segment {
+    this.shared ??= open(this.info.name, false);
+    return this.shared;
+  }
+
+  private cowMapping(): Segment {
+    this.cow ??= open(this.info.name, true);
+    return this.cow;
+  }
+}
+
+function open(name: string, copyOnWrite: boolean): Segment {
+  try {
+    return openSegment(name, { copyOnWrite });
+  } catch (err) {
+    throw new RuntimeUnavailableError(`cannot map the object store ${name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}

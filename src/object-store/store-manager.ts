@@ -1,0 +1,307 @@
+import { mkdirSync, rmSync } from "node:fs";
+import { open, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { ObjectStoreFullError } from "../errors/index.js";
+import { Msg, type StoreInfo } from "../protocol/index.js";
+
+/** Bytes for messages: "64.0 MiB (67108928 bytes)". */
+function formatBytes(n: number): string {
+  const units: Array<[string, number]> = [
+    ["GiB", 2 ** 30],
+    ["MiB", 2 ** 20],
+    ["KiB", 2 ** 10],
+  ];
+  for (const [u, size] of units) if (n >= size) return `${(n / size).toFixed(1)} ${u} (${n} bytes)`;
+  return `${n} bytes`;
+}
+
+import {
+  Allocator,
+  createSegment,
+  listSegments,
+  newSegmentName,
+  type Segment,
+  shmBackend,
+  unlinkSegment,
+} from "../shm/index.js";
+import type { Connection } from "../transport/index.js";
+import { log } from "../util/log.js";
+
+/** Objects at least this large start on a page boundary, so copy-on-write pages are never shared between objects. */
+const PAGE = 4096;
+
+interface StoredObject {
+  readonly id: string;
+  /** Offset of the object (page-aligned for large ones); `block` is what the allocator handed out. */
+  offset: number;
+  block: number;
+  readonly size: number;
+  sealed: boolean;
+  /** Views held by each process (connection). */
+  readonly pins: Map<Connection, number>;
+  /** The owner freed it while someone still held views: delete at the last release. */
+  freed: boolean;
+  /** Where it lives on disk while spilled (then `block` is -1). */
+  spillPath: string | undefined;
+  lastUse: number;
+  readonly creator: Connection;
+}
+
+/**
+ * A node's shared-memory object store (Ray's plasma): one arena segment, an
+ * allocator, and the objects in it. Processes create (reserve, write through their
+ * own mapping, seal), read in place (pinned per process while views live), and the
+ * owner frees. When the arena is full, sealed objects nobody is viewing are spilled
+ * to disk (least recently used first) and restored on the next read.
+ */
+export class StoreManager {
+  readonly info: StoreInfo;
+  private readonly segment: Segment;
+  private readonly alloc: Allocator;
+  private readonly objects = new Map<string, StoredObject>();
+  private readonly spillDir: string;
+  private readonly watched = new WeakSet<Connection>();
+  /** Store operations that move data (spill/restore) run one at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private spilledBytes = 0;
+  stats = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
+
+  constructor(capacity: number, sessionDir: string) {
+    removeStaleSegments();
+    const name = newSegmentName("store");
+    this.segment = createSegment(name, capacity);
+    this.alloc = new Allocator(capacity);
+    this.info = { name, size: capacity, backend: shmBackend() };
+    this.spillDir = join(sessionDir, "spill");
+  }
+
+  /** Bytes of the arena in use (allocated blocks). */
+  get used(): number {
+    return this.alloc.used;
+  }
+
+  /** Number of objects in the store (in memory or spilled). */
+  get count(): number {
+    return this.objects.size;
+  }
+
+  /** Reserve space for a new object; resolves with its offset. */
+  create(id: string, size: number, conn: Connection): Promise<{ offset: number }> {
+    this.watch(conn);
+    return this.serial(async () => {
+      if (this.objects.has(id)) throw new Error(`object ${id} is already in the store`);
+      const [block, offset] = await this.allocate(size, id);
+      const obj: StoredObject = {
+        id,
+        offset,
+        block,
+        size,
+        sealed: false,
+        pins: new Map([[conn, 1]]),
+        freed: false,
+        spillPath: undefined,
+        lastUse: Date.now(),
+        creator: conn,
+      };
+      this.objects.set(id, obj);
+      return { offset };
+    });
+  }
+
+  seal(id: string, conn: Connection): void {
+    const obj = this.objects.get(id);
+    if (!obj || obj.sealed) return;
+    obj.sealed = true;
+    this.unpin(obj, conn);
+  }
+
+  /** Locations of objects (restoring spilled ones), pinned for `conn`. */
+  get(ids: string[], conn: Connection): Promise<{ locs: Array<[number, number] | null> }> {
+    this.watch(conn);
+    return this.serial(async () => {
+      const locs: Array<[number, number] | null> = [];
+      for (const id of ids) {
+        const obj = this.objects.get(id);
+        if (!obj?.sealed || obj.freed) {
+          locs.push(null);
+          continue;
+        }
+        if (obj.spillPath !== undefined) await this.restore(obj);
+        obj.pins.set(conn, (obj.pins.get(conn) ?? 0) + 1);
+        obj.lastUse = Date.now();
+        locs.push([obj.offset, obj.size]);
+      }
+      return { locs };
+    });
+  }
+
+  release(ids: string[], conn: Connection): void {
+    for (const id of ids) {
+      const obj = this.objects.get(id);
+      if (obj) this.unpin(obj, conn);
+    }
+  }
+
+  /** The owner freed these objects. */
+  free(ids: string[]): void {
+    for (const id of ids) {
+      const obj = this.objects.get(id);
+      if (!obj) continue;
+      obj.freed = true;
+      if (obj.pins.size === 0) this.delete(obj);
+    }
+  }
+
+  /** Remove the arena and spill files. */
+  close(): void {
+    this.segment.close();
+    unlinkSegment(this.info.name);
+    rmSync(this.spillDir, { recursive: true, force: true });
+  }
+
+  /** A short description of usage, for errors and status. */
+  describe(): string {
+    let pinned = 0;
+    for (const o of this.objects.values()) if (o.pins.size > 0 && o.block >= 0) pinned += o.size;
+    return (
+      `capacity ${formatBytes(this.info.size)}, in use ${formatBytes(this.alloc.used)} ` +
+      `(${formatBytes(pinned)} pinned by readers or being written), largest free block ${formatBytes(this.alloc.largestFree)}, ` +
+      `spilled ${formatBytes(this.spilledBytes)}`
+    );
+  }
+
+  private unpin(obj: StoredObject, conn: Connection): void {
+    const n = obj.pins.get(conn);
+    if (n === undefined) return;
+    if (n > 1) obj.pins.set(conn, n - 1);
+    else obj.pins.delete(conn);
+    if (obj.pins.size === 0 && obj.freed) this.delete(obj);
+  }
+
+  private delete(obj: StoredObject): void {
+    this.objects.delete(obj.id);
+    if (obj.block >= 0) this.alloc.free(obj.block);
+    obj.block = -1;
+    if (obj.spillPath !== undefined) {
+      this.spilledBytes -= obj.size;
+      void unlink(obj.spillPath).catch(() => undefined);
+    }
+  }
+
+  private watch(conn: Connection): void {
+    if (this.watched.has(conn)) return;
+    this.watched.add(conn);
+    conn.onClose(() => {
+      // The process is gone: its views went with it; what it was writing is garbage.
+      for (const obj of [...this.objects.values()]) {
+        if (!obj.pins.has(conn)) continue;
+        obj.pins.delete(conn);
+        if (!obj.sealed && obj.creator === conn) obj.freed = true;
+        if (obj.pins.size === 0 && obj.freed) this.delete(obj);
+      }
+    });
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Allocate `size` bytes (page-aligned when large), spilling unpinned objects when full. */
+  private async allocate(size: number, forId: string): Promise<[number, number]> {
+    const want = size >= PAGE ? size + PAGE : size;
+    if (want > this.info.size) {
+      throw new ObjectStoreFullError(
+        `object ${forId} of ${formatBytes(size)} does not fit in the object store at all (${this.describe()}); ` +
+          "start tsray with a larger objectStoreMemory",
+      );
+    }
+    let block = this.alloc.alloc(want);
+    if (block === null) {
+      await this.spillFor(want, forId);
+      block = this.alloc.alloc(want);
+    }
+    if (block === null) {
+      // Readers may hold views that are only garbage: ask them to collect before the caller retries.
+      const holders = new Set<Connection>();
+      for (const o of this.objects.values()) for (const c of o.pins.keys()) holders.add(c);
+      for (const c of holders) c.send({ t: Msg.StorePressure });
+      throw new ObjectStoreFullError(
+        `cannot store object ${forId} of ${formatBytes(size)}: the object store is full and nothing more can be spilled (${this.describe()})`,
+      );
+    }
+    const offset = size >= PAGE ? Math.ceil(block / PAGE) * PAGE : block;
+    return [block, offset];
+  }
+
+  /** Spill least recently used, unpinned, sealed objects until `want` bytes fit in one block. */
+  private async spillFor(want: number, forId: string): Promise<void> {
+    const candidates = [...this.objects.values()]
+      .filter((o) => o.sealed && !o.freed && o.pins.size === 0 && o.block >= 0)
+      .sort((a, b) => a.lastUse - b.lastUse);
+    for (const obj of candidates) {
+      if (this.alloc.largestFree >= want) return;
+      try {
+        await this.spill(obj);
+      } catch (err) {
+        throw new ObjectStoreFullError(
+          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling to ${this.spillDir} failed: ` +
+            `${(err as Error).message} (${this.describe()})`,
+          { cause: err },
+        );
+      }
+    }
+  }
+
+  private async spill(obj: StoredObject): Promise<void> {
+    mkdirSync(this.spillDir, { recursive: true });
+    const path = join(this.spillDir, obj.id.replace(/[^A-Za-z0-9_.-]/g, "_"));
+    const fh = await open(path, "w");
+    try {
+      await fh.write(this.segment.read(obj.offset, obj.size), 0, obj.size, 0);
+    } finally {
+      await fh.close();
+    }
+    this.alloc.free(obj.block);
+    obj.block = -1;
+    obj.spillPath = path;
+    this.spilledBytes += obj.size;
+    this.stats.spills++;
+    this.stats.spilledBytes += obj.size;
+    log.debug(`spilled ${obj.id} (${formatBytes(obj.size)}) to ${path}`);
+  }
+
+  private async restore(obj: StoredObject): Promise<void> {
+    const [block, offset] = await this.allocate(obj.size, obj.id);
+    const path = obj.spillPath!;
+    const fh = await open(path, "r");
+    try {
+      const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);
+      await fh.read(target, 0, obj.size, 0);
+      if (!this.segment.view) this.segment.write(offset, target);
+    } finally {
+      await fh.close();
+    }
+    obj.block = block;
+    obj.offset = offset;
+    obj.spillPath = undefined;
+    this.spilledBytes -= obj.size;
+    this.stats.restores++;
+    this.stats.restoredBytes += obj.size;
+    await unlink(path).catch(() => undefined);
+  }
+}
+
+/** Remove store segments left by heads that died without cleaning up (pid in the name). */
+function removeStaleSegments(): void {
+  for (const name of listSegments()) {
+    const m = /^\/tsray-(\d+)-store-/.exec(name);
+    if (!m) continue;
+    try {
+      process.kill(Number(m[1]), 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ESRCH") unlinkSegment(name);
+    }
+  }
+}
