@@ -21,6 +21,11 @@ const SETTINGS = {
     default: 0,
     doc: "Bytes of each node's shared-memory object store; 0 means 30% of memory, at most 2 GiB.",
   },
+  spillDir: {
+    env: "TSRAY_SPILL_DIR",
+    default: "",
+    doc: "Directory the object store spills to when full; empty means <session dir>/spill.",
+  },
   leaseIdleMs: {
     env: "TSRAY_LEASE_IDLE_MS",
     default: 25,
