@@ -5,6 +5,7 @@
 import {
   ActorHandle,
   availableResources,
+  cancel,
   clusterResources,
   get,
   getActor,
@@ -53,6 +54,7 @@ const ray = {
   init,
   shutdown,
   isInitialized,
+  cancel,
   remote,
   get,
   put,

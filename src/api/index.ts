@@ -29,7 +29,7 @@ export {
   shutdown,
 } from "./init.js";
 export { type MemorySummary, memory, type ObjectSummary, summarizeMemory } from "./memory.js";
-export { type GetOptions, get, put, type WaitOptions, wait } from "./objects.js";
+export { cancel, type GetOptions, get, put, type WaitOptions, wait } from "./objects.js";
 export { remote } from "./remote.js";
 export type {
   AnyFunction,

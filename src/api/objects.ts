@@ -88,3 +88,23 @@ export async function wait<R extends ObjectRef<unknown>>(
   const cw = requireCoreWorker("wait()");
   return (await cw.objects.wait(refs as readonly ObjectRef<unknown>[], numReturns, timeout)) as [R[], R[]];
 }
+
+/**
+ * Cancel the task that produces `ref`: a queued task fails at once with
+ * TaskCancelledError; one already pushed to a worker is dropped there if it has not
+ * started, else its result is discarded (JavaScript cannot interrupt running code);
+ * `force: true` kills the worker running it. A finished task is not affected.
+ * Call it in the process that submitted the task.
+ */
+export async function cancel(ref: ObjectRef<unknown>, options: { force?: boolean } = {}): Promise<void> {
+  checkRef(ref, "cancel()");
+  if (typeof options !== "object" || options === null)
+    throw new TypeError(`cancel(): options must be an object, got ${show(options)}`);
+  for (const k of Object.keys(options)) {
+    if (k !== "force") throw new TypeError(`cancel(): unknown option "${k}"; valid options are: force`);
+  }
+  if (options.force !== undefined && typeof options.force !== "boolean") {
+    throw new TypeError(`cancel(): force must be a boolean, got ${show(options.force)}`);
+  }
+  requireCoreWorker("cancel()").cancel(ref, options.force === true);
+}

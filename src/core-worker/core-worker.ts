@@ -1,4 +1,9 @@
-import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import {
+  InfeasibleResourcesError,
+  RayError,
+  RuntimeUnavailableError,
+  TaskCancelledError,
+} from "../errors/index.js";
 import { StoreClient } from "../object-store/index.js";
 import {
   type ActorSpec,
@@ -21,7 +26,7 @@ import { current } from "./context.js";
 import { KeepAlive } from "./keep-alive.js";
 import { ObjectManager } from "./object-manager.js";
 import type { ObjectRef } from "./object-ref.js";
-import { FAILED, READY } from "./object-table.js";
+import { FAILED, PENDING, READY } from "./object-table.js";
 import { ACTOR_REF_PREFIX } from "./ref-key.js";
 import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
@@ -209,7 +214,9 @@ export class CoreWorker {
       label,
     };
     this.keepAlive.hold();
+    this.objects.owned(ids[0]!)!.task = spec;
     const ready = () => {
+      if (spec.cancelled) return;
       const failed = this.objects.inlineDeps(spec.deps);
       if (failed) this.finish(spec.returnIds, spec.lentEntries, FAILED, [failed]);
       else this.submitter.enqueue(spec);
@@ -219,8 +226,15 @@ export class CoreWorker {
     return refs;
   }
 
+  /** A finished task's spec need not stay reachable from its result. */
+  private detachTask(ids: string[]): void {
+    const e = this.objects.owned(ids[0]!);
+    if (e) e.task = undefined;
+  }
+
   /** Settle the returns of a task or call that finished; register for refs nested in them, then unpin. */
   private complete(ids: string[], lent: TaskSpec["lentEntries"], msg: TaskDone, conn: Connection): void {
+    this.detachTask(ids);
     if (!msg.n && !msg.s) {
       this.finish(ids, lent, READY, msg.r);
       return;
@@ -259,6 +273,30 @@ export class CoreWorker {
       this.objects.settleOwned(ids[k]!, state, values[state === READY ? k : 0]!);
     this.objects.unlend(lent);
     this.keepAlive.release();
+  }
+
+  /**
+   * Cancel the task that produces `ref` (this process must own it). Returns false
+   * when the task already finished (or the ref is not a task result).
+   */
+  cancel(ref: ObjectRef<unknown>, force: boolean): boolean {
+    const e = this.objects.owned(ref.id);
+    if (!e) {
+      throw new RayError(
+        `cancel(): ${ref} is not owned by this process; cancel a task in the process that submitted it`,
+      );
+    }
+    const spec = e.task;
+    if (!spec || e.state !== PENDING) return false;
+    if (spec.pendingDeps > 0) {
+      // Still waiting for its arguments: it never reaches a worker.
+      spec.cancelled = true;
+      this.finish(spec.returnIds, spec.lentEntries, FAILED, [
+        errorCodec.encode(new TaskCancelledError(`task ${spec.label ?? spec.desc.name} was cancelled`)),
+      ]);
+      return true;
+    }
+    return this.submitter.cancel(spec, force);
   }
 
   // ---- actors --------------------------------------------------------------
@@ -396,6 +434,9 @@ export class CoreWorker {
         return undefined;
       case Msg.ReturnTasks:
         this.submitter.onReturned(msg.ids);
+        return undefined;
+      case Msg.CancelTask:
+        this.executor.onCancel(msg.id, conn);
         return undefined;
       case Msg.GetObject:
         return this.objects.serve(msg);

@@ -43,6 +43,8 @@ export class ObjEntry {
   registration = UNREGISTERED;
   /** For borrowed objects: a fetch from the owner in progress. */
   fetching: Promise<ObjEntry> | undefined;
+  /** The task producing this object (owner side, first return only): for ray.cancel. */
+  task: import("./task-spec.js").TaskSpec | undefined;
   /** Called when an owned entry is freed (e.g. kill an actor whose last handle went away). */
   onFree: (() => void) | undefined;
 

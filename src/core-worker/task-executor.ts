@@ -1,5 +1,5 @@
 import { loadedTarget, loadTarget } from "../code-loading/index.js";
-import { RayTaskError } from "../errors/index.js";
+import { RayTaskError, TaskCancelledError } from "../errors/index.js";
 import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
 import { decode, encodeError, type StoreBlob } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
@@ -124,6 +124,18 @@ export class TaskExecutor {
     }
     this.queue.length = 0;
     this.head = 0;
+  }
+
+  /** The owner cancelled a task: drop it if it has not started (a running task runs on). */
+  onCancel(id: number, conn: Connection): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const job = this.queue[i]!;
+      if (job.msg.id !== id || job.conn !== conn) continue;
+      this.queue.splice(i, 1);
+      const e = encodeError(new TaskCancelledError(`task ${job.msg.nm ?? job.desc.name} was cancelled`));
+      conn.send({ t: Msg.TaskFailed, id, e, us: 0, app: false });
+      return;
+    }
   }
 
   /**

@@ -28,4 +28,6 @@ export interface TaskSpec {
   crashes: number;
   /** Display name from `.options({ name })`. */
   readonly label: string | undefined;
+  /** Set by ray.cancel(): "force" also kills the worker running it. */
+  cancelled?: boolean | "force";
 }

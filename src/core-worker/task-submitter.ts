@@ -1,5 +1,5 @@
 import { config } from "../config/index.js";
-import { WorkerCrashedError } from "../errors/index.js";
+import { TaskCancelledError, WorkerCrashedError } from "../errors/index.js";
 import {
   type LeaseGrant,
   type Message,
@@ -29,6 +29,8 @@ interface Lease {
   readonly inflight: Map<number, TaskSpec>;
   idleTimer: NodeJS.Timeout | undefined;
   dead: boolean;
+  /** Killed by a forced cancel: the other tasks on it are re-run without counting a crash. */
+  cancelKill?: boolean;
 }
 
 /** All work of one resource shape: its queue and the leases serving it. */
@@ -103,7 +105,9 @@ export class TaskSubmitter {
     lease.inflight.delete(msg.id);
     const shape = this.shapes.get(spec.shapeKey)!;
     shape.meanUs = shape.meanUs < 0 ? msg.us : shape.meanUs * 0.8 + msg.us * 0.2;
-    if (msg.t === Msg.TaskDone) {
+    if (spec.cancelled) {
+      this.owner.failReturns(spec, cancelledError(spec));
+    } else if (msg.t === Msg.TaskDone) {
       this.owner.completeReturns(spec, msg, conn);
     } else if (msg.app && this.retryOnException(spec, msg.e)) {
       spec.attempt++;
@@ -112,6 +116,31 @@ export class TaskSubmitter {
       this.owner.failReturns(spec, msg.e);
     }
     this.pump(shape);
+    return true;
+  }
+
+  /**
+   * Cancel a task (ray.cancel): a queued one fails at once with TaskCancelledError; a
+   * pushed one is dropped by its worker if not started, else its result is discarded;
+   * with `force` the worker running it is killed. Returns false if it already finished.
+   */
+  cancel(spec: TaskSpec, force: boolean): boolean {
+    const shape = this.shapes.get(spec.shapeKey);
+    const entry = this.inflight.get(spec.id);
+    if (!entry) {
+      const i = shape ? shape.queue.indexOf(spec, shape.head) : -1;
+      if (i < 0) return false;
+      shape!.queue.splice(i, 1);
+      this.owner.failReturns(spec, cancelledError(spec));
+      return true;
+    }
+    spec.cancelled = force ? "force" : true;
+    if (force) {
+      entry.lease.cancelKill = true;
+      this.returnLease(shape!, entry.lease, true);
+    } else {
+      entry.lease.conn.send({ t: Msg.CancelTask, id: spec.id });
+    }
     return true;
   }
 
@@ -305,7 +334,11 @@ export class TaskSubmitter {
     lease.inflight.clear();
     for (const spec of lost) {
       this.inflight.delete(spec.id);
-      spec.crashes++;
+      if (spec.cancelled) {
+        this.owner.failReturns(spec, cancelledError(spec));
+        continue;
+      }
+      if (!lease.cancelKill) spec.crashes++;
       spec.attempt++;
       if (spec.maxRetries < 0 || spec.crashes <= spec.maxRetries) {
         shape.unshift(spec);
@@ -319,4 +352,11 @@ export class TaskSubmitter {
     }
     this.pump(shape);
   }
+}
+
+function cancelledError(spec: TaskSpec): Uint8Array {
+  const how = spec.cancelled === "force" ? "with force (its worker was killed)" : "";
+  return encodeError(
+    new TaskCancelledError(`task ${spec.label ?? spec.desc.name} was cancelled ${how}`.trim()),
+  );
 }

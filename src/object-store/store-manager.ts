@@ -15,6 +15,7 @@ function formatBytes(n: number): string {
   return `${n} bytes`;
 }
 
+import { config } from "../config/index.js";
 import {
   Allocator,
   createSegment,
@@ -25,7 +26,6 @@ import {
   unlinkSegment,
 } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { config } from "../config/index.js";
 import { log } from "../util/log.js";
 
 /** Objects at least this large start on a page boundary, so copy-on-write pages are never shared between objects. */
@@ -73,7 +73,9 @@ export class StoreManager {
     this.segment = createSegment(name, capacity);
     this.alloc = new Allocator(capacity);
     this.info = { name, size: capacity, backend: shmBackend() };
-    this.spillDir = config().spillDir ? join(config().spillDir, `tsray-${process.pid}`) : join(sessionDir, "spill");
+    this.spillDir = config().spillDir
+      ? join(config().spillDir, `tsray-${process.pid}`)
+      : join(sessionDir, "spill");
   }
 
   /** Bytes of the arena in use (allocated blocks). */

@@ -24,6 +24,7 @@ export const Msg = {
   TaskDone: 11,
   TaskFailed: 12,
   ReturnTasks: 13,
+  CancelTask: 14,
   // any process <-> object owner
   GetObject: 20,
   // worker <-> node manager
@@ -190,6 +191,16 @@ export interface TaskFailed {
 export interface ReturnTasks {
   t: typeof Msg.ReturnTasks;
   ids: number[];
+}
+
+/**
+ * Owner -> worker: cancel task `id`. If it has not started, the worker drops it and
+ * replies TaskFailed (TaskCancelledError); a running task runs on (JavaScript cannot
+ * be interrupted) and the owner discards its result. Notification; idempotent.
+ */
+export interface CancelTask {
+  t: typeof Msg.CancelTask;
+  id: number;
 }
 
 /**
@@ -669,6 +680,7 @@ export type Message =
   | TaskDone
   | TaskFailed
   | ReturnTasks
+  | CancelTask
   | GetObject
   | RegisterWorker
   | WorkerBlocked
