@@ -125,6 +125,7 @@ export class ObjectManager extends RefCounter {
 
   /** Encode call arguments; every ref inside is lent to the call; top-level refs become deps. */
   prepareArgs(args: readonly unknown[]): PreparedArgs {
+    if (args.length === 0) return { data: NO_ARGS, deps: undefined, lent: undefined, pending: undefined };
     let deps: DepList | undefined;
     let pending: ObjEntry[] | undefined;
     let plain: readonly unknown[] = args;
@@ -474,6 +475,8 @@ export class ObjectManager extends RefCounter {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The encoding of an empty argument list (shared: nothing ever writes into it). */
+const NO_ARGS = encode([]);
 
 function rawOf(e: ObjEntry): { data: Uint8Array; failed: boolean; stored: number } {
   return { data: e.data ?? EMPTY, failed: e.state === FAILED, stored: e.stored };

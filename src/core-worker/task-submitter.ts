@@ -28,6 +28,8 @@ interface Lease {
   readonly conn: Connection;
   readonly inflight: Map<number, TaskSpec>;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When the lease last became idle (performance.now()), 0 while it has work. */
+  idleSince: number;
   dead: boolean;
   /** Killed by a forced cancel: the other tasks on it are re-run without counting a crash. */
   cancelKill?: boolean;
@@ -211,10 +213,7 @@ export class TaskSubmitter {
   }
 
   private push(lease: Lease, spec: TaskSpec): void {
-    if (lease.idleTimer) {
-      clearTimeout(lease.idleTimer);
-      lease.idleTimer = undefined;
-    }
+    lease.idleSince = 0;
     let fnIds = lease.conn.state.get("fnIds") as Map<string, number> | undefined;
     if (!fnIds) lease.conn.state.set("fnIds", (fnIds = new Map()));
     let fn = fnIds.get(spec.descKey);
@@ -241,13 +240,27 @@ export class TaskSubmitter {
     lease.conn.send(msg);
   }
 
+  /**
+   * Return the lease once it has been idle for leaseIdleMs. One timer per lease,
+   * refreshed rather than recreated: a sync caller makes the lease idle after every task.
+   */
   private armIdle(shape: Shape, lease: Lease): void {
-    if (lease.idleTimer || lease.dead) return;
-    lease.idleTimer = setTimeout(() => {
-      lease.idleTimer = undefined;
-      if (lease.inflight.size === 0 && shape.queued === 0) this.returnLease(shape, lease);
-    }, this.cfg.leaseIdleMs);
-    lease.idleTimer.unref();
+    if (lease.dead) return;
+    if (lease.idleSince === 0) lease.idleSince = performance.now();
+    if (lease.idleTimer) {
+      lease.idleTimer.refresh();
+      return;
+    }
+    const check = () => {
+      if (lease.dead || lease.inflight.size > 0 || shape.queued > 0 || lease.idleSince === 0) return;
+      const left = this.cfg.leaseIdleMs - (performance.now() - lease.idleSince);
+      if (left > 1) {
+        lease.idleTimer = setTimeout(check, left).unref();
+        return;
+      }
+      this.returnLease(shape, lease);
+    };
+    lease.idleTimer = setTimeout(check, this.cfg.leaseIdleMs).unref();
   }
 
   private returnLease(shape: Shape, lease: Lease, kill = false): void {
@@ -310,7 +323,7 @@ export class TaskSubmitter {
       this.pump(shape);
       return;
     }
-    const lease: Lease = { grant, conn, inflight: new Map(), idleTimer: undefined, dead: false };
+    const lease: Lease = { grant, conn, inflight: new Map(), idleTimer: undefined, idleSince: 0, dead: false };
     if (this.closed) {
       this.returnLease(shape, lease);
       return;
