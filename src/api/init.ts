@@ -309,7 +309,8 @@ export async function shutdown(): Promise<void> {
       ))
     ) {
       s.head.kill("SIGKILL");
-      await exited;
+      // The head's handle is unref'd: a ref'd timer keeps this process alive until the exit event.
+      await withDeadline(exited, 5000).catch(() => undefined);
     }
   }
   cw.close();

@@ -456,7 +456,7 @@ export class ObjectManager extends RefCounter {
       out.push({
         id: e.id,
         owner: e.owned ? this.address : e.owner,
-        size: e.data?.byteLength ?? 0,
+        size: e.stored || (e.data?.byteLength ?? 0),
         state: e.state === PENDING ? "PENDING" : e.state === READY ? "READY" : "FAILED",
         localRefs: e.localRefs,
         lent: e.lent,

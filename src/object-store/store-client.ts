@@ -30,6 +30,11 @@ export class StoreClient {
     private readonly nodeManager: () => Connection,
   ) {}
 
+  /** Objects this process holds views of (pinned in the store until those views are collected). */
+  get pinnedObjects(): number {
+    return this.pins.size;
+  }
+
   /** True when reads are zero-copy views (native addon), false for the copying fallback. */
   get zeroCopy(): boolean {
     return this.info.backend === "native";

@@ -159,7 +159,11 @@ export class StoreManager {
   close(): void {
     this.segment.close();
     unlinkSegment(this.info.name);
-    rmSync(this.spillDir, { recursive: true, force: true });
+    try {
+      rmSync(this.spillDir, { recursive: true, force: true });
+    } catch {
+      // An unusable spill path (e.g. under a regular file: ENOTDIR) holds nothing to remove.
+    }
   }
 
   /** A short description of usage, for errors and status. */
