@@ -12,6 +12,8 @@ import { type Figures, figureKey, printRatios, runPeers } from "./peers.js";
 import "./scenarios/tasks.js";
 import "./scenarios/objects.js";
 import "./scenarios/memory-soak.js";
+import "./scenarios/store.js";
+import "./scenarios/chaos.js";
 
 const USAGE = `usage: npm run bench -- [--filter REGEX] [--with-peers] [--list]
   --filter REGEX  run only the scenarios whose names match (case-insensitive)
@@ -83,7 +85,15 @@ async function main(): Promise<number> {
   let failed = 0;
   if (selected.length > 0) {
     const seconds = benchSeconds();
-    const info = await init({ numCpus: availableParallelism() });
+    // One cluster serves every scenario: its store is as large as the largest a selected scenario needs.
+    const storeMemory = Math.max(
+      0,
+      ...selected.map((s) => (s as { objectStoreMemory?: number }).objectStoreMemory ?? 0),
+    );
+    const info = await init({
+      numCpus: availableParallelism(),
+      ...(storeMemory > 0 ? { objectStoreMemory: storeMemory } : {}),
+    });
     emit({
       name: "environment",
       value: null,

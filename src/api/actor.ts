@@ -29,7 +29,13 @@ export interface ActorOptions {
   lifetime?: "detached" | "non_detached";
   /** With name: return the existing actor of that name instead of failing. */
   getIfExists?: boolean;
-  /** Checkpoint cadence for classes with saveCheckpoint/restoreCheckpoint. */
+  /**
+   * Checkpoint after every `calls` calls and/or every `ms` milliseconds (beyond Ray).
+   * The class must define `saveCheckpoint(): S` and `restoreCheckpoint(state: S)`;
+   * after a restart (maxRestarts) the latest checkpoint is restored and the calls
+   * made since are replayed in order, so the actor resumes where it was. See
+   * docs/design/fault-tolerance.md for the exact guarantee.
+   */
   checkpointEvery?: { calls?: number; ms?: number };
 }
 
@@ -100,7 +106,12 @@ function methodNames(Cls: Function): { methods: string[]; hasAsync: boolean } {
   return { methods: [...names], hasAsync };
 }
 
-function resolveActorOptions(opts: ActorOptions, where: string, hasAsync: boolean) {
+function resolveActorOptions(
+  opts: ActorOptions,
+  where: string,
+  hasAsync: boolean,
+  methods: readonly string[],
+) {
   checkKeys(opts, ACTOR_OPTION_KEYS, where);
   const raw = opts as Record<string, unknown>;
   const name = optString(raw, "name", where);
@@ -114,10 +125,37 @@ function resolveActorOptions(opts: ActorOptions, where: string, hasAsync: boolea
   }
   if (opts.getIfExists && name === undefined) throw new TypeError(`${where}: getIfExists needs a name`);
   const ce = opts.checkpointEvery;
+  let checkpointEvery: { calls?: number; ms?: number } | undefined;
   if (ce !== undefined) {
+    if (typeof ce !== "object" || ce === null) {
+      throw new TypeError(`${where}: checkpointEvery must be an object { calls?, ms? }, got ${show(ce)}`);
+    }
     checkKeys(ce, ["calls", "ms"], `${where} checkpointEvery`);
-    optInt(ce as Record<string, unknown>, "calls", 1, Number.MAX_SAFE_INTEGER, `${where} checkpointEvery`);
-    optInt(ce as Record<string, unknown>, "ms", 1, Number.MAX_SAFE_INTEGER, `${where} checkpointEvery`);
+    const calls = optInt(
+      ce as Record<string, unknown>,
+      "calls",
+      1,
+      Number.MAX_SAFE_INTEGER,
+      `${where} checkpointEvery`,
+    );
+    const ms = optInt(
+      ce as Record<string, unknown>,
+      "ms",
+      1,
+      Number.MAX_SAFE_INTEGER,
+      `${where} checkpointEvery`,
+    );
+    if (calls === undefined && ms === undefined) {
+      throw new TypeError(`${where}: checkpointEvery needs calls and/or ms, e.g. { calls: 100 }`);
+    }
+    const missing = ["saveCheckpoint", "restoreCheckpoint"].filter((m) => !methods.includes(m));
+    if (missing.length > 0) {
+      throw new TypeError(
+        `${where}: checkpointEvery needs the class to define saveCheckpoint() and restoreCheckpoint(state); ` +
+          `it lacks ${missing.join(" and ")}`,
+      );
+    }
+    checkpointEvery = { ...(calls !== undefined ? { calls } : {}), ...(ms !== undefined ? { ms } : {}) };
   }
   return {
     demand: toDemand(opts, 0, where),
@@ -128,17 +166,18 @@ function resolveActorOptions(opts: ActorOptions, where: string, hasAsync: boolea
     namespace,
     detached: lifetime === "detached",
     getIfExists: opts.getIfExists === true,
+    checkpointEvery,
   };
 }
 
 /** Define an actor class (see remote()). */
 export function defineActorClass<C extends ActorConstructor>(Cls: C, opts: ActorOptions): ActorClass<C> {
   const { methods, hasAsync } = methodNames(Cls);
-  resolveActorOptions(opts, "remote() options", hasAsync);
+  resolveActorOptions(opts, "remote() options", hasAsync, methods);
   const desc = defineRemoteTarget(Cls, "class");
   const make = (current: ActorOptions): ActorClass<C> => {
     const where = `${desc.name}.remote()`;
-    const r = resolveActorOptions(current, "remote() options", hasAsync);
+    const r = resolveActorOptions(current, "remote() options", hasAsync, methods);
     const ac = function actorClassUsedDirectly(): never {
       throw new TypeError(
         `${desc.name} is an actor class: create an actor with ${desc.name}.remote(...args) (not new ${desc.name}() or ${desc.name}())`,
@@ -160,6 +199,7 @@ export function defineActorClass<C extends ActorConstructor>(Cls: C, opts: Actor
             maxConcurrency: r.maxConcurrency,
             className: desc.name,
             methods,
+            ...(r.checkpointEvery ? { checkpointEvery: r.checkpointEvery } : {}),
           });
         },
       },

@@ -1,5 +1,10 @@
 import { type ActorClass, type ActorConstructor, type ActorOptions, defineActorClass } from "./actor.js";
-import { type AnyFunction, defineRemoteFunction, type OptionsResult, type RemoteFunction } from "./remote-function.js";
+import {
+  type AnyFunction,
+  defineRemoteFunction,
+  type OptionsResult,
+  type RemoteFunction,
+} from "./remote-function.js";
 import type { TaskOptions } from "./task-options.js";
 import { show } from "./validate.js";
 
@@ -16,7 +21,10 @@ function isClass(fn: Function): boolean {
 export function remote<C extends ActorConstructor>(cls: C): ActorClass<C>;
 export function remote<C extends ActorConstructor>(options: ActorOptions, cls: C): ActorClass<C>;
 export function remote<F extends AnyFunction>(fn: F): RemoteFunction<F>;
-export function remote<F extends AnyFunction, const O extends TaskOptions>(options: O, fn: F): OptionsResult<F, O>;
+export function remote<F extends AnyFunction, const O extends TaskOptions>(
+  options: O,
+  fn: F,
+): OptionsResult<F, O>;
 export function remote(a: unknown, b?: unknown): unknown {
   const [opts, target] = b === undefined ? [{}, a] : [a, b];
   if (typeof target !== "function") {

@@ -81,6 +81,16 @@ const SETTINGS = {
     default: 3,
     doc: "Retries of a task whose worker died, when the task names no maxRetries.",
   },
+  heartbeatMs: {
+    env: "TSRAY_HEARTBEAT_MS",
+    default: 500,
+    doc: "How often a node manager probes each of its workers (WorkerPing); 0 disables hang detection.",
+  },
+  heartbeatTimeoutMs: {
+    env: "TSRAY_HEARTBEAT_TIMEOUT_MS",
+    default: 10_000,
+    doc: "A worker whose event loop has not answered a probe for this long is hung: it is SIGKILLed and treated as dead (0 disables). Synchronous work longer than this must yield.",
+  },
   workerExtraArgv: {
     env: "TSRAY_WORKER_EXTRA_ARGV",
     default: "",

@@ -1,5 +1,13 @@
 import { ActorDiedError, RayActorError } from "../errors/index.js";
-import { type ActorInfo, type ActorSpec, type ActorState, type LeaseGrant, Msg } from "../protocol/index.js";
+import {
+  type ActorCheckpoint,
+  type ActorInfo,
+  type ActorSpec,
+  type ActorState,
+  type CreateActor,
+  type LeaseGrant,
+  Msg,
+} from "../protocol/index.js";
 import { decodeError, encode, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import { log } from "../util/log.js";
@@ -15,6 +23,15 @@ interface ActorRecord {
   deathCause: string | undefined;
   deathError: Uint8Array | undefined;
   waiters: Array<{ after: string | undefined; resolve: (i: ActorInfo) => void }>;
+  /** Creations so far (1 = the first); a create() that sees it change was superseded. */
+  incarnation: number;
+  /** Why the process last died (shown after a restart, and named by ActorDiedError). */
+  restartCause: string | undefined;
+  /** Cause to report for the next exit of its process (set when tsray itself kills it). */
+  exitCause: string | undefined;
+  /** The latest committed checkpoint (checkpointed actors), restored at each restart. */
+  checkpoint: ActorCheckpoint | undefined;
+  checkpoints: number;
 }
 
 /**
@@ -76,6 +93,11 @@ export class ActorManager {
       deathCause: undefined,
       deathError: undefined,
       waiters: [],
+      incarnation: 0,
+      restartCause: undefined,
+      exitCause: undefined,
+      checkpoint: undefined,
+      checkpoints: 0,
     };
     this.actors.set(spec.actorId, rec);
     if (!spec.detached && !this.watchedOwners.has(conn)) {
@@ -128,27 +150,58 @@ export class ActorManager {
   async kill(actorId: string, noRestart: boolean, cause?: string): Promise<Record<string, never>> {
     const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
     if (!rec || rec.state === "DEAD") return {};
-    if (noRestart || !this.canRestart(rec)) this.die(rec, cause ?? "it was killed by ray.kill()");
+    if (noRestart || !this.canRestart(rec)) {
+      this.die(rec, cause ?? this.withRestarts(rec, "it was killed by ray.kill()"));
+    } else if (rec.leaseId) {
+      rec.exitCause = "it was killed by ray.kill() with noRestart: false";
+    }
     await this.killWorker(rec);
     return {};
   }
 
-  /** A worker process exited (reported by its node manager). */
-  onWorkerExited(workerId: string, code: number | null, signal: string | null): void {
+  /** A worker process exited (reported by its node manager, with `reason` when it killed it). */
+  onWorkerExited(workerId: string, code: number | null, signal: string | null, reason?: string): void {
     const rec = this.byWorker.get(workerId);
     if (!rec) return;
     this.byWorker.delete(workerId);
     if (rec.state === "DEAD") return;
     const how = signal ? `signal ${signal}` : `code ${code}`;
+    const cause =
+      rec.exitCause ??
+      (reason
+        ? `its worker process (pid ${rec.pid}) ${reason}`
+        : `its worker process (pid ${rec.pid}) exited with ${how}`);
+    rec.exitCause = undefined;
+    rec.leaseId = 0;
     if (this.canRestart(rec)) {
       rec.restarts++;
       rec.state = "RESTARTING";
       rec.address = "";
-      log.info(`actor ${rec.spec.actorId} process exited (${how}); restart ${rec.restarts}`);
+      rec.restartCause = cause;
+      log.info(`actor ${rec.spec.actorId}: ${cause}; restart ${rec.restarts}`);
       void this.create(rec);
     } else {
-      this.die(rec, `its worker process (pid ${rec.pid}) exited with ${how}`);
+      this.die(rec, this.withRestarts(rec, cause));
     }
+  }
+
+  /**
+   * A checkpointed actor's process committed a checkpoint: keep it as the latest.
+   * Refused from a replaced incarnation (its late message must not overwrite a newer
+   * checkpoint) and for dead actors.
+   */
+  saveCheckpoint(actorId: string, inc: number, ckpt: ActorCheckpoint): Record<string, never> {
+    const rec = this.actors.get(actorId);
+    if (!rec) throw new RayActorError(`unknown actor ${actorId}`);
+    if (rec.state === "DEAD") throw new ActorDiedError(`actor ${actorId} is dead: ${rec.deathCause}`);
+    if (inc !== rec.incarnation) {
+      throw new RayActorError(
+        `stale checkpoint of actor ${actorId}: incarnation ${inc}, current ${rec.incarnation}`,
+      );
+    }
+    rec.checkpoint = ckpt;
+    rec.checkpoints++;
+    return {};
   }
 
   /** The owner of some actors is gone: end its non-detached actors. */
@@ -165,8 +218,21 @@ export class ActorManager {
     return max < 0 || rec.restarts < max;
   }
 
+  /** A death cause with the restart history, when the actor had restarts. */
+  private withRestarts(rec: ActorRecord, cause: string): string {
+    const max = rec.spec.maxRestarts;
+    if (max === 0) return cause;
+    return `${cause} (after ${rec.restarts} restart${rec.restarts === 1 ? "" : "s"}; maxRestarts=${max})`;
+  }
+
+  /** Whether `create()` of incarnation `inc` should stop (the actor died, or a newer creation took over). */
+  private superseded(rec: ActorRecord, inc: number): boolean {
+    return rec.state === "DEAD" || rec.incarnation !== inc;
+  }
+
   private async create(rec: ActorRecord): Promise<void> {
     const { spec } = rec;
+    const inc = ++rec.incarnation;
     let grant: LeaseGrant | { cancelled: true };
     try {
       const nm = await this.endpoint.connect(this.nodeManagerAddress());
@@ -177,29 +243,43 @@ export class ActorManager {
         actor: spec.actorId,
       });
     } catch (err) {
-      this.die(rec, `it could not be scheduled: ${(err as Error).message}`, err);
+      if (!this.superseded(rec, inc))
+        this.die(rec, `it could not be scheduled: ${(err as Error).message}`, err);
       return;
     }
     if ("cancelled" in grant) return;
+    if (this.superseded(rec, inc)) {
+      // Killed (or replaced) while waiting for a worker: give the worker back.
+      void this.returnGrant(grant.leaseId);
+      return;
+    }
     rec.leaseId = grant.leaseId;
     rec.workerId = grant.workerId;
     rec.pid = grant.pid;
     this.byWorker.set(grant.workerId, rec);
-    if (isDead(rec)) {
-      await this.killWorker(rec);
-      return;
-    }
+    const msg: Omit<CreateActor, "rid"> = { t: Msg.CreateActor, spec, gpu: grant.gpuIds, inc };
+    if (rec.checkpoint) msg.ckpt = rec.checkpoint;
+    let conn: Connection | undefined;
     try {
-      const conn = await this.endpoint.connect(grant.address);
-      await conn.request({ t: Msg.CreateActor, spec, gpu: grant.gpuIds });
+      conn = await this.endpoint.connect(grant.address);
+      await conn.request(msg);
     } catch (err) {
-      if (isDead(rec)) return;
+      if (this.superseded(rec, inc)) return;
+      if (!conn || conn.isClosed) {
+        // The process died during creation (not a constructor error): its exit restarts the
+        // actor or ends it with the exit as the cause. Make sure it is really gone.
+        await this.killWorker(rec);
+        return;
+      }
       this.byWorker.delete(grant.workerId);
-      this.die(rec, `its constructor failed: ${(err as Error).message.split("\n")[0]}`, err);
+      const what = rec.checkpoint
+        ? "its constructor or restoreCheckpoint() failed"
+        : "its constructor failed";
+      this.die(rec, `${what}: ${(err as Error).message.split("\n")[0]}`, err);
       await this.killWorker(rec);
       return;
     }
-    if (isDead(rec)) return;
+    if (this.superseded(rec, inc)) return;
     rec.state = "ALIVE";
     rec.address = grant.address;
     this.wake(rec);
@@ -223,6 +303,7 @@ export class ActorManager {
       const key = nameKey(rec.spec.namespace, rec.spec.name);
       if (this.names.get(key) === rec.spec.actorId) this.names.delete(key);
     }
+    rec.checkpoint = undefined;
     this.wake(rec);
   }
 
@@ -230,6 +311,11 @@ export class ActorManager {
     if (!rec.leaseId) return;
     const leaseId = rec.leaseId;
     rec.leaseId = 0;
+    await this.returnGrant(leaseId);
+  }
+
+  /** End a lease and kill its worker. */
+  private async returnGrant(leaseId: number): Promise<void> {
     try {
       const nm = await this.endpoint.connect(this.nodeManagerAddress());
       nm.send({ t: Msg.ReturnLease, leaseId, kill: true });
@@ -266,13 +352,14 @@ export class ActorManager {
     if (spec.name !== undefined) info.name = spec.name;
     if (rec.deathCause !== undefined) info.deathCause = rec.deathCause;
     if (rec.deathError !== undefined) info.deathError = rec.deathError;
+    if (rec.restartCause !== undefined) info.restartCause = rec.restartCause;
+    if (spec.checkpointEvery !== undefined) {
+      info.checkpointed = true;
+      info.checkpoints = rec.checkpoints;
+      info.checkpointCovers = rec.checkpoint ? rec.checkpoint.covered.reduce((n, [, seq]) => n + seq, 0) : 0;
+    }
     return info;
   }
-}
-
-/** State re-read after an await (the record may have died meanwhile). */
-function isDead(rec: ActorRecord): boolean {
-  return rec.state === "DEAD";
 }
 
 /** How long a lookup of an unregistered actor id waits for its registration. */

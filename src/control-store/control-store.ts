@@ -70,8 +70,10 @@ export class ControlStore {
       case Msg.ListActors:
         return this.actorManager().list();
       case Msg.WorkerExited:
-        this.actors?.onWorkerExited(msg.workerId, msg.code, msg.signal);
+        this.actors?.onWorkerExited(msg.workerId, msg.code, msg.signal, msg.reason);
         return undefined;
+      case Msg.SaveActorCheckpoint:
+        return this.actorManager().saveCheckpoint(msg.actorId, msg.inc, msg.ckpt);
       case Msg.ActorOwnerGone:
         this.actors?.onOwnerGone(msg.owner);
         return undefined;

@@ -1,14 +1,29 @@
 import { loadTarget } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
-import { type ActorSpec, type CreateActor, Msg, type PushActorTask } from "../protocol/index.js";
+import {
+  type ActorAck,
+  type ActorSpec,
+  type CreateActor,
+  Msg,
+  type PushActorTask,
+} from "../protocol/index.js";
 import { decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
+import { Checkpointer } from "./checkpoint.js";
 import { current } from "./context.js";
 import { type ExecutorHost, sendDone } from "./task-executor.js";
 
 interface Call {
   msg: PushActorTask;
   conn: Connection;
+  /** Stream key of a sequenced call (checkpointed actors). */
+  key?: string;
+}
+
+/** The methods a checkpointed actor class defines. */
+interface Checkpointable {
+  saveCheckpoint(): unknown;
+  restoreCheckpoint(state: unknown): unknown;
 }
 
 class DependencyFailed {
@@ -20,6 +35,11 @@ class DependencyFailed {
  * in arrival order (each caller's calls arrive in its submission order); at most
  * maxConcurrency run at once, so async methods interleave at `await` points and
  * sync methods (maxConcurrency 1) run strictly one at a time.
+ *
+ * Checkpointed actors (checkpointEvery, with saveCheckpoint/restoreCheckpoint):
+ * the latest checkpoint is restored right after the constructor on a restart;
+ * re-sent calls it already covers are dropped; snapshots are taken between calls
+ * (no call running) and committed through a Checkpointer.
  */
 export class ActorExecutor {
   private instance: Record<string, unknown> | undefined;
@@ -27,8 +47,15 @@ export class ActorExecutor {
   private readonly queue: Call[] = [];
   private head = 0;
   private running = 0;
+  private ckpt: Checkpointer | undefined;
+  /** An async saveCheckpoint() is running: no call starts meanwhile. */
+  private saving = false;
 
-  constructor(private readonly host: ExecutorHost) {}
+  constructor(
+    private readonly host: ExecutorHost,
+    /** The control store, where checkpoints are kept. */
+    private readonly controlStore: () => Connection,
+  ) {}
 
   /** Become the actor: load the class, resolve arguments, construct. Throws the constructor's error as RayTaskError. */
   async create(msg: CreateActor): Promise<Record<string, never>> {
@@ -41,10 +68,31 @@ export class ActorExecutor {
     try {
       const Cls = (await loadTarget(spec.desc)) as new (...a: unknown[]) => Record<string, unknown>;
       const args = await this.resolveArgs(spec.args, spec.dep);
-      this.instance = new Cls(...args);
+      const instance = new Cls(...args);
+      if (spec.checkpointEvery && isCheckpointable(instance)) {
+        const ckpt = new Checkpointer(
+          spec.actorId,
+          msg.inc ?? 1,
+          spec.checkpointEvery,
+          this.controlStore,
+          () => this.pump(),
+        );
+        if (msg.ckpt) {
+          const where = `${spec.className}.restoreCheckpoint`;
+          try {
+            await instance.restoreCheckpoint(decode(msg.ckpt.state));
+          } catch (err) {
+            throw RayTaskError.wrap(where, err, process.pid);
+          }
+          ckpt.restore(msg.ckpt.covered);
+        }
+        this.ckpt = ckpt;
+      }
+      this.instance = instance;
     } catch (err) {
       this.spec = undefined;
       if (err instanceof DependencyFailed) throw decode(err.encoded);
+      if (err instanceof RayTaskError) throw err;
       throw RayTaskError.wrap(`${spec.className}.constructor`, err, process.pid);
     }
     this.pump();
@@ -53,14 +101,33 @@ export class ActorExecutor {
 
   /** Accept a method call. */
   onPushActorTask(msg: PushActorTask, conn: Connection): void {
-    this.queue.push({ msg, conn });
+    if (this.ckpt && msg.sq !== undefined && msg.s !== undefined) {
+      const key = this.ckpt.accept(conn, msg.s, msg.sq);
+      if (key === undefined) return; // already covered by the restored checkpoint (or received)
+      this.queue.push({ msg, conn, key });
+    } else {
+      this.queue.push({ msg, conn });
+    }
     this.pump();
   }
 
+  /** A caller acknowledged replies (checkpointed actors). */
+  onAck(msg: ActorAck, conn: Connection): void {
+    this.ckpt?.ack(conn, msg.s, msg.upto);
+  }
+
   private pump(): void {
-    if (!this.instance) return;
+    if (!this.instance || this.saving) return;
     const max = this.spec!.maxConcurrency;
-    while (this.head < this.queue.length && this.running < max) {
+    const ckpt = this.ckpt;
+    for (;;) {
+      // A snapshot goes between calls, when none is running. Calls that may overlap (maxConcurrency > 1)
+      // keep starting meanwhile: holding them back could deadlock calls that wait for later calls.
+      if (this.running === 0 && ckpt?.due()) {
+        this.snapshot(ckpt);
+        if (this.saving) return;
+      }
+      if (this.head >= this.queue.length || this.running >= max) break;
       const call = this.queue[this.head]!;
       this.queue[this.head++] = undefined as unknown as Call;
       this.running++;
@@ -78,6 +145,42 @@ export class ActorExecutor {
       this.queue.length = 0;
       this.head = 0;
     }
+  }
+
+  /** A sequenced call finished (once, even when its reply failed to encode and is sent as an error). */
+  private settled(call: Call): void {
+    if (call.key === undefined) return;
+    this.ckpt?.done(call.key, call.msg.sq!);
+    call.key = undefined;
+  }
+
+  /** Take a snapshot now (no call is running): saveCheckpoint(), then commit it. */
+  private snapshot(ckpt: Checkpointer): void {
+    const covered = ckpt.coverage();
+    let state: unknown;
+    try {
+      state = (this.instance as unknown as Checkpointable).saveCheckpoint();
+    } catch (err) {
+      ckpt.failed(err);
+      return;
+    }
+    if (!(state instanceof Promise)) {
+      ckpt.prepare(state, covered);
+      return;
+    }
+    this.saving = true;
+    state.then(
+      (v) => {
+        this.saving = false;
+        ckpt.prepare(v, covered);
+        this.pump();
+      },
+      (err) => {
+        this.saving = false;
+        ckpt.failed(err);
+        this.pump();
+      },
+    );
   }
 
   /** Run one call; returns a promise only when it did not complete synchronously. */
@@ -151,6 +254,7 @@ export class ActorExecutor {
   }
 
   private finish(call: Call, value: unknown, t0: number): void {
+    this.settled(call);
     try {
       sendDone(
         this.host,
@@ -168,6 +272,7 @@ export class ActorExecutor {
   }
 
   private fail(call: Call, err: unknown, t0: number, app: boolean): void {
+    this.settled(call);
     const us = Math.round((performance.now() - t0) * 1000);
     if (err instanceof DependencyFailed) {
       call.conn.send({ t: Msg.TaskFailed, id: call.msg.id, e: err.encoded, us, app: false });
@@ -185,4 +290,9 @@ export class ActorExecutor {
     this.host.whenRegistered(() => call.conn.send(failed));
     this.host.afterTask();
   }
+}
+
+function isCheckpointable(v: object): v is Checkpointable {
+  const c = v as Partial<Checkpointable>;
+  return typeof c.saveCheckpoint === "function" && typeof c.restoreCheckpoint === "function";
 }

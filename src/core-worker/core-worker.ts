@@ -14,6 +14,7 @@ import {
   type RequestBody,
   type StoreInfo,
   type TaskDone,
+  type WireValue,
 } from "../protocol/index.js";
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
@@ -106,6 +107,7 @@ export class CoreWorker {
       completeCall: (call, msg, conn) => this.complete(call.returnIds, call.lentEntries, msg, conn),
       failCall: (call, err) => this.finish(call.returnIds, call.lentEntries, FAILED, [err]),
       resolveDeps: (call) => this.objects.inlineDeps(call.deps),
+      unlend: (entries) => this.objects.unlend(entries),
     });
     const host: ExecutorHost = {
       fetch: (id, owner) => this.objects.fetch(id, owner),
@@ -116,7 +118,7 @@ export class CoreWorker {
       afterTask: () => this.maybeCollect(),
     };
     this.executor = new TaskExecutor(host);
-    this.actorExecutor = new ActorExecutor(host);
+    this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
     setActorCallHooks({
       call: (state, method, args, n) => this.submitActorCall(state, method, args, n),
       handleCreated: (s) => {
@@ -192,7 +194,7 @@ export class CoreWorker {
     label?: string,
   ): ObjectRef<unknown>[] {
     this.checkOpen();
-    const prepared = this.objects.prepareArgs(args);
+    const prepared = this.objects.prepareArgs(args, true);
     const ret = this.objects.allocate(opts.numReturns);
     const { ids, refs } = this.objects.createPending(ret, opts.numReturns);
     const spec: TaskSpec = {
@@ -267,7 +269,7 @@ export class CoreWorker {
     ids: string[],
     lent: TaskSpec["lentEntries"],
     state: typeof READY | typeof FAILED,
-    values: Uint8Array[],
+    values: WireValue[],
   ): void {
     for (let k = 0; k < ids.length; k++)
       this.objects.settleOwned(ids[k]!, state, values[state === READY ? k : 0]!);
@@ -312,7 +314,7 @@ export class CoreWorker {
       ...opts,
       actorId,
       desc,
-      args: prepared.data,
+      args: prepared.data as Uint8Array, // actor creation never takes the wire-primitive shortcut
       runtimeKey: this.runtimeKey,
       owner: this.address,
     };
@@ -389,7 +391,7 @@ export class CoreWorker {
     const call: ActorCall = {
       id: this.nextTask++,
       method,
-      args: prepared.data,
+      args: prepared.data as Uint8Array, // actor calls never take the wire-primitive shortcut (yet)
       deps: prepared.deps,
       ret,
       returnIds: ids,
@@ -454,6 +456,12 @@ export class CoreWorker {
         return this.memoryInfo();
       case Msg.StorePressure:
         void collectAndSettle();
+        return undefined;
+      case Msg.ActorAck:
+        this.actorExecutor.onAck(msg, conn);
+        return undefined;
+      case Msg.ActorCovered:
+        this.actorSubmitter.onCovered(msg);
         return undefined;
       default:
         return undefined;

@@ -1,7 +1,20 @@
 import { GetTimeoutError, OwnerDiedError, RuntimeUnavailableError } from "../errors/index.js";
 import type { StoreClient } from "../object-store/index.js";
-import { type GetObject, type GetObjectReply, Msg, type ObjectMemoryInfo } from "../protocol/index.js";
-import { decode, encode, encodeValue, errorCodec, type StoreBlob } from "../serialization/index.js";
+import {
+  type GetObject,
+  type GetObjectReply,
+  Msg,
+  type ObjectMemoryInfo,
+  type WireValue,
+} from "../protocol/index.js";
+import {
+  decode,
+  encode,
+  encodeValue,
+  errorCodec,
+  isWirePrimitive,
+  type StoreBlob,
+} from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import type { KeepAlive } from "./keep-alive.js";
 import { ObjectRef, setRefHooks } from "./object-ref.js";
@@ -22,7 +35,8 @@ export type DepList = Array<[number, string, string, Uint8Array | null]>;
 
 /** Encoded arguments of a task, actor call or actor creation. */
 export interface PreparedArgs {
-  data: Uint8Array;
+  /** Encoded argument array, or the primitive arguments themselves (see prepareArgs). */
+  data: Uint8Array | WireValue[];
   deps: DepList | undefined;
   /** Entries lent to the call (their lent counts were raised; give back with unlend). */
   lent: ObjEntry[] | undefined;
@@ -80,11 +94,15 @@ export class ObjectManager extends RefCounter {
    * until then). Throws SerializationError / rejects with ObjectStoreFullError.
    */
   put(value: unknown): ObjectRef<unknown> | Promise<ObjectRef<unknown>> {
-    const refs: unknown[] = [];
-    const encoded = encodeValue(value, refs);
     const id = this.idFor(this.allocate(1));
     const e = new ObjEntry(id, true, this.address);
     this.objects.set(id, e);
+    if (isWirePrimitive(value)) {
+      e.settleValue(value);
+      return new ObjectRef(id, this.address);
+    }
+    const refs: unknown[] = [];
+    const encoded = encodeValue(value, refs);
     if (refs.length > 0) this.setContains(e, this.keysOf(refs));
     if (encoded instanceof Uint8Array) {
       e.state = READY;
@@ -124,8 +142,12 @@ export class ObjectManager extends RefCounter {
   }
 
   /** Encode call arguments; every ref inside is lent to the call; top-level refs become deps. */
-  prepareArgs(args: readonly unknown[]): PreparedArgs {
+  prepareArgs(args: readonly unknown[], wire = false): PreparedArgs {
     if (args.length === 0) return { data: NO_ARGS, deps: undefined, lent: undefined, pending: undefined };
+    if (wire && args.length <= 16 && args.every(isWirePrimitive)) {
+      // Primitive arguments travel as themselves in the envelope: no encode, no decode.
+      return { data: args as WireValue[], deps: undefined, lent: undefined, pending: undefined };
+    }
     let deps: DepList | undefined;
     let pending: ObjEntry[] | undefined;
     let plain: readonly unknown[] = args;
@@ -157,7 +179,7 @@ export class ObjectManager extends RefCounter {
       const e = this.objects.get(d[1]);
       if (!e?.owned || e.state === PENDING) continue;
       if (e.state === FAILED) return e.data!;
-      if (!e.stored) d[3] = e.data!; // stored values are read in place by the executor
+      if (!e.stored) d[3] = bytesOf(e); // stored values are read in place by the executor
     }
     return undefined;
   }
@@ -179,7 +201,7 @@ export class ObjectManager extends RefCounter {
   settleOwned(
     id: string,
     state: typeof READY | typeof FAILED,
-    data: Uint8Array,
+    data: WireValue,
     nested?: Array<[string, string]>,
     stored = 0,
   ): void {
@@ -193,7 +215,8 @@ export class ObjectManager extends RefCounter {
       return;
     }
     e.stored = stored;
-    e.settle(state, stored ? EMPTY : detach(data));
+    if (!(data instanceof Uint8Array)) e.settleValue(data);
+    else e.settle(state, stored ? EMPTY : detach(data));
     if (nested) this.setContains(e, nested);
     this.check(e);
   }
@@ -207,7 +230,7 @@ export class ObjectManager extends RefCounter {
       if (e && e.state !== PENDING) {
         if (e.state === FAILED) return Promise.reject(decode(e.data!));
         if (e.stored) (missing ??= []).push(i);
-        else out[i] = decode(e.data!);
+        else out[i] = e.hasValue ? e.value : decode(e.data!);
       } else {
         (missing ??= []).push(i);
       }
@@ -219,7 +242,7 @@ export class ObjectManager extends RefCounter {
   /** The value of a settled entry: decoded bytes, or read in place from the object store. */
   private read(e: ObjEntry): unknown {
     if (e.state === FAILED) throw decode(e.data!);
-    return e.stored ? this.requireStore().get(e.id) : decode(e.data!);
+    return e.stored ? this.requireStore().get(e.id) : valueOf(e);
   }
 
   private async waitAndRead(
@@ -240,7 +263,7 @@ export class ObjectManager extends RefCounter {
       for (let k = 0; k < missing.length; k++) {
         const e = entries[k]!;
         if (e.state === FAILED) throw decode(e.data!);
-        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : decode(e.data!);
+        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : valueOf(e);
       }
       return out;
     } finally {
@@ -456,7 +479,7 @@ export class ObjectManager extends RefCounter {
       out.push({
         id: e.id,
         owner: e.owned ? this.address : e.owner,
-        size: e.stored || (e.data?.byteLength ?? 0),
+        size: e.stored || (e.state === PENDING ? 0 : bytesOf(e).byteLength),
         state: e.state === PENDING ? "PENDING" : e.state === READY ? "READY" : "FAILED",
         localRefs: e.localRefs,
         lent: e.lent,
@@ -479,11 +502,22 @@ const EMPTY = new Uint8Array(0);
 const NO_ARGS = encode([]);
 
 function rawOf(e: ObjEntry): { data: Uint8Array; failed: boolean; stored: number } {
-  return { data: e.data ?? EMPTY, failed: e.state === FAILED, stored: e.stored };
+  return { data: e.stored ? EMPTY : bytesOf(e), failed: e.state === FAILED, stored: e.stored };
+}
+
+/** The value of a settled, not stored entry (a fresh copy unless it is a primitive). */
+function valueOf(e: ObjEntry): unknown {
+  return e.hasValue ? e.value : decode(e.data!);
+}
+
+/** The encoded bytes of a settled, not stored entry (primitives are encoded on demand). */
+function bytesOf(e: ObjEntry): Uint8Array {
+  if (e.data === undefined) e.data = encode(e.value);
+  return e.data;
 }
 
 function replyOf(e: ObjEntry): GetObjectReply {
-  return e.stored ? { d: EMPTY, e: false, s: e.stored } : { d: e.data!, e: e.state === FAILED };
+  return e.stored ? { d: EMPTY, e: false, s: e.stored } : { d: bytesOf(e), e: e.state === FAILED };
 }
 
 function describeTimeout(refs: readonly ObjectRef<unknown>[], missing: number[], ms: number): string {

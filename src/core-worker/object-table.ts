@@ -26,6 +26,9 @@ export class ObjEntry {
   data: Uint8Array | undefined;
   /** Size in bytes when the value lives in the node's object store (then `data` is unset). */
   stored = 0;
+  /** A primitive value kept as itself (no bytes): `hasValue` says `value` is set. */
+  value: unknown;
+  hasValue = false;
   waiters: Array<(e: ObjEntry) => void> | undefined;
   /** Live ObjectRef instances (or actor handles) for this id in this process. */
   localRefs = 0;
@@ -63,6 +66,14 @@ export class ObjEntry {
     const w = this.waiters;
     this.waiters = undefined;
     if (w) for (const fn of w) fn(this);
+  }
+
+  /** Settle with a primitive value kept as itself. */
+  settleValue(value: unknown): void {
+    if (this.state !== PENDING) return;
+    this.value = value;
+    this.hasValue = true;
+    this.settle(READY, undefined as unknown as Uint8Array);
   }
 
   /** Call `fn` once the entry is settled (at once if it already is). */

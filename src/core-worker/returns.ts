@@ -1,9 +1,11 @@
-import { encodeValue, type StoreBlob } from "../serialization/index.js";
+import type { WireValue } from "../protocol/index.js";
+import { encodeValue, isWirePrimitive, type StoreBlob } from "../serialization/index.js";
 import { refKey } from "./ref-key.js";
 
 /** Encoded return values of a task or actor call, and the refs nested in them. */
 export interface EncodedReturns {
-  r: Uint8Array[];
+  /** Encoded values, or wire primitives as themselves. */
+  r: WireValue[];
   /** Returns too large to travel inline: [return index, blob] to write into the object store. */
   blobs: Array<[number, StoreBlob]> | undefined;
   /** [return index, id, owner] of every counted ref inside the values. */
@@ -17,10 +19,11 @@ export interface EncodedReturns {
  */
 export function encodeReturns(value: unknown, nr: number, what: string): EncodedReturns {
   const refs: unknown[] = [];
-  let r: Uint8Array[];
+  let r: WireValue[];
   let n: Array<[number, string, string]> | undefined;
   let blobs: Array<[number, StoreBlob]> | undefined;
-  const encode = (v: unknown, k: number): Uint8Array => {
+  const encode = (v: unknown, k: number): WireValue => {
+    if (isWirePrimitive(v)) return v;
     const e = encodeValue(v, refs);
     if (e instanceof Uint8Array) return e;
     (blobs ??= []).push([k, e]);

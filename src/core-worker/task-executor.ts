@@ -204,7 +204,7 @@ export class TaskExecutor {
   }
 
   private decodeArgs(msg: PushTask): unknown[] {
-    const args = decode(msg.args) as unknown[];
+    const args = msg.args instanceof Uint8Array ? (decode(msg.args) as unknown[]) : msg.args;
     if (msg.dep) {
       for (const [i, , , v] of msg.dep) {
         if (v === null) continue;

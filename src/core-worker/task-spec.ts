@@ -1,4 +1,4 @@
-import type { FunctionDescriptor } from "../protocol/index.js";
+import type { FunctionDescriptor, WireValue } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import type { DepList } from "./object-manager.js";
 import type { ObjEntry } from "./object-table.js";
@@ -9,7 +9,8 @@ export interface TaskSpec {
   readonly desc: FunctionDescriptor;
   /** `module#key`: interning key for the descriptor. */
   readonly descKey: string;
-  readonly args: Uint8Array;
+  /** Encoded arguments, or the primitive arguments themselves. */
+  readonly args: Uint8Array | WireValue[];
   /** Top-level ref arguments: [index, id, owner, inline value or null]. */
   readonly deps: DepList | undefined;
   /** First return object sequence number. */

@@ -194,10 +194,15 @@ export class TaskSubmitter {
   private pump(shape: Shape): void {
     if (this.closed) return;
     if (shape.queued > 0) {
+      // Fill the least loaded lease first, so work spreads over every worker we hold
+      // before any worker gets a second task queued behind its first.
       const depth = this.depth(shape);
-      for (const lease of shape.leases) {
-        if (lease.dead) continue;
-        while (lease.inflight.size < depth && shape.queued > 0) this.push(lease, shape.shift()!);
+      const live = shape.leases.filter((l) => !l.dead);
+      while (shape.queued > 0 && live.length > 0) {
+        let best = live[0]!;
+        for (const l of live) if (l.inflight.size < best.inflight.size) best = l;
+        if (best.inflight.size >= depth) break;
+        this.push(best, shape.shift()!);
       }
     }
     const queued = shape.queued;
@@ -323,7 +328,14 @@ export class TaskSubmitter {
       this.pump(shape);
       return;
     }
-    const lease: Lease = { grant, conn, inflight: new Map(), idleTimer: undefined, idleSince: 0, dead: false };
+    const lease: Lease = {
+      grant,
+      conn,
+      inflight: new Map(),
+      idleTimer: undefined,
+      idleSince: 0,
+      dead: false,
+    };
     if (this.closed) {
       this.returnLease(shape, lease);
       return;

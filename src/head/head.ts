@@ -75,8 +75,8 @@ export class Head {
         registerNode: (info) => this.store.registerNode(info),
         heartbeat: (id, available) => this.store.heartbeat(id, available),
         nodeTotals: () => this.store.nodeTotals(),
-        workerExited: (workerId, _pid, code, signal) =>
-          this.store.actors?.onWorkerExited(workerId, code, signal),
+        workerExited: (workerId, _pid, code, signal, reason) =>
+          this.store.actors?.onWorkerExited(workerId, code, signal, reason),
       },
     );
   }

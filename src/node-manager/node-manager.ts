@@ -30,8 +30,14 @@ export interface ControlStoreClient {
   heartbeat(nodeId: string, available: ResourceMap): void;
   /** Totals of every live node, for the infeasibility check. */
   nodeTotals(): ResourceMap[];
-  /** A worker process of this node exited. */
-  workerExited(workerId: string, pid: number, code: number | null, signal: string | null): void;
+  /** A worker process of this node exited (`reason`: why this node manager killed it, if it did). */
+  workerExited(
+    workerId: string,
+    pid: number,
+    code: number | null,
+    signal: string | null,
+    reason?: string,
+  ): void;
 }
 
 /** Node-manager settings. */
@@ -102,6 +108,11 @@ export class NodeManager {
   private readonly startFailures = new Map<string, number>();
   private readonly cfg = config();
   private stopping = false;
+  /** Outstanding heartbeat probe per worker: when it was sent. */
+  private readonly probes = new WeakMap<WorkerProc, number>();
+  /** Why this node manager killed a worker, as a predicate ("stopped answering ..."), reported with its exit. */
+  private readonly killReasons = new Map<string, string>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
 
   constructor(
     opts: NodeManagerOptions,
@@ -123,9 +134,14 @@ export class NodeManager {
       (w, code, signal) => this.onWorkerExit(w, code, signal),
       (w) => {
         log.warn(`worker ${w.workerId} (pid ${w.pid}) did not register in time; killing it`);
+        this.killReasons.set(w.workerId, "did not register in time and was killed");
         this.pool.kill(w);
       },
     );
+    if (this.cfg.heartbeatMs > 0 && this.cfg.heartbeatTimeoutMs > 0) {
+      this.heartbeatTimer = setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs);
+      this.heartbeatTimer.unref();
+    }
     store.registerNode({
       nodeId: this.nodeId,
       address: opts.address,
@@ -225,6 +241,7 @@ export class NodeManager {
   /** Kill every worker and wait for them to exit. */
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     for (const p of this.pending.splice(0)) p.resolve({ cancelled: true });
     await this.pool.killAll();
     this.objectStore.close();
@@ -394,20 +411,55 @@ export class NodeManager {
     for (const w of idle.slice(0, idle.length - max)) this.pool.kill(w);
   }
 
+  /**
+   * Heartbeats: probe every registered worker (one probe outstanding at a time); a
+   * worker whose probe has gone unanswered for heartbeatTimeoutMs has a stuck event
+   * loop (e.g. a synchronous infinite loop): kill it, so its lease, resources and
+   * GPU ids come back and its owner retries (or its actor restarts).
+   */
+  private probeWorkers(): void {
+    if (this.stopping) return;
+    const now = Date.now();
+    for (const w of this.pool.workers.values()) {
+      const conn = w.conn;
+      if (!conn || conn.isClosed || (w.state !== "idle" && w.state !== "leased")) continue;
+      const sent = this.probes.get(w);
+      if (sent === undefined) {
+        this.probes.set(w, now);
+        conn.request({ t: Msg.WorkerPing }).then(
+          () => this.probes.delete(w),
+          () => undefined,
+        );
+      } else if (now - sent > this.cfg.heartbeatTimeoutMs && !this.killReasons.has(w.workerId)) {
+        const why =
+          `stopped answering heartbeats for ${now - sent} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
+          "TSRAY_HEARTBEAT_TIMEOUT_MS) and was killed";
+        log.warn(`worker ${w.workerId} (pid ${w.pid}) is hung: it ${why}`);
+        this.killReasons.set(w.workerId, why);
+        this.pool.kill(w);
+      }
+    }
+  }
+
   private onWorkerExit(w: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
+    const reason = this.killReasons.get(w.workerId);
+    this.killReasons.delete(w.workerId);
     if (this.stopping) return;
     log.debug(`worker ${w.workerId} pid ${w.pid} exited (code ${code}, signal ${signal})`);
-    this.store.workerExited(w.workerId, w.pid, code, signal);
+    this.store.workerExited(w.workerId, w.pid, code, signal, reason);
     if (w.address === "") {
       // Died before registering: a broken runtime (bad flags, loader missing) would loop forever.
-      const n = (this.startFailures.get(w.runtimeKey) ?? 0) + 1;
-      this.startFailures.set(w.runtimeKey, n);
-      if (n >= 3) {
-        this.failRuntime(
-          w.runtimeKey,
-          `worker processes exit before starting (last: code ${code}, signal ${signal})`,
-        );
-        return;
+      // One killed from outside while starting (a signal not sent here) says nothing about its runtime.
+      if (signal === null || reason !== undefined) {
+        const n = (this.startFailures.get(w.runtimeKey) ?? 0) + 1;
+        this.startFailures.set(w.runtimeKey, n);
+        if (n >= 3) {
+          this.failRuntime(
+            w.runtimeKey,
+            `worker processes exit before starting (last: code ${code}, signal ${signal})`,
+          );
+          return;
+        }
       }
     } else {
       this.startFailures.delete(w.runtimeKey);

@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ObjectStoreFullError } from "../errors/index.js";
@@ -129,7 +129,10 @@ export class StoreManager {
           locs.push(null);
           continue;
         }
-        if (obj.spillPath !== undefined) await this.restore(obj);
+        if (obj.spillPath !== undefined && !(await this.restore(obj))) {
+          locs.push(null); // the reader gets ObjectLostError
+          continue;
+        }
         obj.pins.set(conn, (obj.pins.get(conn) ?? 0) + 1);
         obj.lastUse = Date.now();
         locs.push([obj.offset, obj.size]);
@@ -279,16 +282,25 @@ export class StoreManager {
     log.debug(`spilled ${obj.id} (${formatBytes(obj.size)}) to ${path}`);
   }
 
-  private async restore(obj: StoredObject): Promise<void> {
+  /** Bring a spilled object back; false (the object is dropped as lost) when its spill file cannot be read. */
+  private async restore(obj: StoredObject): Promise<boolean> {
     const [block, offset] = await this.allocate(obj.size, obj.id);
     const path = obj.spillPath!;
-    const fh = await open(path, "r");
     try {
-      const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);
-      await fh.read(target, 0, obj.size, 0);
-      if (!this.segment.view) this.segment.write(offset, target);
-    } finally {
-      await fh.close();
+      const fh = await open(path, "r");
+      try {
+        const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);
+        const { bytesRead } = await fh.read(target, 0, obj.size, 0);
+        if (bytesRead !== obj.size) throw new Error(`it holds ${bytesRead} of ${obj.size} bytes`);
+        if (!this.segment.view) this.segment.write(offset, target);
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      log.warn(`object ${obj.id} is lost: its spill file ${path} cannot be read: ${(err as Error).message}`);
+      this.alloc.free(block);
+      this.delete(obj);
+      return false;
     }
     obj.block = block;
     obj.offset = offset;
@@ -297,6 +309,7 @@ export class StoreManager {
     this.stats.restores++;
     this.stats.restoredBytes += obj.size;
     await unlink(path).catch(() => undefined);
+    return true;
   }
 }
 
@@ -304,11 +317,22 @@ export class StoreManager {
 function removeStaleSegments(): void {
   for (const name of listSegments()) {
     const m = /^\/tsray-(\d+)-store-/.exec(name);
-    if (!m) continue;
-    try {
-      process.kill(Number(m[1]), 0);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ESRCH") unlinkSegment(name);
-    }
+    if (m && processGone(Number(m[1]))) unlinkSegment(name);
+  }
+}
+
+/** True when `pid` is not running: no such process, or a zombie (exited, not yet reaped: it still answers kill 0). */
+function processGone(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ESRCH";
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const state = stat[stat.lastIndexOf(")") + 2];
+    return state === "Z" || state === "X";
+  } catch {
+    return false;
   }
 }

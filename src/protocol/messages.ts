@@ -69,11 +69,22 @@ export const Msg = {
   StoreRelease: 93,
   StoreFree: 94,
   StorePressure: 95,
+  // fault tolerance (see docs/design/fault-tolerance.md)
+  WorkerPing: 100,
+  ActorAck: 101,
+  ActorCovered: 102,
+  SaveActorCheckpoint: 103,
 } as const;
 export type MsgKind = (typeof Msg)[keyof typeof Msg];
 
 /** An error carried in a Reply: an encoded error value (src/serialization). */
 export type EncodedError = Uint8Array;
+
+/**
+ * A value on the wire: encoded bytes, or (hot-path shortcut) a primitive that the
+ * envelope carries as itself: a number other than -0, a string, a boolean, null.
+ */
+export type WireValue = Uint8Array | number | string | boolean | null;
 
 /**
  * Reply to a request. `err` set means the request failed with that (encoded)
@@ -130,8 +141,11 @@ export interface PushTask {
   /** Function number, interned per connection; `fd` is sent with the first use. */
   fn: number;
   fd?: FunctionDescriptor;
-  /** Encoded argument array. Top-level refs listed in `dep` are replaced before the call. */
-  args: Uint8Array;
+  /**
+   * Encoded argument array, or the arguments themselves when all are wire primitives.
+   * Top-level refs listed in `dep` are replaced before the call.
+   */
+  args: Uint8Array | WireValue[];
   /**
    * Top-level ObjectRef arguments (their slots in `args` are undefined): argument
    * index, object id, owner address, and the encoded value when the owner had it
@@ -158,7 +172,8 @@ export interface PushTask {
 export interface TaskDone {
   t: typeof Msg.TaskDone;
   id: number;
-  r: Uint8Array[];
+  /** Return values: encoded, or wire primitives. */
+  r: WireValue[];
   us: number;
   /**
    * Refs nested in the return values ([id, owner]). The worker keeps them pinned
@@ -436,6 +451,11 @@ export interface ActorSpec {
   methods: string[];
   /** Address of the creating process (the owner of a non-detached actor). */
   owner: string;
+  /**
+   * Checkpoint cadence (the class defines saveCheckpoint/restoreCheckpoint): calls to
+   * such an actor are sequenced per caller and replayed after a restart.
+   */
+  checkpointEvery?: { calls?: number; ms?: number };
 }
 
 /** An actor as the control store reports it. */
@@ -458,6 +478,14 @@ export interface ActorInfo {
   deathCause?: string;
   /** The error calls fail with (DEAD only): an encoded ActorDiedError. */
   deathError?: Uint8Array;
+  /** Why its process last died and it was restarted (set after the first restart). */
+  restartCause?: string;
+  /** True when the actor checkpoints (callers then sequence their calls and keep them until covered). */
+  checkpointed?: boolean;
+  /** Checkpoints the control store has accepted for it so far. */
+  checkpoints?: number;
+  /** Calls (of all callers) the latest checkpoint covers. */
+  checkpointCovers?: number;
 }
 
 /**
@@ -520,6 +548,20 @@ export interface CreateActor {
   rid: number;
   spec: ActorSpec;
   gpu: number[];
+  /** Incarnation number (1 for the first creation, +1 per restart); SaveActorCheckpoint quotes it. */
+  inc?: number;
+  /** The latest checkpoint to restore after the constructor (restarts of checkpointed actors only). */
+  ckpt?: ActorCheckpoint;
+}
+
+/**
+ * A committed checkpoint: the encoded result of `saveCheckpoint()` and, per caller
+ * stream (`<caller worker id>:<stream number>`), the last call number whose effect
+ * the state includes (and whose reply that caller has acknowledged).
+ */
+export interface ActorCheckpoint {
+  state: Uint8Array;
+  covered: Array<[stream: string, seq: number]>;
 }
 
 /**
@@ -527,7 +569,9 @@ export interface CreateActor {
  * arrival order (one at a time unless the actor's maxConcurrency > 1).
  * Replies: TaskDone / TaskFailed with the same id.
  * Failure: if the connection closes first, the caller asks the control store
- * what happened and fails (or, with maxTaskRetries, re-sends) the call.
+ * what happened and fails (or, with maxTaskRetries, re-sends) the call. Calls to a
+ * checkpointed actor are always re-sent after a restart, with every answered call
+ * not yet covered by a committed checkpoint (replay; duplicate replies are ignored).
  */
 export interface PushActorTask {
   t: typeof Msg.PushActorTask;
@@ -538,6 +582,14 @@ export interface PushActorTask {
   dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
   ret: number;
   nr: number;
+  /**
+   * Checkpointed actors only: the caller's stream number (one per caller process and
+   * actor queue) and this call's number in it (1, 2, ...; a re-sent call keeps its
+   * number). The actor drops a call whose number it has already received, so a
+   * re-send never runs twice in one incarnation.
+   */
+  s?: number;
+  sq?: number;
 }
 
 /** Node manager -> control store: a worker process exited. Notification. */
@@ -547,6 +599,8 @@ export interface WorkerExited {
   pid: number;
   code: number | null;
   signal: string | null;
+  /** Why the node manager killed it, when it did (e.g. missed heartbeats). */
+  reason?: string;
 }
 
 /** Any -> control store: the owner at `owner` is gone; end its non-detached actors. Notification; idempotent. */
@@ -672,6 +726,58 @@ export interface StorePressure {
   t: typeof Msg.StorePressure;
 }
 
+/**
+ * Node manager -> worker: heartbeat probe, sent every heartbeatMs while none is
+ * outstanding. Reply body: anything (the transport answers it; a worker whose event
+ * loop is stuck cannot). Failure: no reply within heartbeatTimeoutMs -> the node
+ * manager SIGKILLs the worker and treats it as dead (its exit is reported as usual,
+ * with `reason`). Read-only; idempotent.
+ */
+export interface WorkerPing {
+  t: typeof Msg.WorkerPing;
+  rid: number;
+}
+
+/**
+ * Caller -> checkpointed actor: the caller holds the replies of every call of stream
+ * `s` numbered <= `upto`. The actor commits a checkpoint only once every call it
+ * covers is acknowledged, so a committed checkpoint never covers a call whose reply
+ * could still be lost. Notification; cumulative, so a lost one is made good by the next.
+ */
+export interface ActorAck {
+  t: typeof Msg.ActorAck;
+  s: number;
+  upto: number;
+}
+
+/**
+ * Checkpointed actor -> caller: a committed checkpoint covers the calls of stream
+ * `s` numbered <= `upto`; the caller forgets them (it no longer re-sends them after
+ * a restart). Sent only after the control store accepted the checkpoint.
+ * Notification; if lost, the caller keeps the calls longer and the restarted actor
+ * drops their re-sends as already covered.
+ */
+export interface ActorCovered {
+  t: typeof Msg.ActorCovered;
+  s: number;
+  upto: number;
+}
+
+/**
+ * Checkpointed actor worker -> control store: keep this checkpoint as the actor's
+ * latest (replacing the previous one); it is restored after a restart (CreateActor.ckpt).
+ * Reply `{}`; error if `inc` is not the actor's current incarnation (a message from a
+ * process already replaced) or the actor is dead. The actor tells callers the
+ * checkpoint covers their calls (ActorCovered) only after this reply. Idempotent.
+ */
+export interface SaveActorCheckpoint {
+  t: typeof Msg.SaveActorCheckpoint;
+  rid: number;
+  actorId: string;
+  inc: number;
+  ckpt: ActorCheckpoint;
+}
+
 /** Any message on the wire. */
 export type Message =
   | Reply
@@ -717,7 +823,11 @@ export type Message =
   | StoreGet
   | StoreRelease
   | StoreFree
-  | StorePressure;
+  | StorePressure
+  | WorkerPing
+  | ActorAck
+  | ActorCovered
+  | SaveActorCheckpoint;
 
 /** The message type for a kind. */
 export type MessageOf<K extends MsgKind> = Extract<Message, { t: K }>;

@@ -26,3 +26,22 @@ export function decode(bytes: Uint8Array): unknown {
 
 /** The ErrorCodec the transport uses for request failures. */
 export const errorCodec = { encode: encodeError, decode: decodeError };
+
+/**
+ * Can `v` travel as itself in a message envelope (no value encoding)? Numbers other
+ * than -0, strings up to 1 KiB, booleans and null: what msgpack carries exactly.
+ */
+export function isWirePrimitive(v: unknown): v is number | string | boolean | null {
+  switch (typeof v) {
+    case "number":
+      return !Object.is(v, -0);
+    case "string":
+      return v.length <= 1024;
+    case "boolean":
+      return true;
+    case "object":
+      return v === null;
+    default:
+      return false;
+  }
+}

@@ -1,8 +1,16 @@
+import { createRequire } from "node:module";
 import type { Socket } from "node:net";
-import { Packr, Unpackr } from "msgpackr";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import { type Message, Msg, type Reply, type RequestBody } from "../protocol/index.js";
 import { FrameDecoder } from "./frame-decoder.js";
+
+/**
+ * The envelope codec is msgpackr's CommonJS build: a module instance of its own, so
+ * the extensions the value codec registers (ObjectRef, typed arrays out of band, ...)
+ * do not apply to envelopes. Payload bytes then travel as plain msgpack bin and
+ * decode as views into the frame, without copies.
+ */
+const envelope = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
 
 /** Frames larger than this are a protocol violation (values above it go through the object store). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
@@ -45,8 +53,8 @@ export class Connection {
   private closed = false;
   private closeError: Error | undefined;
   private readonly closeListeners: Array<(err: Error) => void> = [];
-  private readonly packr = new Packr({ useRecords: true, moreTypes: false });
-  private readonly unpackr = new Unpackr({ useRecords: true, mapsAsObjects: true });
+  private readonly packr = new envelope.Packr({ useRecords: true, moreTypes: false });
+  private readonly unpackr = new envelope.Unpackr({ useRecords: true, mapsAsObjects: true });
   private readonly flushBound = () => {
     this.flushScheduled = false;
     this.flush();
