@@ -111,6 +111,7 @@ export class ObjectManager extends RefCounter {
     }
     const ref = new ObjectRef(id, this.address);
     this.keepAlive.hold();
+    this.flushStoreFrees(); // free first, so a put loop reuses the block it just released
     return this.requireStore()
       .put(id, encoded)
       .then(
@@ -462,15 +463,16 @@ export class ObjectManager extends RefCounter {
     super.free(e);
     if (!e.owned || !e.stored || !this.store) return;
     this.storeFrees.push(e.id);
-    if (this.storeFrees.length === 1) {
-      queueMicrotask(() => {
-        const ids = this.storeFrees;
-        this.storeFrees = [];
-        this.store?.free(ids);
-      });
-    }
+    if (this.storeFrees.length === 1) queueMicrotask(() => this.flushStoreFrees());
   }
   private storeFrees: string[] = [];
+
+  private flushStoreFrees(): void {
+    if (this.storeFrees.length === 0) return;
+    const ids = this.storeFrees;
+    this.storeFrees = [];
+    this.store?.free(ids);
+  }
 
   /** Entries of this process, for `tsray memory`. */
   memoryInfo(): ObjectMemoryInfo[] {
