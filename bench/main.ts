@@ -6,10 +6,11 @@
  */
 import { availableParallelism, cpus } from "node:os";
 import { parseArgs } from "node:util";
-import { init, shutdown } from "../src/index.js";
+import { init, shutdown } from "tsray";
 import { benchSeconds, emit, roundValue, type Scenario, scenarios } from "./harness.js";
 import { type Figures, figureKey, printRatios, runPeers } from "./peers.js";
 import "./scenarios/tasks.js";
+import "./scenarios/actors.js";
 import "./scenarios/objects.js";
 import "./scenarios/memory-soak.js";
 import "./scenarios/store.js";

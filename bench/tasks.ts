@@ -2,7 +2,7 @@
  * Remote functions of the benchmarks. They live in their own module because
  * workers import the defining module to find them (as in Ray's ray_perf.py).
  */
-import { type ObjectRef, put, remote } from "../src/index.js";
+import { type ObjectRef, put, remote } from "tsray";
 
 /** Ray's `small_value`: the trivial task. */
 export const smallValue = remote(() => "ok");

@@ -8,7 +8,7 @@
 import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { get, kill, listActors, listWorkers, type ObjectRef, remote } from "../../src/index.js";
+import { get, kill, listActors, listWorkers, type ObjectRef, remote } from "tsray";
 import { type ChaosApi, runChaos } from "../../test/fixtures/ft-chaos-run.js";
 import { emit, register } from "../harness.js";
 

@@ -11,7 +11,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { get, type MemorySummary, memory, type ObjectRef, put } from "../../src/index.js";
+import { get, type MemorySummary, memory, type ObjectRef, put } from "tsray";
 import { emit, register, type Scenario } from "../harness.js";
 import { smallValue } from "../tasks.js";
 

@@ -1,5 +1,5 @@
 /** Object scenarios of Ray's microbenchmark: small put/get, large puts, a value holding 10k refs. */
-import { get, put } from "../../src/index.js";
+import { get, put } from "tsray";
 import { register, timeit } from "../harness.js";
 import { createObjectContainingRefs } from "../tasks.js";
 

@@ -13,7 +13,7 @@
  * once: bench/main.ts sizes it from `objectStoreMemory` of the selected scenarios.
  */
 import { spawn } from "node:child_process";
-import { get, init, type ObjectRef, put, remote, shutdown } from "../../src/index.js";
+import { get, init, type ObjectRef, put, remote, shutdown } from "tsray";
 import { emit, register, roundValue, type Scenario, timeit } from "../harness.js";
 
 const GIB = 1024 ** 3;

@@ -1,5 +1,5 @@
 /** Task scenarios of Ray's microbenchmark: sync, async, batches, wait. */
-import { get, type ObjectRef, wait } from "../../src/index.js";
+import { get, type ObjectRef, wait } from "tsray";
 import { register, timeit } from "../harness.js";
 import { smallValue } from "../tasks.js";
 
