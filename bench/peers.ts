@@ -20,7 +20,10 @@ export function figureKey(system: string, name: string): string {
 
 /** The peers folder: BENCH_PEERS_DIR, else `../shared/peers` from the repository root. */
 export function peersDir(): string {
-  const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+  // This file runs from bench/ (tsx) or build/bench/ (compiled): find the repository root.
+  let repoRoot = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(resolve(repoRoot, "package.json")) && dirname(repoRoot) !== repoRoot)
+    repoRoot = dirname(repoRoot);
   return process.env.BENCH_PEERS_DIR ?? resolve(repoRoot, "..", "shared", "peers");
 }
 

@@ -1,4 +1,12 @@
-import { type Node, parse } from "acorn";
+import { createRequire } from "node:module";
+
+type Acorn = typeof import("acorn");
+let acorn: Acorn | undefined;
+/** acorn is needed only for definitions in a driver's entry script: load it on first use (workers never do). */
+function parser(): Acorn {
+  acorn ??= createRequire(import.meta.url)("acorn") as Acorn;
+  return acorn;
+}
 
 /**
  * Names a function's source uses but does not declare: the variables it would
@@ -7,14 +15,17 @@ import { type Node, parse } from "acorn";
  * never report a false one.
  */
 export function freeVariables(source: string): string[] {
-  const ast = parse(`(${source})`, { ecmaVersion: "latest", sourceType: "module" }) as unknown as AnyNode;
+  const ast = parser().parse(`(${source})`, {
+    ecmaVersion: "latest",
+    sourceType: "module",
+  }) as unknown as AnyNode;
   const declared = new Set<string>();
   const used = new Set<string>();
   visit(ast, undefined, "", declared, used);
   return [...used].filter((n) => !declared.has(n));
 }
 
-type AnyNode = Node & Record<string, unknown>;
+type AnyNode = import("acorn").Node & Record<string, unknown>;
 
 function isNode(v: unknown): v is AnyNode {
   return typeof v === "object" && v !== null && typeof (v as { type?: unknown }).type === "string";

@@ -30,6 +30,11 @@ class DependencyFailed {
   constructor(readonly encoded: Uint8Array) {}
 }
 
+/** restoreCheckpoint() threw (reported as itself, not as a constructor error). */
+class RestoreFailed {
+  constructor(readonly error: RayTaskError) {}
+}
+
 /**
  * Worker side of an actor: holds the instance and runs method calls. Calls start
  * in arrival order (each caller's calls arrive in its submission order); at most
@@ -82,7 +87,7 @@ export class ActorExecutor {
           try {
             await instance.restoreCheckpoint(decode(msg.ckpt.state));
           } catch (err) {
-            throw RayTaskError.wrap(where, err, process.pid);
+            throw new RestoreFailed(RayTaskError.wrap(where, err, process.pid));
           }
           ckpt.restore(msg.ckpt.covered);
         }
@@ -92,7 +97,7 @@ export class ActorExecutor {
     } catch (err) {
       this.spec = undefined;
       if (err instanceof DependencyFailed) throw decode(err.encoded);
-      if (err instanceof RayTaskError) throw err;
+      if (err instanceof RestoreFailed) throw err.error;
       throw RayTaskError.wrap(`${spec.className}.constructor`, err, process.pid);
     }
     this.pump();

@@ -172,11 +172,6 @@ export class Checkpointer {
     );
   }
 
-  close(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-  }
-
   private watch(conn: Connection): void {
     if (this.watched.has(conn)) return;
     this.watched.add(conn);

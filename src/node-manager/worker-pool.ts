@@ -75,6 +75,8 @@ export class WorkerPool {
       TSRAY_NM_ADDRESS: this.ctx.nodeManagerAddress,
       TSRAY_SESSION_DIR: this.ctx.sessionDir,
       TSRAY_RUNTIME_KEY: runtimeKey,
+      // msgpackr's native string decoder costs ~6 MB per process; envelopes are small.
+      MSGPACKR_NATIVE_ACCELERATION_DISABLED: process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ?? "true",
       TSRAY_JOB_ID: runtime.jobId,
       TSRAY_NAMESPACE: runtime.namespace,
     };

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { AsyncLedger, countLines, Journal, Ledger, pushMany } from "../fixtures/ft.js";
+import { AsyncLedger, BadRestore, countLines, Journal, Ledger, pushMany } from "../fixtures/ft.js";
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
 import { tempPath } from "../helpers/temp.js";
@@ -192,6 +192,28 @@ describe("restore and replay", () => {
       return true;
     });
     await assert.rejects(ray.get(a.get.remote()), ray.ActorDiedError);
+  });
+});
+
+describe("restoreCheckpoint failures", () => {
+  test("a restoreCheckpoint() that throws ends the actor, naming it", async () => {
+    const a = BadRestore.options({ maxRestarts: 3, checkpointEvery: { calls: 1 } }).remote();
+    assert.equal(await ray.get(a.add.remote()), 1);
+    const pid = await ray.get(a.pid.remote());
+    const { actorId } = await infoOf(pid);
+    await pollUntil(async () => ((await infoOf(pid)).checkpointCovers ?? 0) >= 1, 10_000, "a checkpoint");
+    process.kill(pid, "SIGKILL");
+    await assert.rejects(ray.get(a.add.remote()), (err: Error) => {
+      assert.ok(err instanceof ray.ActorDiedError, String(err));
+      assert.match(
+        err.message,
+        /its constructor or restoreCheckpoint\(\) failed: BadRestore\.restoreCheckpoint failed .*cannot be restored/,
+      );
+      return true;
+    });
+    const info = (await ray.listActors()).find((x) => x.actorId === actorId);
+    assert.equal(info?.state, "DEAD");
+    assert.equal(info?.restarts, 1);
   });
 });
 

@@ -20,7 +20,7 @@ function repoRoot(): string {
 
 async function microbenchmark(opts: MicrobenchmarkOptions): Promise<void> {
   const root = repoRoot();
-  const main = join(root, "bench", "main.ts");
+  const main = join(root, "scripts", "bench.mjs");
   if (!existsSync(main)) {
     throw new CliError(
       "the microbenchmark is not part of the installed package: it needs a source checkout of tsray " +
@@ -31,7 +31,7 @@ async function microbenchmark(opts: MicrobenchmarkOptions): Promise<void> {
   if (opts.seconds !== undefined && !(Number(opts.seconds) > 0)) {
     throw new CliError(`--seconds must be a positive number, got ${JSON.stringify(opts.seconds)}`, 2);
   }
-  const args = ["--import", "tsx", main];
+  const args = [main];
   if (opts.filter !== undefined) args.push("--filter", opts.filter);
   if (opts.withPeers) args.push("--with-peers");
   if (opts.list) args.push("--list");
