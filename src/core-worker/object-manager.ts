@@ -243,7 +243,7 @@ export class ObjectManager extends RefCounter {
   /** The value of a settled entry: decoded bytes, or read in place from the object store. */
   private read(e: ObjEntry): unknown {
     if (e.state === FAILED) throw decode(e.data!);
-    return e.stored ? this.requireStore().get(e.id) : valueOf(e);
+    return e.stored ? this.requireStore().get(e.id) : inlineValue(e);
   }
 
   private async waitAndRead(
@@ -264,7 +264,7 @@ export class ObjectManager extends RefCounter {
       for (let k = 0; k < missing.length; k++) {
         const e = entries[k]!;
         if (e.state === FAILED) throw decode(e.data!);
-        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : valueOf(e);
+        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : inlineValue(e);
       }
       return out;
     } finally {
@@ -508,7 +508,7 @@ function rawOf(e: ObjEntry): { data: Uint8Array; failed: boolean; stored: number
 }
 
 /** The value of a settled, not stored entry (a fresh copy unless it is a primitive). */
-function valueOf(e: ObjEntry): unknown {
+function inlineValue(e: ObjEntry): unknown {
   return e.hasValue ? e.value : decode(e.data!);
 }
 
