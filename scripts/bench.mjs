@@ -6,11 +6,11 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-for (const project of ["tsconfig.build.json", "tsconfig.bench.json"]) {
-  const r = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", project], {
-    cwd: root,
-    stdio: "inherit",
-  });
+for (const args of [
+  ["scripts/build.mjs"],
+  ["node_modules/typescript/bin/tsc", "-p", "tsconfig.bench.json"],
+]) {
+  const r = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const run = spawnSync(process.execPath, ["dist-bench/bench/main.js", ...process.argv.slice(2)], {

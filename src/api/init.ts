@@ -1,9 +1,7 @@
-import { type ChildProcess, fork } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { config } from "../config/index.js";
 import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RayError, RuntimeUnavailableError } from "../errors/index.js";
@@ -11,6 +9,7 @@ import type { HeadConfig } from "../head/head.js";
 import { defaultObjectStoreMemory, MAX_OBJECT_STORE_MEMORY } from "../object-store/index.js";
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
+import { entryPoint } from "../util/package-root.js";
 import { createSessionDir, detectGpus, sessionRoot, workerExecArgv } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 
@@ -145,7 +144,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     }
     headAddress = address === "auto" ? readLatestHead() : address;
   } else {
-    const gpus = opts.numGpus === undefined ? detectGpus() : undefined;
+    const gpus = opts.numGpus === undefined ? await detectGpus() : undefined;
     const resources = toDemand(
       {
         numCpus: opts.numCpus ?? availableParallelism(),
@@ -174,6 +173,8 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       throw err;
     }
   }
+  // Driver-only built-ins are imported here, not at the top: workers load this module too.
+  const { randomBytes } = await import("node:crypto");
   const driverId = `d${process.pid}-${randomBytes(3).toString("hex")}`;
   const listenDir = sessionDir ?? createSessionDir();
   sessionDir ??= listenDir;
@@ -231,15 +232,9 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
   }
 }
 
-function headEntry(): { file: string; execArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts"))
-    return { file: fileURLToPath(new URL("../head/main.ts", here)), execArgv: ["--import", "tsx"] };
-  return { file: fileURLToPath(new URL("../head/main.js", here)), execArgv: [] };
-}
-
-function startHead(cfg: HeadConfig): Promise<ChildProcess> {
-  const entry = headEntry();
+async function startHead(cfg: HeadConfig): Promise<ChildProcess> {
+  const { fork } = await import("node:child_process");
+  const entry = entryPoint("head/main");
   const child = fork(entry.file, [], {
     execArgv: entry.execArgv,
     env: { ...process.env, TSRAY_HEAD_CONFIG: JSON.stringify(cfg) },

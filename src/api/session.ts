@@ -1,4 +1,3 @@
-import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,13 +36,18 @@ export function createSessionDir(): string {
   return dir;
 }
 
-/** GPUs of this machine: CUDA_VISIBLE_DEVICES when set, else what `nvidia-smi -L` lists (none if absent). */
-export function detectGpus(): number[] {
+/**
+ * GPUs of this machine: CUDA_VISIBLE_DEVICES when set, else what `nvidia-smi -L` lists (none if absent).
+ * child_process is imported here, not at the top: workers load this module but never
+ * detect GPUs, and every built-in module they load adds to each worker's memory.
+ */
+export async function detectGpus(): Promise<number[]> {
   const visible = process.env.CUDA_VISIBLE_DEVICES;
   if (visible !== undefined && visible.trim() !== "") {
     const ids = visible.split(",").map((s) => Number(s.trim()));
     if (ids.every((n) => Number.isInteger(n) && n >= 0)) return ids;
   }
+  const { execFileSync } = await import("node:child_process");
   try {
     const out = execFileSync("nvidia-smi", ["-L"], {
       encoding: "utf8",

@@ -4,8 +4,10 @@
  * dashboard, timeline. See docs/design/cli.md.
  */
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { describeSettings } from "../config/index.js";
+import { PACKAGE_ROOT } from "../util/package-root.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerMemory } from "./commands/memory.js";
 import { registerMicrobenchmark } from "./commands/microbenchmark.js";
@@ -17,7 +19,7 @@ import { CliError } from "./errors.js";
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as {
       version?: string;
     };
     return pkg.version ?? "unknown";

@@ -6,12 +6,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sessionRoot } from "../api/session.js";
 import { config } from "../config/index.js";
 import type { HeadConfig } from "../head/head.js";
 import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
+import { entryPoint } from "../util/package-root.js";
 import { CliError } from "./errors.js";
 import { type HeadRecord, isAlive } from "./head-files.js";
 
@@ -27,14 +27,6 @@ export interface SpawnHeadOptions {
 export interface SpawnedHead {
   readonly record: HeadRecord;
   readonly child: ChildProcess;
-}
-
-function headEntry(): { file: string; execArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) {
-    return { file: fileURLToPath(new URL("../head/main.ts", here)), execArgv: ["--import", "tsx"] };
-  }
-  return { file: fileURLToPath(new URL("../head/main.js", here)), execArgv: [] };
 }
 
 /**
@@ -83,7 +75,7 @@ export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
     embedded: false,
     objectStoreMemory: defaultObjectStoreMemory(),
   };
-  const entry = headEntry();
+  const entry = entryPoint("head/main");
   const logFd = openSync(logFile, "a", 0o600);
   let child: ChildProcess;
   try {

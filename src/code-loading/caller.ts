@@ -1,9 +1,12 @@
 import { realpathSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { PACKAGE_ROOT } from "../util/package-root.js";
 
-/** Root directory of the tsray package itself (frames inside it are not user code). */
-const PACKAGE_ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const INTERNAL_DIRS = [`${PACKAGE_ROOT}dist/`, `${PACKAGE_ROOT}src/`].map((d) => pathToFileURL(d).href);
+/** Frames inside the tsray package itself (compiled or source) are not user code. */
+const INTERNAL_DIRS = [join(PACKAGE_ROOT, "dist/"), join(PACKAGE_ROOT, "src/")].map(
+  (d) => pathToFileURL(d).href,
+);
 
 function toUrl(file: string): string {
   if (file.startsWith("file://")) return file;

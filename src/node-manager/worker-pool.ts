@@ -1,11 +1,11 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { config } from "../config/index.js";
 import type { RuntimeEnv } from "../protocol/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
+import { entryPoint } from "../util/package-root.js";
 
 /** One worker process started by this node manager. */
 export interface WorkerProc {
@@ -24,16 +24,10 @@ export interface WorkerProc {
   actorId?: string;
 }
 
-/** Where the worker entry point is: dist/worker/main.js (or src/*.ts under tsx in development). */
+/** Where the worker entry point is, and its flags (workers collect garbage when idle: --expose-gc). */
 function workerEntry(): { file: string; extraArgv: string[] } {
-  const here = import.meta.url;
-  if (here.endsWith(".ts")) {
-    return {
-      file: fileURLToPath(new URL("../worker/main.ts", here)),
-      extraArgv: ["--expose-gc", "--import", "tsx"],
-    };
-  }
-  return { file: fileURLToPath(new URL("../worker/main.js", here)), extraArgv: ["--expose-gc"] };
+  const entry = entryPoint("worker/main");
+  return { file: entry.file, extraArgv: ["--expose-gc", ...entry.execArgv] };
 }
 
 /** Static facts every worker of this node is started with. */

@@ -9,11 +9,11 @@
 import { getShmBackend } from "./backend.js";
 import type { CreateSegmentOptions, ParentDeathMechanism, Segment } from "./types.js";
 
+export { findPackageRoot } from "../util/package-root.js";
 export { ALLOCATOR_ALIGNMENT, Allocator } from "./allocator.js";
 export { getShmBackend, type ShmBackendInfo, shmBackend, shmBackendInfo } from "./backend.js";
 export { ShmError } from "./errors.js";
 export { fallbackDirectory, JsShmBackend } from "./js-backend.js";
-export { findPackageRoot } from "./load-addon.js";
 export { newSegmentName, SEGMENT_PREFIX } from "./names.js";
 export type {
   CreateSegmentOptions,

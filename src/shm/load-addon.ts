@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findPackageRoot } from "../util/package-root.js";
 
 /** The raw exports of build/Release/tsray_shm.node (native/tsray_shm.c). */
 export interface NativeAddon {
@@ -23,34 +24,6 @@ export type AddonLoad =
   | { readonly addon: null; readonly reason: string };
 
 const ADDON_RELATIVE_PATH = join("build", "Release", "tsray_shm.node");
-
-/**
- * The directory of the nearest package.json above `start` whose name is "tsray"
- * (else the nearest package.json at all), or null. Works from src/shm (tsx) and from
- * dist/shm (compiled), and from node_modules/tsray/dist/shm once installed.
- */
-export function findPackageRoot(start: string): string | null {
-  let first: string | null = null;
-  for (let dir = start; ; dir = dirname(dir)) {
-    const manifest = join(dir, "package.json");
-    if (existsSync(manifest)) {
-      first ??= dir;
-      try {
-        const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
-        if (
-          typeof parsed === "object" &&
-          parsed !== null &&
-          (parsed as { name?: unknown }).name === "tsray"
-        ) {
-          return dir;
-        }
-      } catch {
-        // An unreadable manifest is not ours; keep walking up.
-      }
-    }
-    if (dirname(dir) === dir) return first;
-  }
-}
 
 function isAddon(value: unknown): value is NativeAddon {
   if (typeof value !== "object" || value === null) return false;

@@ -2,8 +2,8 @@
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
+import { PACKAGE_ROOT } from "../../util/package-root.js";
 import { CliError } from "../errors.js";
 
 interface MicrobenchmarkOptions {
@@ -13,13 +13,8 @@ interface MicrobenchmarkOptions {
   seconds?: string;
 }
 
-/** The repository root: three levels above this file (src|dist/cli/commands). */
-function repoRoot(): string {
-  return fileURLToPath(new URL("../../../", import.meta.url));
-}
-
 async function microbenchmark(opts: MicrobenchmarkOptions): Promise<void> {
-  const root = repoRoot();
+  const root = PACKAGE_ROOT; // a source checkout has scripts/ and bench/ there
   const main = join(root, "scripts", "bench.mjs");
   if (!existsSync(main)) {
     throw new CliError(

@@ -36,7 +36,9 @@ function parsePort(raw: string): number {
   return port;
 }
 
-function parseResources(opts: StartOptions): { resources: ResourceMap; gpuIds: number[] | undefined } {
+async function parseResources(
+  opts: StartOptions,
+): Promise<{ resources: ResourceMap; gpuIds: number[] | undefined }> {
   let custom: unknown;
   if (opts.resources !== undefined) {
     try {
@@ -45,7 +47,7 @@ function parseResources(opts: StartOptions): { resources: ResourceMap; gpuIds: n
       throw new CliError(`--resources must be a JSON object like '{"accel": 2}', got ${opts.resources}`, 2);
     }
   }
-  const gpus = opts.numGpus === undefined ? detectGpus() : undefined;
+  const gpus = opts.numGpus === undefined ? await detectGpus() : undefined;
   try {
     const resources = toDemand(
       {
@@ -97,7 +99,7 @@ async function start(opts: StartOptions): Promise<void> {
   }
   if (!opts.head) throw new CliError("tsray start needs --head (start a head node on this machine)", 2);
   const listen = opts.port === undefined ? "unix" : parsePort(opts.port);
-  const { resources, gpuIds } = parseResources(opts);
+  const { resources, gpuIds } = await parseResources(opts);
   const existing = readHeadRecord();
   if (existing && isAlive(existing.pid)) {
     throw new CliError(

@@ -1,0 +1,59 @@
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/**
+ * The directory of the nearest package.json above `start` whose name is "tsray"
+ * (else the nearest package.json at all), or null. Works from src/* (tsx), from
+ * dist/* (bundled), and from node_modules/tsray/dist once installed.
+ */
+export function findPackageRoot(start: string): string | null {
+  let first: string | null = null;
+  for (let dir = start; ; dir = dirname(dir)) {
+    const manifest = join(dir, "package.json");
+    if (existsSync(manifest)) {
+      first ??= dir;
+      try {
+        const parsed: unknown = JSON.parse(readFileSync(manifest, "utf8"));
+        if (
+          typeof parsed === "object" &&
+          parsed !== null &&
+          (parsed as { name?: unknown }).name === "tsray"
+        ) {
+          return dir;
+        }
+      } catch {
+        // An unreadable manifest is not ours; keep walking up.
+      }
+    }
+    if (dirname(dir) === dir) return first;
+  }
+}
+
+const HERE = fileURLToPath(import.meta.url);
+
+/**
+ * The tsray package root. Found by walking up rather than by a fixed "../.."
+ * because bundled code sits at different depths (dist/index.js, dist/chunks/*).
+ */
+export const PACKAGE_ROOT: string = findPackageRoot(dirname(HERE)) ?? dirname(dirname(HERE));
+
+/** True when this runtime runs from TypeScript sources (src/ under tsx), false when bundled (dist/). */
+export const FROM_SOURCE: boolean = HERE.endsWith(".ts");
+
+/** A process entry point of the runtime: the file to run and the node flags it needs. */
+export interface EntryPoint {
+  readonly file: string;
+  /** `--import tsx` when running from sources, so the child can load .ts files. */
+  readonly execArgv: string[];
+}
+
+/**
+ * Where a runtime process's entry point is: `dist/<name>.js`, or `src/<name>.ts`
+ * under tsx when this runtime itself runs from sources (development, unit tests).
+ */
+export function entryPoint(name: "worker/main" | "head/main"): EntryPoint {
+  return FROM_SOURCE
+    ? { file: join(PACKAGE_ROOT, "src", `${name}.ts`), execArgv: ["--import", "tsx"] }
+    : { file: join(PACKAGE_ROOT, "dist", `${name}.js`), execArgv: [] };
+}
