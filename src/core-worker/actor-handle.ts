@@ -51,7 +51,8 @@ export class ActorHandle {
 
   /** Make a handle (internal: users get handles from `Cls.remote()`, getActor, or values). */
   static create(state: HandleState): ActorHandle {
-    const target = Object.create(ActorHandle.prototype) as ActorHandle;
+    // `this`, not the class's own name: a self-reference makes bundlers rename the class.
+    const target = Object.create(this.prototype) as ActorHandle;
     Object.defineProperty(target, HANDLE, { value: state });
     const methodCache = new Map<string, unknown>();
     const proxy = new Proxy(target, {

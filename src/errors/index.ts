@@ -6,6 +6,12 @@
 
 const TASK_ERROR_BRAND = Symbol.for("tsray.RayTaskError");
 
+// Class bodies here do not name their own class: a bundler then renames the class
+// (`class _RayError`), and `name` is API (err.name, the serialized error). Hence
+// `new this(...)` in statics and this set instead of `this === RayError`.
+/** Classes whose instanceof also accepts branded task errors (RayError, RayTaskError). */
+const BRAND_CHECKED = new Set<Function>();
+
 /** Base class of every tsray error. `code` is stable across versions and processes. */
 export class RayError extends Error {
   /** Stable machine-readable identifier of the error kind. */
@@ -22,7 +28,7 @@ export class RayError extends Error {
    */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
-    if ((this === RayError || this === RayTaskError) && typeof value === "object" && value !== null) {
+    if (BRAND_CHECKED.has(this) && typeof value === "object" && value !== null) {
       return (value as Record<symbol, unknown>)[TASK_ERROR_BRAND] === true;
     }
     return false;
@@ -42,7 +48,7 @@ export class RayTaskError extends RayError {
   /** Wrap `cause`, thrown by `functionName` in process `pid`. */
   static wrap(functionName: string, cause: unknown, pid: number): RayTaskError {
     const c = cause instanceof Error ? cause : new Error(String(cause));
-    const err = new RayTaskError(taskErrorMessage(functionName, c, pid), { cause });
+    const err = new this(taskErrorMessage(functionName, c, pid), { cause });
     err.functionName = functionName;
     err.remoteStack = c.stack ?? String(c);
     err.pid = pid;
@@ -77,6 +83,7 @@ export class RayTaskError extends RayError {
     return out;
   }
 }
+BRAND_CHECKED.add(RayError).add(RayTaskError);
 const dualClasses = new WeakMap<Function, new (...a: unknown[]) => Error>();
 
 function taskErrorMessage(fn: string, cause: Error, pid: number): string {
