@@ -4,13 +4,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { inspect } from "node:util";
-import ray from "tsray";
-import * as rayNs from "tsray";
+import ray, * as rayNs from "tsray";
 
 test('`import ray from "tsray"` and `import * as ray` give the same API', () => {
   for (const key of ["init", "shutdown", "remote", "get", "put", "wait", "kill", "getActor", "ObjectRef"]) {
     assert.equal(typeof (rayNs as Record<string, unknown>)[key], "function", `namespace lacks ${key}`);
-    assert.equal((ray as unknown as Record<string, unknown>)[key], (rayNs as Record<string, unknown>)[key], key);
+    assert.equal(
+      (ray as unknown as Record<string, unknown>)[key],
+      (rayNs as Record<string, unknown>)[key],
+      key,
+    );
   }
 });
 
@@ -18,7 +21,10 @@ test("every exported class is named as it is exported", () => {
   const classes = Object.entries(rayNs).filter(
     ([key, v]) => typeof v === "function" && /^[A-Z]/.test(key) && v.prototype !== undefined,
   );
-  assert.ok(classes.length >= 15, `expected the error classes, ObjectRef and ActorHandle; got ${classes.length}`);
+  assert.ok(
+    classes.length >= 15,
+    `expected the error classes, ObjectRef and ActorHandle; got ${classes.length}`,
+  );
   for (const [key, cls] of classes) assert.equal((cls as Function).name, key, `${key}.name`);
   const err = new rayNs.RayTaskError("boom");
   assert.equal(err.name, "RayTaskError");
