@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 // `npm run bench`: builds the package and the benchmarks (to dist-bench/) as plain JavaScript, then
 // runs them with plain node, so the figures are those of compiled code (no TypeScript
-// loader in the driver or the workers), as in production.
+// loader in the driver or the workers), as in production. TSRAY_SKIP_BUILD=1 (set by
+// `npm test` for the tests, which run on a fresh build) skips rebuilding the package.
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-for (const project of ["tsconfig.build.json", "tsconfig.bench.json"]) {
+const projects = process.env.TSRAY_SKIP_BUILD
+  ? ["tsconfig.bench.json"]
+  : ["tsconfig.build.json", "tsconfig.bench.json"];
+for (const project of projects) {
   const r = spawnSync(process.execPath, ["node_modules/typescript/bin/tsc", "-p", project], {
     cwd: root,
     stdio: "inherit",
