@@ -39,5 +39,11 @@ const args = [
   "--test-timeout=120000",
   ...files,
 ];
-const run = spawnSync(process.execPath, args, { cwd: root, stdio: "inherit" });
+// dist/ is built: tests that run scripts/bench.mjs (directly or via `tsray microbenchmark`)
+// skip rebuilding it, so they do not rewrite files that other test files are loading.
+const run = spawnSync(process.execPath, args, {
+  cwd: root,
+  stdio: "inherit",
+  env: { ...process.env, TSRAY_SKIP_BUILD: "1" },
+});
 process.exit(run.status ?? 1);

@@ -1,13 +1,69 @@
 /** Actor scenarios of Ray's microbenchmark, plus actor creation latency and idle memory. */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { get, kill, type ObjectRef } from "tsray";
+import { get, kill, listWorkers, type ObjectRef } from "tsray";
 import { Actor, AsyncActor, Client, work } from "../actors.js";
 import { register, timeit } from "../harness.js";
 
 const BATCH = 1000;
 /** Ray uses cpu_count() // 2 actors for the n:n scenarios. */
 const N_CPU = Math.max(1, Math.floor(availableParallelism() / 2));
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Wait until the node's worker pool is warm and quiet again: an idle worker to lease,
+ * none starting, and the process of `killedPid` (the previous actor) gone, so neither
+ * a replacement starting up nor a dying process competes for the CPUs being measured.
+ * Polls every 10 ms, at most `timeoutMs`.
+ */
+async function poolSettled(killedPid: number | undefined, timeoutMs = 30_000): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const workers = await listWorkers();
+    const idle = workers.some((w) => w.state === "idle");
+    const starting = workers.filter((w) => w.state === "starting").length;
+    const killedAlive = workers.some((w) => w.pid === killedPid);
+    if (idle && starting === 0 && !killedAlive) return;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `the worker pool did not settle within ${timeoutMs} ms (idle worker: ${idle}, starting: ${starting}, ` +
+          `killed actor's process still listed: ${killedAlive})`,
+      );
+    }
+    await pause(10);
+  }
+}
+
+/** Resident set size of `pid` in KiB (VmRSS). */
+function rssKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
+}
+
+/**
+ * The RSS of an idle process once start-up effects (lazy compilation, the collection
+ * after its first call) are over: sampled every 50 ms until 10 samples in a row
+ * (half a second) are within 1% of each other; at most `timeoutMs`.
+ */
+async function settledRssKb(pid: number, timeoutMs = 10_000): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  const recent: number[] = [];
+  for (;;) {
+    recent.push(rssKb(pid));
+    if (recent.length > 10) recent.shift();
+    const hi = Math.max(...recent);
+    if (recent.length === 10 && hi - Math.min(...recent) <= hi * 0.01) return recent[recent.length - 1]!;
+    if (performance.now() > deadline) {
+      throw new Error(
+        `the RSS of pid ${pid} did not settle within ${timeoutMs} ms (KiB: ${recent.join(", ")})`,
+      );
+    }
+    await pause(50);
+  }
+}
 
 function batch<T>(make: () => ObjectRef<T>): ObjectRef<T>[] {
   const refs: ObjectRef<T>[] = new Array(BATCH);
@@ -132,14 +188,15 @@ register({
   // driver sees it): the time from Cls.remote() to the first call's result.
   run: async () => {
     const times: number[] = [];
+    let killedPid: number | undefined;
     for (let i = 0; i < 7; i++) {
+      await poolSettled(killedPid);
       const t0 = performance.now();
       const a = Actor.remote();
       await get(a.smallValue.remote());
       times.push(performance.now() - t0);
+      killedPid = await get(a.pid.remote());
       await kill(a);
-      // Let the node manager's pool refill before the next creation.
-      await new Promise((r) => setTimeout(r, 300));
     }
     times.sort((x, y) => x - y);
     return times[Math.floor(times.length / 2)]!;
@@ -153,10 +210,7 @@ register({
     const a = Actor.remote();
     try {
       const pid = await get(a.pid.remote());
-      await new Promise((r) => setTimeout(r, 1000)); // let it settle after start-up
-      const status = readFileSync(`/proc/${pid}/status`, "utf8");
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
-      return kb / 1024;
+      return (await settledRssKb(pid)) / 1024;
     } finally {
       await kill(a);
     }

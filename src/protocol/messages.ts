@@ -9,6 +9,12 @@
  *   `Reply` with the same `rid`, unless the connection closes first; then the caller
  *   fails the request with the connection's error (never a hang).
  * - Notifications have no `rid` and get no reply.
+ * - Every message says what happens when it is lost: nothing is lost on a live
+ *   connection (ordered, reliable stream), so "lost" means the connection closed
+ *   first. Nothing is re-sent on a new connection unless its doc says so.
+ * - Some messages are only sent in-process today (the head hosts the control store
+ *   and the node manager, and no node manager runs apart from it); their docs say
+ *   so, and give the semantics a remote sender would have to keep.
  * - Payload bytes (`Uint8Array`) are values already encoded by src/serialization;
  *   the transport never looks inside them.
  */
@@ -101,7 +107,8 @@ export interface Reply {
 /**
  * First message on every connection, from the connecting side: who it is and where
  * it listens, so the acceptor can reuse this connection to reach it.
- * Failure: a connection whose first message is not Hello is closed.
+ * Failure: a connection whose first message is not Hello is closed. Sent once per
+ * connection; a dialer whose connection closed dials again and says Hello again.
  */
 export interface Hello {
   t: typeof Msg.Hello;
@@ -109,7 +116,7 @@ export interface Hello {
   from: string;
   /** The address the connecting process listens on ("" if none). */
   address: string;
-  /** Cluster token; checked on TCP connections. */
+  /** Cluster token. Reserved: nothing sends or checks it yet (TCP heads listen on 127.0.0.1 only). */
   token?: string;
 }
 
@@ -129,10 +136,14 @@ export interface FunctionDescriptor {
 
 /**
  * Owner -> leased worker: run this task. Tasks on one connection run in arrival
- * order, one at a time.
+ * order, one at a time. A function number the worker has not seen (`fd` lost) is
+ * answered with TaskFailed (protocol error).
  * Failure: if the connection closes before TaskDone/TaskFailed arrives, the owner
- * treats the worker as dead and retries the task (up to maxRetries); a task may
- * therefore run more than once (at-least-once).
+ * treats the worker as dead, returns its lease with `kill`, and re-queues the task
+ * (attempt + 1) until it has crashed more than maxRetries times, then fails it with
+ * WorkerCrashedError; a cancelled task fails with TaskCancelledError instead. A task
+ * may therefore run more than once (at-least-once); tasks are not idempotent in
+ * general, so side effects may repeat.
  */
 export interface PushTask {
   t: typeof Msg.PushTask;
@@ -165,9 +176,15 @@ export interface PushTask {
 }
 
 /**
- * Worker -> owner: the task finished; `r[i]` is the encoded i-th return value.
- * `us` is the execution time in microseconds (the owner adapts pipelining to it).
- * Failure: lost only with the connection (then the task is retried).
+ * Worker -> owner (reply to PushTask or PushActorTask): the task finished; `r[i]`
+ * is the encoded i-th return value. `us` is the execution time in microseconds (the
+ * owner adapts pipelining to it).
+ * Failure: lost only with the connection; then a task is retried as in PushTask and
+ * an actor call is handled as in PushActorTask (the work may have run: at-least-once).
+ * A TaskDone for an id no longer in flight (cancelled, already answered, a replayed
+ * call) is ignored, or turned into TaskCancelledError for a cancelled task; so a
+ * duplicate is harmless. Refs in `n` stay pinned by the worker until Unpin or until
+ * the caller's connection closes.
  */
 export interface TaskDone {
   t: typeof Msg.TaskDone;
@@ -185,9 +202,17 @@ export interface TaskDone {
 }
 
 /**
- * Worker -> owner: the task threw (or its arguments could not be resolved); `e` is
- * the encoded error (a RayTaskError for user exceptions). `app` is true for an
- * application error (eligible for retryExceptions).
+ * Worker -> owner (reply to PushTask or PushActorTask): the task threw, its
+ * arguments could not be resolved, its returns could not be stored, or it was
+ * cancelled before it started; `e` is the encoded error (a RayTaskError for user
+ * exceptions). `app` is true for an application error (eligible for retryExceptions).
+ * On arrival the owner re-queues a task whose `app` error retryExceptions matches
+ * (attempt + 1, within maxRetries), else fails its returns with `e`; an actor
+ * call fails with `e` (actor calls are never retried on exceptions).
+ * Failure: lost only with the connection, and then indistinguishable from a crash:
+ * the task is re-run as in PushTask (counted as a crash; WorkerCrashedError once
+ * maxRetries is used up), an actor call is handled as in PushActorTask. A TaskFailed
+ * for an id no longer in flight is ignored, so a duplicate is harmless.
  */
 export interface TaskFailed {
   t: typeof Msg.TaskFailed;
@@ -211,7 +236,9 @@ export interface ReturnTasks {
 /**
  * Owner -> worker: cancel task `id`. If it has not started, the worker drops it and
  * replies TaskFailed (TaskCancelledError); a running task runs on (JavaScript cannot
- * be interrupted) and the owner discards its result. Notification; idempotent.
+ * be interrupted) and the owner discards its result. Notification; idempotent (an
+ * unknown or finished id is ignored). If lost with the connection, the owner fails
+ * the task with TaskCancelledError instead of retrying it.
  */
 export interface CancelTask {
   t: typeof Msg.CancelTask;
@@ -219,9 +246,12 @@ export interface CancelTask {
 }
 
 /**
- * Any process -> owner of an object: send its value once it is ready.
- * Reply body: `{ d: Uint8Array, e: boolean }` (e: the value is an error).
- * Idempotent; safe to resend. Owner unreachable -> OwnerDiedError at the caller.
+ * Any process -> owner of an object: send its value once it is ready (the reply
+ * waits while the object is pending). Reply body: `GetObjectReply`; error
+ * OwnerDiedError when the owner no longer has the object (freed).
+ * Read-only, idempotent; safe to resend, but not re-sent automatically: owner
+ * unreachable, or the connection closing before the reply -> OwnerDiedError at the
+ * caller.
  */
 export interface GetObject {
   t: typeof Msg.GetObject;
@@ -237,8 +267,11 @@ export interface GetObjectReply {
 }
 
 /**
- * Worker -> node manager, once at start. Reply body: `RegisterWorkerReply`.
- * Failure: a worker that cannot register exits.
+ * Worker -> node manager, once at start. Reply body: `RegisterWorkerReply`; error
+ * for a worker id the node manager did not start.
+ * Failure: a worker that cannot register (error, or connection lost) exits; a worker
+ * that has not registered within the start timeout is killed by the node manager
+ * (and counts towards failing its runtime after 3 such starts). Not re-sent.
  */
 export interface RegisterWorker {
   t: typeof Msg.RegisterWorker;
@@ -266,7 +299,9 @@ export interface StoreInfo {
 /**
  * Worker -> node manager: the running task waits in get/wait, so its CPU may be
  * lent to other work (Ray's deadlock avoidance for nested tasks); Unblocked takes
- * it back. Notifications; lost with the connection (the worker is then gone anyway).
+ * it back. Notifications; idempotent (a repeat of the current state is ignored, as
+ * are both from a worker without a lease). Lost only with the connection: the worker
+ * then exits and its lease's resources are freed anyway.
  */
 export interface WorkerBlocked {
   t: typeof Msg.WorkerBlocked;
@@ -287,23 +322,35 @@ export interface RuntimeEnv {
 }
 
 /**
- * Driver -> node manager, once. Reply body: `{ runtimeKey: string }`.
- * The node manager prestarts workers for this runtime. Idempotent.
+ * Driver -> node manager, once. Reply body: `{ runtimeKey: string, store: StoreInfo }`.
+ * The node manager prestarts workers for this runtime. Idempotent (a known runtime
+ * starts no more workers).
+ * Failure: lost with the connection -> init() fails. When the driver's connection
+ * closes later, the node manager drops its pending lease requests and kills the
+ * workers it leased, and the control store ends its non-detached actors.
  */
 export interface RegisterDriver {
   t: typeof Msg.RegisterDriver;
   rid: number;
   jobId: string;
   runtime: RuntimeEnv;
-  /** The head exits when this driver disconnects (embedded mode). */
+  /**
+   * Started its own head (embedded mode). Informational: an embedded head exits when
+   * the IPC channel to the driver that forked it closes, not on this connection's close.
+   */
   embedded: boolean;
 }
 
 /**
  * Owner -> node manager: lease a worker for tasks of this demand.
- * Reply body: `LeaseGrant`; reply error InfeasibleResourcesError when no node can
- * ever fit the demand. Waits while the demand is merely busy.
- * Failure: if the owner disconnects, its leases and pending requests are dropped.
+ * Reply body: `LeaseGrant`, or `{ cancelled: true }` after CancelLeaseRequest or
+ * when the node stops; reply error InfeasibleResourcesError when no node can ever
+ * fit the demand, RuntimeUnavailableError when workers of the runtime keep dying
+ * before they start. Waits while the demand is merely busy.
+ * Failure: if the owner disconnects, its leases (their workers are killed) and
+ * pending requests are dropped; if the node manager goes away, the owner fails the
+ * queued tasks of that shape with the connection's error. Not idempotent: a re-sent
+ * request leases a second worker.
  */
 export interface RequestLease {
   t: typeof Msg.RequestLease;
@@ -321,7 +368,12 @@ export interface LeaseGrant {
   gpuIds: number[];
 }
 
-/** Owner -> node manager: withdraw a pending RequestLease (its reply then carries `cancelled`). Idempotent. */
+/**
+ * Owner -> node manager: withdraw a pending RequestLease (its reply then carries
+ * `cancelled`). Notification; idempotent (an rid not pending, e.g. already granted,
+ * is ignored: the owner returns such a lease when idle). Lost only with the
+ * connection, which drops the owner's pending requests anyway.
+ */
 export interface CancelLeaseRequest {
   t: typeof Msg.CancelLeaseRequest;
   /** rid of the RequestLease to cancel. */
@@ -330,7 +382,9 @@ export interface CancelLeaseRequest {
 
 /**
  * Owner -> node manager: the lease is done. `kill` asks for the worker to be
- * replaced (e.g. it misbehaved). Idempotent (unknown lease ids are ignored).
+ * replaced (e.g. it misbehaved); an actor's worker is always killed. Notification;
+ * idempotent (unknown lease ids are ignored). Lost only with the connection, which
+ * ends the owner's leases and kills their workers anyway.
  */
 export interface ReturnLease {
   t: typeof Msg.ReturnLease;
@@ -338,7 +392,7 @@ export interface ReturnLease {
   kill?: boolean;
 }
 
-/** -> node manager: its resource view. Reply body: `NodeResourcesView`. Read-only. */
+/** -> node manager: its resource view. Reply body: `NodeResourcesView`. Read-only; connection lost -> the caller's request rejects. */
 export interface GetNodeResources {
   t: typeof Msg.GetNodeResources;
   rid: number;
@@ -359,13 +413,23 @@ export interface WorkerInfo {
   nodeId: string;
 }
 
-/** -> node manager: stop every worker and exit. Reply sent before exit. Idempotent. */
+/**
+ * -> head: stop every worker and exit. Reply body `{ pids: [] }`, sent after the
+ * workers are gone and before the head exits. Idempotent (a second request waits
+ * for the same stop). Not re-sent: `shutdown()` and `tsray stop` wait for the head
+ * process to exit and signal it by pid when the reply or the exit does not come
+ * within a grace period (connection lost, or head stuck).
+ */
 export interface ShutdownNode {
   t: typeof Msg.ShutdownNode;
   rid: number;
 }
 
-/** Node manager -> control store: join the cluster. Reply body: `{}`. Idempotent per nodeId. */
+/**
+ * Node manager -> control store: join the cluster. Reply body: `{}`. Idempotent per
+ * nodeId (a repeat refreshes the entry). In-process on the head today (no separate
+ * node manager exists); a remote node manager that loses it must register again.
+ */
 export interface RegisterNode {
   t: typeof Msg.RegisterNode;
   rid: number;
@@ -380,26 +444,41 @@ export interface NodeInfo {
   isHead: boolean;
 }
 
-/** Node manager -> control store, periodically: alive, with its available resources. Notification. */
+/**
+ * Node manager -> control store: its available resources, sent whenever they change
+ * (a lease granted, returned or blocked). Notification. In-process on the head today
+ * (no separate node manager exists). State, not delta: idempotent, and a lost one is
+ * made good by the next; until then the control store's view (GetClusterResources'
+ * `available`) is stale. Unknown node ids are ignored. Missing heartbeats do not
+ * mark a node dead: the arrival time is recorded but nothing acts on it yet.
+ */
 export interface NodeHeartbeat {
   t: typeof Msg.NodeHeartbeat;
   nodeId: string;
   available: ResourceMap;
 }
 
-/** -> control store: the node table. Reply body: `NodeInfo[]`. Read-only. */
+/** -> control store: the node table. Reply body: `NodeInfo[]`. Read-only; connection lost -> the request rejects. */
 export interface GetNodes {
   t: typeof Msg.GetNodes;
   rid: number;
 }
 
-/** Driver -> control store: a new job id. Reply body: `{ jobId: string }`. Not idempotent (a retry gets a new id). */
+/**
+ * Driver -> control store: a new job id. Reply body: `{ jobId: string }`. Not
+ * idempotent (a retry gets a new id); not re-sent: connection lost -> init() fails.
+ */
 export interface RegisterJob {
   t: typeof Msg.RegisterJob;
   rid: number;
 }
 
-/** KV store of the control store. Replies: KvPut `{ added: boolean }`, KvGet `{ value?: Uint8Array }`, KvDelete `{ deleted: boolean }`. Idempotent. */
+/**
+ * KV store of the control store. Replies: KvPut `{ added: boolean }`, KvGet
+ * `{ value?: Uint8Array }`, KvDelete `{ deleted: boolean }`. Idempotent in effect
+ * (a repeat reports `added`/`deleted` false). Nothing in tsray sends them yet. The
+ * store is in the head's memory: it is lost when the head exits.
+ */
 export interface KvPut {
   t: typeof Msg.KvPut;
   rid: number;
@@ -421,7 +500,10 @@ export interface KvDelete {
   key: string;
 }
 
-/** -> control store: summed totals and availability of live nodes. Reply body: `{ total, available }`. Read-only. */
+/**
+ * -> control store: summed totals and availability of live nodes. Reply body:
+ * `{ total, available }` (availability as of the last NodeHeartbeat). Read-only.
+ */
 export interface GetClusterResources {
   t: typeof Msg.GetClusterResources;
   rid: number;
@@ -492,7 +574,10 @@ export interface ActorInfo {
  * Creator -> control store: register and create an actor. Reply body `{ actorId }`:
  * the id callers use (with getIfExists, the existing actor's id). Creation itself
  * continues asynchronously. Errors: name already taken (without getIfExists).
- * Not idempotent: a retry after a lost reply may find the name taken.
+ * Not idempotent: a retry after a lost reply may find the name taken; not re-sent.
+ * Failure: connection lost before the reply -> every call on the new handle fails
+ * with the connection's error. The connection it came on is the owner's: when it
+ * closes, the control store ends the non-detached actors registered over it.
  */
 export interface RegisterActor {
   t: typeof Msg.RegisterActor;
@@ -502,7 +587,10 @@ export interface RegisterActor {
 
 /**
  * -> control store: the actor's state once it is ALIVE at an address other than
- * `after`, or DEAD. Reply body: `ActorInfo`. Read-only; safe to resend.
+ * `after`, or DEAD. Reply body: `ActorInfo`. Waits up to 60 s for an actor id not
+ * registered yet (its creator may still be resolving arguments), then errors.
+ * Read-only; safe to resend. Connection lost -> callers fail the actor's calls with
+ * ActorDiedError ("unreachable").
  */
 export interface GetActorInfo {
   t: typeof Msg.GetActorInfo;
@@ -511,7 +599,7 @@ export interface GetActorInfo {
   after?: string;
 }
 
-/** -> control store: look up a named actor. Reply body `ActorInfo`; error if there is none. Read-only. */
+/** -> control store: look up a named actor. Reply body `ActorInfo`; error if there is none. Read-only; connection lost -> getActor() rejects. */
 export interface GetNamedActor {
   t: typeof Msg.GetNamedActor;
   rid: number;
@@ -521,7 +609,11 @@ export interface GetNamedActor {
 
 /**
  * -> control store: kill an actor now. With noRestart=false a restartable actor
- * restarts. Reply body `{}` once the process is gone. Idempotent.
+ * restarts. Reply body `{}` once the actor is marked DEAD (or RESTARTING) and its
+ * worker's kill is ordered (ReturnLease with `kill`); the process exits moments
+ * later and calls in flight fail when its connection closes. Idempotent (a dead or
+ * unknown actor is left alone). Connection lost -> kill() rejects; the kill may or
+ * may not have happened (re-sending is safe).
  */
 export interface KillActor {
   t: typeof Msg.KillActor;
@@ -532,7 +624,7 @@ export interface KillActor {
   cause?: string;
 }
 
-/** -> control store: every actor it knows. Reply body `ActorInfo[]`. Read-only. */
+/** -> control store: every actor it knows. Reply body `ActorInfo[]`. Read-only; connection lost -> listActors() rejects. */
 export interface ListActors {
   t: typeof Msg.ListActors;
   rid: number;
@@ -540,8 +632,17 @@ export interface ListActors {
 
 /**
  * Control store -> the worker leased for an actor: become this actor (load the
- * class, resolve arguments, run the constructor). Reply `{}` once constructed,
- * or the constructor's error (a RayTaskError). Sent once per worker process.
+ * class, resolve arguments, run the constructor, restore `ckpt`). Reply `{}` once
+ * constructed, or the constructor's error (a RayTaskError): the actor is then DEAD
+ * with that cause and its worker is killed; constructor errors are never retried.
+ * Sent once per worker process (a second one is refused); not re-sent.
+ * Failure: the connection lost mid-constructor (it is the worker's node-manager
+ * connection, and a worker exits when that closes): the control store kills the
+ * worker if it still runs and waits for its exit report (WorkerExited), which
+ * restarts the actor on a fresh worker with `inc` + 1 (running the constructor
+ * again, in a new process) while maxRestarts allows, else marks it DEAD with the
+ * exit as the cause. A reply from a superseded incarnation (the actor was killed or
+ * restarted meanwhile) is ignored.
  */
 export interface CreateActor {
   t: typeof Msg.CreateActor;
@@ -592,7 +693,15 @@ export interface PushActorTask {
   sq?: number;
 }
 
-/** Node manager -> control store: a worker process exited. Notification. */
+/**
+ * Node manager -> control store: a worker process exited (not sent while the node
+ * stops). Notification. In-process on the head today (no separate node manager
+ * exists). The control store restarts or ends the actor the worker hosted; other
+ * workers are ignored. Idempotent: the first report unbinds the worker, a repeat is
+ * ignored. It must not be lost: the actor would stay ALIVE at a dead address and
+ * callers waiting in GetActorInfo for a new address would wait for ever; a remote
+ * node manager would have to re-send it until acknowledged.
+ */
 export interface WorkerExited {
   t: typeof Msg.WorkerExited;
   workerId: string;
@@ -603,7 +712,11 @@ export interface WorkerExited {
   reason?: string;
 }
 
-/** Any -> control store: the owner at `owner` is gone; end its non-detached actors. Notification; idempotent. */
+/**
+ * Any -> control store: the owner at `owner` is gone; end its non-detached actors.
+ * Notification; idempotent (dead actors are skipped). Nothing sends it yet: the
+ * control store learns of an owner's death from its RegisterActor connection closing.
+ */
 export interface ActorOwnerGone {
   t: typeof Msg.ActorOwnerGone;
   owner: string;
@@ -614,6 +727,8 @@ export interface ActorOwnerGone {
  * inside a value). Reply body `{ missing: string[] }`: ids the owner no longer has.
  * The borrower sends no RemoveBorrower before every AddBorrower it sent is answered,
  * so registrations can never be overtaken by releases. Idempotent per borrower.
+ * Failure: owner unreachable or connection lost -> the borrower proceeds as if
+ * registered; its reads then fail with OwnerDiedError. Not re-sent.
  */
 export interface AddBorrower {
   t: typeof Msg.AddBorrower;
@@ -634,7 +749,9 @@ export interface RemoveBorrower {
 /**
  * Caller -> worker: it registered for the refs nested in a task's return values
  * (TaskDone.n), so the worker may drop the pins it kept for them. Notification;
- * pins for a caller also drop when its connection closes.
+ * ids not pinned for the sender are ignored (each pinned id drops once, so a
+ * duplicate for an id pinned twice would drop both pins; callers send each once).
+ * Lost only with the connection: pins for a caller also drop when it closes.
  */
 export interface Unpin {
   t: typeof Msg.Unpin;
@@ -659,7 +776,12 @@ export interface ObjectMemoryInfo {
   borrowers: string[];
 }
 
-/** -> any core worker (fanned out by the node manager): its objects. Reply body `ProcessMemoryInfo`. Read-only. */
+/**
+ * -> any core worker (fanned out by the node manager): its objects. Reply body
+ * `ProcessMemoryInfo` (from the node manager: `ProcessMemoryInfo[]`). Read-only. In
+ * the fan-out, a process that does not answer within 5 s or whose connection closes
+ * is left out of the list.
+ */
 export interface GetMemoryInfo {
   t: typeof Msg.GetMemoryInfo;
   rid: number;
@@ -679,8 +801,10 @@ export interface ProcessMemoryInfo {
  * Process -> its node manager: reserve `size` bytes for object `id` in the store.
  * Reply body `{ offset }`; the creator then writes the object at that offset of its
  * shared mapping and sends StoreSeal. Makes room by spilling unpinned objects to
- * disk; fails with ObjectStoreFullError (sizes in the message) when that fails too.
- * If the creator disconnects before sealing, the space is freed. Not idempotent.
+ * disk; fails with ObjectStoreFullError (sizes in the message) when that fails too
+ * (the creator then collects garbage and retries up to 3 times). If the creator
+ * disconnects before sealing, the space is freed. Not idempotent: a second create
+ * of the same id is refused.
  */
 export interface StoreCreate {
   t: typeof Msg.StoreCreate;
@@ -689,7 +813,15 @@ export interface StoreCreate {
   size: number;
 }
 
-/** Process -> node manager: the object is written and immutable from now on. Notification. */
+/**
+ * Process -> node manager: the object is written and immutable from now on; drops
+ * the creator's pin. Notification; idempotent (unknown or sealed ids are ignored).
+ * The creator does not wait for it: messages on its connection stay in order, so its
+ * own later StoreGet sees the object sealed. Lost only with the connection: the
+ * unsealed object is then freed, StoreGet answers null for it, and readers get
+ * ObjectLostError (there is no lineage reconstruction). A worker that loses its
+ * node-manager connection exits; a driver that loses it has lost the cluster.
+ */
 export interface StoreSeal {
   t: typeof Msg.StoreSeal;
   id: string;
@@ -698,7 +830,10 @@ export interface StoreSeal {
 /**
  * Process -> node manager: where these objects are (restoring spilled ones), and pin
  * them for this connection until StoreRelease (or the connection closes). Reply body
- * `{ locs }`: [offset, size] per id, null for an id the store does not have.
+ * `{ locs }`: [offset, size] per id, null for an id the store does not have (or not
+ * sealed, or freed, or whose spill file is unreadable): the reader fails with
+ * ObjectLostError. ObjectStoreFullError when a spilled object cannot be restored
+ * (the reader collects garbage and retries). Each answer adds a pin: not idempotent.
  */
 export interface StoreGet {
   t: typeof Msg.StoreGet;
@@ -706,13 +841,24 @@ export interface StoreGet {
   ids: string[];
 }
 
-/** Process -> node manager: this process holds no views of these objects any more. Notification. */
+/**
+ * Process -> node manager: this process holds no views of these objects any more;
+ * drops one pin per id (the pin its StoreGet took). Notification; unknown ids are
+ * ignored, but a duplicate would drop a pin a later StoreGet took, so it is sent once
+ * per pin (batched per microtask). Lost only with the connection: every pin of a
+ * closed connection is dropped, so nothing leaks.
+ */
 export interface StoreRelease {
   t: typeof Msg.StoreRelease;
   ids: string[];
 }
 
-/** Owner -> node manager: these objects are unreferenced; free them (once unpinned). Notification; idempotent. */
+/**
+ * Owner -> node manager: these objects are unreferenced; free them (once unpinned).
+ * Notification; idempotent. Lost with the connection (or the node manager gone):
+ * the objects stay until the store is closed with its node; a full store spills
+ * them like any unpinned object.
+ */
 export interface StoreFree {
   t: typeof Msg.StoreFree;
   ids: string[];
@@ -720,7 +866,8 @@ export interface StoreFree {
 
 /**
  * Node manager -> processes holding store views: the store is full; collect garbage
- * so views that are unreachable release their pins. Notification; best effort.
+ * so views that are unreachable release their pins. Notification; best effort and
+ * idempotent; a lost one only makes the creator's retries more likely to fail.
  */
 export interface StorePressure {
   t: typeof Msg.StorePressure;
@@ -769,6 +916,9 @@ export interface ActorCovered {
  * Reply `{}`; error if `inc` is not the actor's current incarnation (a message from a
  * process already replaced) or the actor is dead. The actor tells callers the
  * checkpoint covers their calls (ActorCovered) only after this reply. Idempotent.
+ * Failure: an error reply or a lost connection drops this checkpoint with a warning
+ * (callers keep their calls, so nothing is lost); it is not re-sent, the next due
+ * checkpoint is taken as usual.
  */
 export interface SaveActorCheckpoint {
   t: typeof Msg.SaveActorCheckpoint;

@@ -37,7 +37,12 @@ export interface ErrorCodec {
  * synchronous run of JavaScript goes out as one frame (one write), flushed in a
  * microtask, so a loop of 1,000 sends costs one syscall.
  * Failure: when the socket closes, every pending request rejects with the close
- * reason and `onClose` listeners run once; sends after close are dropped.
+ * reason and `onClose` listeners run once; sends after close are dropped and
+ * requests after close reject with the same reason. A frame that is empty, too
+ * long or not a batch destroys the connection with that protocol error (the peer
+ * sees a close). A request handler that throws (or rejects) answers with the
+ * encoded error, so its class and `code` reach the caller; a notification handler
+ * that throws only emits a process warning. Neither closes the connection.
  */
 export class Connection {
   /** Id of the peer process (from its Hello), once known. */
@@ -60,13 +65,18 @@ export class Connection {
     this.flush();
   };
 
+  /**
+   * @param maxFrameBytes incoming frames longer than this (or empty) destroy the
+   *   connection with the decoder's RangeError.
+   */
   constructor(
     readonly socket: Socket,
     private readonly handler: MessageHandler,
     private readonly errors: ErrorCodec,
+    maxFrameBytes: number = MAX_FRAME_BYTES,
   ) {
     socket.setNoDelay?.(true);
-    const decoder = new FrameDecoder((body) => this.onFrame(body), MAX_FRAME_BYTES);
+    const decoder = new FrameDecoder((body) => this.onFrame(body), maxFrameBytes);
     socket.on("data", (chunk: Buffer) => {
       try {
         decoder.push(chunk);
@@ -168,6 +178,9 @@ export class Connection {
 
   private onFrame(body: Buffer): void {
     const batch = this.unpackr.unpack(body) as Message[];
+    // Thrown into the socket's data handler, which destroys the connection.
+    if (!Array.isArray(batch))
+      throw new TypeError("protocol error: a frame did not hold a batch of messages");
     for (let i = 0; i < batch.length; i++) {
       const msg = batch[i]!;
       if (msg.t === Msg.Reply) this.onReply(msg);

@@ -2,6 +2,10 @@
  * Splits a byte stream into frames of `[u32 little-endian length][body]`.
  * Chunks are kept as a list and joined once per frame, so a frame that arrives in
  * many chunks is copied once, and frames inside one chunk are not copied at all.
+ *
+ * Failure: a frame whose length is 0 or above `maxFrameBytes` makes `push` throw a
+ * RangeError as soon as its 4-byte header is in (before its body is buffered); the
+ * stream cannot be resynchronised after that, so the caller must drop it.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -12,7 +16,7 @@ export class FrameDecoder {
     private readonly maxFrameBytes: number,
   ) {}
 
-  /** Feed bytes from the socket; calls onFrame for every complete frame, in order. Throws on an oversized frame. */
+  /** Feed bytes from the socket; calls onFrame for every complete frame, in order. Throws on an empty or oversized frame. */
   push(chunk: Buffer): void {
     if (this.buffered === 0) {
       const rest = this.scan(chunk);
@@ -52,6 +56,8 @@ export class FrameDecoder {
   }
 
   private check(len: number): void {
+    // Senders never flush an empty batch, so a zero length means the stream is garbled.
+    if (len === 0) throw new RangeError("frame of 0 bytes: a frame holds at least one message");
     if (len > this.maxFrameBytes) {
       throw new RangeError(`frame of ${len} bytes exceeds the limit of ${this.maxFrameBytes} bytes`);
     }
