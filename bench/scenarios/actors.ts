@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { get, kill, listWorkers, type ObjectRef } from "tsray";
 import { Actor, AsyncActor, Client, work } from "../actors.js";
-import { register, timeit } from "../harness.js";
+import { emit, register, timeit } from "../harness.js";
 
 const BATCH = 1000;
 /** Ray uses cpu_count() // 2 actors for the n:n scenarios. */
@@ -210,7 +210,19 @@ register({
     const a = Actor.remote();
     try {
       const pid = await get(a.pid.remote());
-      return (await settledRssKb(pid)) / 1024;
+      const rss = (await settledRssKb(pid)) / 1024;
+      // RSS counts the node binary's pages, which every process on the machine shares;
+      // the private part is what each further actor really costs.
+      const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+)`, "m").exec(rollup)?.[1] ?? 0);
+      emit({
+        name: "idle actor private memory",
+        value: Math.round(((kb("Private_Clean") + kb("Private_Dirty")) / 1024) * 100) / 100,
+        unit: "MB",
+        pssMB: Math.round((kb("Pss") / 1024) * 100) / 100,
+        sharedMB: Math.round(((kb("Shared_Clean") + kb("Shared_Dirty")) / 1024) * 100) / 100,
+      });
+      return rss;
     } finally {
       await kill(a);
     }
