@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { ArgsProbe, Counter, Exploding, failWith, square, whoAmI } from "../fixtures/actors.js";
+import {
+  ArgsProbe,
+  ContextProbe,
+  Counter,
+  Exploding,
+  failWith,
+  square,
+  taskContext,
+  whoAmI,
+} from "../fixtures/actors.js";
 import { useCluster } from "../helpers/cluster.js";
 
 const cluster = useCluster({ numCpus: 2, logToDriver: false });
@@ -92,6 +101,33 @@ describe("actor creation", () => {
       return true;
     });
     assert.equal(await ray.get(c.increment.remote()), 6);
+  });
+});
+
+describe("runtime context in actors", () => {
+  /** The actor id a handle drives (its string form is `ActorHandle(<class>, <actor id>)`). */
+  function actorIdOf(handle: ray.ActorHandle): string {
+    const m = /^ActorHandle\(\w+, (.+)\)$/.exec(String(handle));
+    assert.ok(m, `unexpected handle string ${String(handle)}`);
+    return m[1]!;
+  }
+
+  test("an actor method's context names the handle's actor; a task's names none", async () => {
+    const a = ContextProbe.remote();
+    const b = ContextProbe.remote();
+    const [ca, cb] = await ray.get([a.context.remote(), b.context.remote()]);
+    assert.equal(ca!.actorId, actorIdOf(a));
+    assert.equal(cb!.actorId, actorIdOf(b));
+    assert.notEqual(ca!.actorId, cb!.actorId);
+    for (const ctx of [ca!, cb!]) {
+      assert.equal(ctx.isDriver, false);
+      assert.equal(typeof ctx.taskId, "string", "an actor call has a task id");
+    }
+    const inTask = await ray.get(taskContext.remote());
+    assert.equal(inTask.isDriver, false);
+    assert.equal(typeof inTask.taskId, "string");
+    assert.equal(inTask.actorId, undefined, "a task runs in no actor");
+    assert.equal(ray.getRuntimeContext().actorId, undefined, "the driver is no actor");
   });
 });
 
