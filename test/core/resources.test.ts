@@ -129,37 +129,55 @@ describe("GPUs", () => {
 });
 
 describe("infeasible and waiting demands", () => {
-  test("numGpus: 3 on a 2-GPU node fails at get with InfeasibleResourcesError saying what is missing", async () => {
-    const ref = gpuView.options({ numGpus: 3 }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), (err: Error) => {
-      assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
-      assert.equal((err as ray.InfeasibleResourcesError).code, "INFEASIBLE_RESOURCES");
-      assert.match(err.message, /3 GPU/);
-      assert.match(err.message, /2/);
-      return true;
-    });
+  /** An infeasible demand fails fast: get rejects this soon after submission, not when some wait expires. */
+  const FAIL_FAST_MS = 1000;
+
+  /** Submit, then the error get rejects with and how long after submission it came (bounded at 10 s). */
+  async function failure(submit: () => ray.ObjectRef<unknown>): Promise<{ err: Error; ms: number }> {
+    const t0 = performance.now();
+    const ref = submit();
+    try {
+      await ray.get(ref, { timeout: 10_000 });
+    } catch (err) {
+      return { err: err as Error, ms: performance.now() - t0 };
+    }
+    throw new assert.AssertionError({ message: "an infeasible task succeeded" });
+  }
+
+  function assertFast(ms: number): void {
+    assert.ok(ms < FAIL_FAST_MS, `the infeasible task failed ${Math.round(ms)} ms after submission`);
+  }
+
+  test("numGpus: 3 on a 2-GPU node fails fast at get with InfeasibleResourcesError saying what is missing", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ numGpus: 3 }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assert.equal(err.code, "INFEASIBLE_RESOURCES");
+    assert.match(err.message, /3 GPU/);
+    assert.match(err.message, /2/);
+    assertFast(ms);
   });
 
-  test("an unknown custom resource is infeasible and named", async () => {
-    const ref = gpuView.options({ resources: { tpu: 1 } }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), (err: Error) => {
-      assert.ok(err instanceof ray.InfeasibleResourcesError);
-      assert.match(err.message, /tpu/);
-      assert.match(err.message, /has 0/);
-      return true;
-    });
+  test("an unknown custom resource is infeasible and named, fast", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ resources: { tpu: 1 } }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assert.match(err.message, /tpu/);
+    assert.match(err.message, /has 0/);
+    assertFast(ms);
   });
 
-  test("too much of a known custom resource is infeasible", async () => {
-    const ref = gpuView.options({ resources: { custom: 3 } }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), ray.InfeasibleResourcesError);
+  test("too much of a known custom resource is infeasible, fast", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ resources: { custom: 3 } }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assertFast(ms);
   });
 
   test("an infeasible shape does not disturb feasible work", async () => {
-    const bad = gpuView.options({ numGpus: 5 }).remote();
+    const bad = failure(() => gpuView.options({ numGpus: 5 }).remote());
     const good = square.remote(8);
     assert.equal(await ray.get(good), 64);
-    await assert.rejects(ray.get(bad, { timeout: 10_000 }), ray.InfeasibleResourcesError);
+    const { err, ms } = await bad;
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assertFast(ms);
   });
 
   test("a demand on busy resources waits and then runs", async () => {
