@@ -71,6 +71,15 @@ describe("capacity", () => {
 });
 
 describe("GPUs", () => {
+  /**
+   * CUDA_VISIBLE_DEVICES was in the worker's environment when its process started (GPU
+   * libraries read it once, at load), naming exactly the task's GPUs.
+   */
+  function assertSetAtStart(v: { gpuIds: number[]; atStart: string | null | undefined }): void {
+    if (v.atStart === undefined) return; // /proc/self/environ is Linux only
+    assert.equal(v.atStart, v.gpuIds.join(","), "CUDA_VISIBLE_DEVICES at process start");
+  }
+
   test("the driver has no GPU ids", () => {
     assert.deepEqual(ray.getGpuIds(), []);
   });
@@ -80,18 +89,20 @@ describe("GPUs", () => {
     assert.deepEqual(view.gpuIds, []);
   });
 
-  test("a numGpus: 1 task sees one id, also in CUDA_VISIBLE_DEVICES", async () => {
+  test("a numGpus: 1 task sees one id, also in CUDA_VISIBLE_DEVICES, set when its process started", async () => {
     const view = await ray.get(gpuView.options({ numGpus: 1 }).remote());
     assert.equal(view.gpuIds.length, 1);
     const [id] = view.gpuIds;
     assert.ok(id === 0 || id === 1, `id ${id} is not one of the node's GPUs`);
     assert.equal(view.cuda, String(id));
+    assertSetAtStart(view);
   });
 
   test("a numGpus: 2 task sees both ids", async () => {
     const view = await ray.get(gpuView.options({ numGpus: 2 }).remote());
     assert.deepEqual([...view.gpuIds].sort(), [0, 1]);
     assert.deepEqual(view.cuda?.split(",").map(Number).sort(), [0, 1]);
+    assertSetAtStart(view);
   });
 
   test("two concurrent numGpus: 1 tasks get distinct ids", async () => {
@@ -101,6 +112,7 @@ describe("GPUs", () => {
     for (const v of views) {
       assert.equal(v.gpuIds.length, 1);
       assert.equal(v.cuda, String(v.gpuIds[0]));
+      assertSetAtStart(v);
     }
     assert.notEqual(views[0]!.gpuIds[0], views[1]!.gpuIds[0]);
     assert.notEqual(views[0]!.pid, views[1]!.pid);
@@ -114,6 +126,7 @@ describe("GPUs", () => {
     for (const v of views) {
       assert.equal(v.gpuIds.length, 1, `a fractional holder sees one id, saw ${v.gpuIds}`);
       assert.equal(v.cuda, String(v.gpuIds[0]));
+      assertSetAtStart(v);
       uses.set(v.gpuIds[0]!, (uses.get(v.gpuIds[0]!) ?? 0) + 1);
     }
     assert.ok(
