@@ -123,7 +123,11 @@ function resolveActorOptions(
   if (opts.getIfExists !== undefined && typeof opts.getIfExists !== "boolean") {
     throw new TypeError(`${where}: getIfExists must be a boolean, got ${show(opts.getIfExists)}`);
   }
-  if (opts.getIfExists && name === undefined) throw new TypeError(`${where}: getIfExists needs a name`);
+  if (opts.getIfExists && name === undefined) {
+    throw new TypeError(
+      `${where}: getIfExists needs a name (it returns the actor registered under name), e.g. { name: "counter", getIfExists: true }`,
+    );
+  }
   const ce = opts.checkpointEvery;
   let checkpointEvery: { calls?: number; ms?: number } | undefined;
   if (ce !== undefined) {
@@ -175,9 +179,9 @@ export function defineActorClass<C extends ActorConstructor>(Cls: C, opts: Actor
   const { methods, hasAsync } = methodNames(Cls);
   resolveActorOptions(opts, "remote() options", hasAsync, methods);
   const desc = defineRemoteTarget(Cls, "class");
-  const make = (current: ActorOptions): ActorClass<C> => {
+  const make = (current: ActorOptions, optionsWhere: string): ActorClass<C> => {
     const where = `${desc.name}.remote()`;
-    const r = resolveActorOptions(current, "remote() options", hasAsync, methods);
+    const r = resolveActorOptions(current, optionsWhere, hasAsync, methods);
     const ac = function actorClassUsedDirectly(): never {
       throw new TypeError(
         `${desc.name} is an actor class: create an actor with ${desc.name}.remote(...args) (not new ${desc.name}() or ${desc.name}())`,
@@ -203,11 +207,17 @@ export function defineActorClass<C extends ActorConstructor>(Cls: C, opts: Actor
           });
         },
       },
-      options: { value: (o: ActorOptions) => make({ ...current, ...o }) },
+      options: {
+        value: (o: ActorOptions) => {
+          const optionsWhere = `${desc.name}.options()`;
+          checkKeys(o, ACTOR_OPTION_KEYS, optionsWhere);
+          return make({ ...current, ...o }, optionsWhere);
+        },
+      },
     });
     return ac as unknown as ActorClass<C>;
   };
-  return make(opts);
+  return make(opts, "remote() options");
 }
 
 /** The handle of the actor registered under `name` (in `namespace`, default the driver's). Rejects if there is none. */

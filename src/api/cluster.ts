@@ -17,6 +17,7 @@ export function getRuntimeContext(): RuntimeContext {
     isDriver: cw.opts.mode === "driver",
     pid: process.pid,
     ...(current.taskId !== undefined ? { taskId: current.taskId } : {}),
+    ...(current.actorId !== undefined ? { actorId: current.actorId } : {}),
   };
   return ctx;
 }

@@ -47,8 +47,13 @@ export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
   return found;
 }
 
-/** Synchronous lookup when the target is already loaded (hot path); undefined otherwise. */
+/**
+ * Synchronous lookup when the target is already loaded (hot path); undefined otherwise,
+ * also when the key holds a differently named target (loadTarget then says why): a
+ * module imported earlier must not run another function than the one asked for.
+ */
 export function loadedTarget(desc: FunctionDescriptor): Function | undefined {
   if (desc.source !== undefined) return bySource.get(`${desc.module}${desc.key}\n${desc.source}`);
-  return lookupRegistered(desc.module, desc.key);
+  const found = lookupRegistered(desc.module, desc.key);
+  return found !== undefined && found.name === desc.fn ? found : undefined;
 }

@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { ArgsProbe, Counter, Exploding, failWith, square, whoAmI } from "../fixtures/actors.js";
+import {
+  ArgsProbe,
+  ContextProbe,
+  Counter,
+  Exploding,
+  failWith,
+  square,
+  taskContext,
+  whoAmI,
+} from "../fixtures/actors.js";
 import { useCluster } from "../helpers/cluster.js";
 
 const cluster = useCluster({ numCpus: 2, logToDriver: false });
@@ -95,6 +104,33 @@ describe("actor creation", () => {
   });
 });
 
+describe("runtime context in actors", () => {
+  /** The actor id a handle drives (its string form is `ActorHandle(<class>, <actor id>)`). */
+  function actorIdOf(handle: object): string {
+    const m = /^ActorHandle\(\w+, (.+)\)$/.exec(String(handle));
+    assert.ok(m, `unexpected handle string ${String(handle)}`);
+    return m[1]!;
+  }
+
+  test("an actor method's context names the handle's actor; a task's names none", async () => {
+    const a = ContextProbe.remote();
+    const b = ContextProbe.remote();
+    const [ca, cb] = await ray.get([a.context.remote(), b.context.remote()]);
+    assert.equal(ca!.actorId, actorIdOf(a));
+    assert.equal(cb!.actorId, actorIdOf(b));
+    assert.notEqual(ca!.actorId, cb!.actorId);
+    for (const ctx of [ca!, cb!]) {
+      assert.equal(ctx.isDriver, false);
+      assert.equal(typeof ctx.taskId, "string", "an actor call has a task id");
+    }
+    const inTask = await ray.get(taskContext.remote());
+    assert.equal(inTask.isDriver, false);
+    assert.equal(typeof inTask.taskId, "string");
+    assert.equal(inTask.actorId, undefined, "a task runs in no actor");
+    assert.equal(ray.getRuntimeContext().actorId, undefined, "the driver is no actor");
+  });
+});
+
 describe("actor misuse gives clear errors", () => {
   test("calling a method without .remote throws a TypeError that mentions .remote", () => {
     const c = Counter.remote();
@@ -144,13 +180,77 @@ describe("actor misuse gives clear errors", () => {
     assert.throws(() => Counter.remote(fn), ray.SerializationError);
   });
 
-  test("options() rejects unknown options and bad values with TypeError", () => {
+  test("options() rejects an unknown option with a TypeError naming it and listing the valid options", () => {
+    const valid = [
+      "numCpus",
+      "numGpus",
+      "resources",
+      "memory",
+      "maxRestarts",
+      "maxTaskRetries",
+      "maxConcurrency",
+      "name",
+      "namespace",
+      "lifetime",
+      "getIfExists",
+      "checkpointEvery",
+    ];
+    for (const make of [
+      () => Counter.options({ numGPUs: 1 } as unknown as ray.ActorOptions),
+      () => ray.remote({ numGPUs: 1 } as unknown as ray.ActorOptions, class Unused {}),
+    ]) {
+      assert.throws(make, (err: Error) => {
+        assert.ok(err instanceof TypeError, `expected a TypeError, got ${err}`);
+        assert.match(err.message, /unknown option "numGPUs"/);
+        for (const k of valid)
+          assert.ok(err.message.includes(k), `the message does not list "${k}": ${err.message}`);
+        return true;
+      });
+    }
     assert.throws(
       () => Counter.options({ numGPUs: 1 } as unknown as ray.ActorOptions),
-      /unknown option "numGPUs"/,
+      /Counter\.options\(\)/,
     );
-    assert.throws(() => Counter.options({ maxConcurrency: 0 }), TypeError);
-    assert.throws(() => Counter.options({ lifetime: "forever" as "detached" }), TypeError);
-    assert.throws(() => Counter.options({ getIfExists: true }), /getIfExists needs a name/);
+  });
+
+  test("options() rejects bad values with a TypeError naming the option, the value and what is valid", () => {
+    const cases: Array<[ray.ActorOptions, ...RegExp[]]> = [
+      [{ maxConcurrency: 0 }, /maxConcurrency/, /an integer from 1 to \d+/, /got 0/],
+      [{ maxConcurrency: 2.5 }, /maxConcurrency/, /an integer from 1 to \d+/, /got 2\.5/],
+      [{ lifetime: "forever" as "detached" }, /lifetime/, /"detached" or "non_detached"/, /got "forever"/],
+      [{ maxRestarts: -5 }, /maxRestarts/, /an integer >= -1/, /got -5/],
+      [{ maxTaskRetries: 1.5 }, /maxTaskRetries/, /an integer >= -1/, /got 1\.5/],
+      [{ numCpus: -1 }, /numCpus/, /a finite number >= 0/, /got -1/],
+      [{ numGpus: Number.NaN }, /numGpus/, /a finite number >= 0/, /got NaN/],
+      [{ name: "" }, /name/, /non-empty string/, /got ""/],
+      [{ getIfExists: "yes" as unknown as boolean }, /getIfExists/, /a boolean/, /got "yes"/],
+      [{ getIfExists: true }, /getIfExists needs a name/],
+      [{ checkpointEvery: { calls: 0 } }, /calls/, /an integer >= 1/, /got 0/],
+    ];
+    for (const [opts, ...patterns] of cases) {
+      assert.throws(
+        () => Counter.options(opts),
+        (err: Error) => {
+          assert.ok(err instanceof TypeError, `expected a TypeError, got ${err}`);
+          assert.match(err.message, /Counter\.options\(\)/);
+          for (const p of patterns) assert.match(err.message, p);
+          return true;
+        },
+        `options ${JSON.stringify(opts)}`,
+      );
+    }
+  });
+
+  test("a method's options() rejects an unknown option and a bad numReturns, saying what is valid", () => {
+    const c = Counter.remote();
+    const inc = c.increment as unknown as { options(o: unknown): unknown };
+    assert.throws(() => inc.options({ numReturn: 2 }), /unknown option "numReturn"; valid: numReturns/);
+    for (const n of [0, 1.5, -1]) {
+      assert.throws(
+        () => inc.options({ numReturns: n }),
+        new RegExp(`numReturns must be an integer >= 1, got ${n}`),
+        `numReturns ${n}`,
+      );
+    }
   });
 });

@@ -92,26 +92,33 @@ describe("before init", () => {
     );
   });
 
-  test("invalid option values name the option", () => {
-    const cases: Array<[ray.TaskOptions, RegExp]> = [
-      [{ numCpus: -1 }, /numCpus/],
-      [{ numCpus: "2" as unknown as number }, /numCpus/],
-      [{ numCpus: Number.NaN }, /numCpus/],
-      [{ numGpus: -0.5 }, /numGpus/],
-      [{ maxRetries: 1.5 }, /maxRetries/],
-      [{ maxRetries: -2 }, /maxRetries/],
-      [{ numReturns: 0 }, /numReturns/],
-      [{ numReturns: 2.5 }, /numReturns/],
-      [{ resources: { custom: -1 } }, /custom|resources/],
-      [{ resources: [] as unknown as Record<string, number> }, /resources/],
-      [{ retryExceptions: "yes" as unknown as boolean }, /retryExceptions/],
-      [{ name: "" }, /name/],
+  test("invalid option values name the option, the value and what is valid", () => {
+    const NON_NEGATIVE = /must be a finite number >= 0/;
+    const cases: Array<[ray.TaskOptions, ...RegExp[]]> = [
+      [{ numCpus: -1 }, /numCpus/, NON_NEGATIVE, /got -1/],
+      [{ numCpus: "2" as unknown as number }, /numCpus/, NON_NEGATIVE, /got "2"/],
+      [{ numCpus: Number.NaN }, /numCpus/, NON_NEGATIVE, /got NaN/],
+      [{ numGpus: -0.5 }, /numGpus/, NON_NEGATIVE, /got -0\.5/],
+      [{ memory: -1 }, /memory/, NON_NEGATIVE, /got -1/],
+      [{ maxRetries: 1.5 }, /maxRetries/, /must be an integer >= -1/, /got 1\.5/],
+      [{ maxRetries: -2 }, /maxRetries/, /must be an integer >= -1/, /got -2/],
+      [{ numReturns: 0 }, /numReturns/, /must be an integer from 1 to \d+/, /got 0/],
+      [{ numReturns: 2.5 }, /numReturns/, /must be an integer from 1 to \d+/, /got 2\.5/],
+      [{ resources: { custom: -1 } }, /resources\["custom"\]/, NON_NEGATIVE, /got -1/],
+      [{ resources: [] as unknown as Record<string, number> }, /resources/, /plain object/, /got an array/],
+      [
+        { retryExceptions: "yes" as unknown as boolean },
+        /retryExceptions/,
+        /a boolean or an array of error class names/,
+        /got "yes"/,
+      ],
+      [{ name: "" }, /name/, /non-empty string/, /got ""/],
     ];
-    for (const [opts, pattern] of cases) {
-      assert.throws(() => square.options(opts), typeError(pattern), `options ${JSON.stringify(opts)}`);
+    for (const [opts, ...patterns] of cases) {
+      assert.throws(() => square.options(opts), typeError(...patterns), `options ${JSON.stringify(opts)}`);
       assert.throws(
         () => ray.remote(opts, (x: number) => x),
-        typeError(pattern),
+        typeError(...patterns),
         `remote ${JSON.stringify(opts)}`,
       );
     }
@@ -130,17 +137,26 @@ describe("before init", () => {
     assert.equal(ray.isInitialized(), false);
   });
 
-  test("init with a negative or non-numeric numCpus is a TypeError naming numCpus", async () => {
+  test("init with a negative or non-numeric numCpus is a TypeError naming numCpus and the valid range", async () => {
     for (const numCpus of [-1, "4", Number.NaN, Number.POSITIVE_INFINITY]) {
       await assert.rejects(
         ray.init({ numCpus: numCpus as number }),
-        typeError(/numCpus/),
+        typeError(/numCpus/, /must be a finite number >= 0/, /got /),
         `numCpus ${String(numCpus)}`,
       );
     }
-    await assert.rejects(ray.init({ numGpus: -1 }), typeError(/numGpus/));
-    await assert.rejects(ray.init({ resources: { custom: -3 } }), typeError(/custom|resources/));
-    await assert.rejects(ray.init({ namespace: 5 as unknown as string }), typeError(/namespace/));
+    await assert.rejects(
+      ray.init({ numGpus: -1 }),
+      typeError(/numGpus/, /must be a finite number >= 0/, /got -1/),
+    );
+    await assert.rejects(
+      ray.init({ resources: { custom: -3 } }),
+      typeError(/resources\["custom"\]/, /must be a finite number >= 0/, /got -3/),
+    );
+    await assert.rejects(
+      ray.init({ namespace: 5 as unknown as string }),
+      typeError(/namespace/, /non-empty string/, /got 5/),
+    );
     assert.equal(ray.isInitialized(), false);
   });
 });
@@ -171,17 +187,20 @@ describe("with a cluster", () => {
 
   test("a bad get timeout is a TypeError", async () => {
     const ref = square.remote(2);
-    await assert.rejects(async () => ray.get(ref, { timeout: -5 }), typeError(/timeout/));
+    await assert.rejects(
+      async () => ray.get(ref, { timeout: -5 }),
+      typeError(/timeout/, /milliseconds >= 0/, /got -5/),
+    );
     await assert.rejects(
       async () => ray.get(ref, { timeout: "1s" as unknown as number }),
-      typeError(/timeout/),
+      typeError(/timeout/, /milliseconds >= 0/, /got "1s"/),
     );
   });
 
   test("wait with numReturns > refs.length is a TypeError; so is numReturns 0", async () => {
     const refs = [square.remote(1), square.remote(2)];
-    await assert.rejects(ray.wait(refs, { numReturns: 3 }), typeError(/numReturns/));
-    await assert.rejects(ray.wait(refs, { numReturns: 0 }), typeError(/numReturns/));
+    await assert.rejects(ray.wait(refs, { numReturns: 3 }), typeError(/numReturns/, /from 1 to 2/, /got 3/));
+    await assert.rejects(ray.wait(refs, { numReturns: 0 }), typeError(/numReturns/, /from 1 to 2/, /got 0/));
   });
 
   test("put of an ObjectRef is a TypeError", () => {

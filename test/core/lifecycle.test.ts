@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as ray from "tsray";
-import { square } from "../fixtures/tasks.js";
+import { gpuView, square } from "../fixtures/tasks.js";
 import { expectAllDead, isAlive, killPids, pollUntil, within } from "../helpers/processes.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -108,6 +108,31 @@ describe("init and shutdown", () => {
       workers.length <= 2,
       `a 2-CPU node started ${workers.length} workers for 40 one-CPU tasks: ${JSON.stringify(workers)}`,
     );
+  });
+});
+
+describe("GPU detection", () => {
+  test("init() without numGpus takes the node's GPUs from CUDA_VISIBLE_DEVICES (3,5: two GPUs, ids 3 and 5)", async () => {
+    const saved = process.env.CUDA_VISIBLE_DEVICES;
+    process.env.CUDA_VISIBLE_DEVICES = "3,5";
+    let info: ray.ClusterInfo;
+    try {
+      info = await ray.init({ numCpus: 2, logToDriver: false });
+    } finally {
+      if (saved === undefined) delete process.env.CUDA_VISIBLE_DEVICES;
+      else process.env.CUDA_VISIBLE_DEVICES = saved;
+    }
+    await livePids(info, 2);
+    assert.equal(info.resources.GPU, 2);
+    assert.equal((await ray.clusterResources()).GPU, 2);
+    const both = await ray.get(gpuView.options({ numGpus: 2 }).remote());
+    assert.deepEqual([...both.gpuIds].sort(), [3, 5]);
+    assert.deepEqual(both.cuda?.split(",").map(Number).sort(), [3, 5]);
+    const one = await ray.get(gpuView.options({ numGpus: 1 }).remote());
+    assert.equal(one.gpuIds.length, 1);
+    assert.ok([3, 5].includes(one.gpuIds[0]!), `a detected id, got ${one.gpuIds}`);
+    assert.equal(one.cuda, String(one.gpuIds[0]));
+    await assert.rejects(ray.get(gpuView.options({ numGpus: 3 }).remote()), ray.InfeasibleResourcesError);
   });
 });
 

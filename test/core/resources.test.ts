@@ -71,6 +71,15 @@ describe("capacity", () => {
 });
 
 describe("GPUs", () => {
+  /**
+   * CUDA_VISIBLE_DEVICES was in the worker's environment when its process started (GPU
+   * libraries read it once, at load), naming exactly the task's GPUs.
+   */
+  function assertSetAtStart(v: { gpuIds: number[]; atStart: string | null | undefined }): void {
+    if (v.atStart === undefined) return; // /proc/self/environ is Linux only
+    assert.equal(v.atStart, v.gpuIds.join(","), "CUDA_VISIBLE_DEVICES at process start");
+  }
+
   test("the driver has no GPU ids", () => {
     assert.deepEqual(ray.getGpuIds(), []);
   });
@@ -80,18 +89,20 @@ describe("GPUs", () => {
     assert.deepEqual(view.gpuIds, []);
   });
 
-  test("a numGpus: 1 task sees one id, also in CUDA_VISIBLE_DEVICES", async () => {
+  test("a numGpus: 1 task sees one id, also in CUDA_VISIBLE_DEVICES, set when its process started", async () => {
     const view = await ray.get(gpuView.options({ numGpus: 1 }).remote());
     assert.equal(view.gpuIds.length, 1);
     const [id] = view.gpuIds;
     assert.ok(id === 0 || id === 1, `id ${id} is not one of the node's GPUs`);
     assert.equal(view.cuda, String(id));
+    assertSetAtStart(view);
   });
 
   test("a numGpus: 2 task sees both ids", async () => {
     const view = await ray.get(gpuView.options({ numGpus: 2 }).remote());
     assert.deepEqual([...view.gpuIds].sort(), [0, 1]);
     assert.deepEqual(view.cuda?.split(",").map(Number).sort(), [0, 1]);
+    assertSetAtStart(view);
   });
 
   test("two concurrent numGpus: 1 tasks get distinct ids", async () => {
@@ -101,6 +112,7 @@ describe("GPUs", () => {
     for (const v of views) {
       assert.equal(v.gpuIds.length, 1);
       assert.equal(v.cuda, String(v.gpuIds[0]));
+      assertSetAtStart(v);
     }
     assert.notEqual(views[0]!.gpuIds[0], views[1]!.gpuIds[0]);
     assert.notEqual(views[0]!.pid, views[1]!.pid);
@@ -114,6 +126,7 @@ describe("GPUs", () => {
     for (const v of views) {
       assert.equal(v.gpuIds.length, 1, `a fractional holder sees one id, saw ${v.gpuIds}`);
       assert.equal(v.cuda, String(v.gpuIds[0]));
+      assertSetAtStart(v);
       uses.set(v.gpuIds[0]!, (uses.get(v.gpuIds[0]!) ?? 0) + 1);
     }
     assert.ok(
@@ -129,37 +142,55 @@ describe("GPUs", () => {
 });
 
 describe("infeasible and waiting demands", () => {
-  test("numGpus: 3 on a 2-GPU node fails at get with InfeasibleResourcesError saying what is missing", async () => {
-    const ref = gpuView.options({ numGpus: 3 }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), (err: Error) => {
-      assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
-      assert.equal((err as ray.InfeasibleResourcesError).code, "INFEASIBLE_RESOURCES");
-      assert.match(err.message, /3 GPU/);
-      assert.match(err.message, /2/);
-      return true;
-    });
+  /** An infeasible demand fails fast: get rejects this soon after submission, not when some wait expires. */
+  const FAIL_FAST_MS = 1000;
+
+  /** Submit, then the error get rejects with and how long after submission it came (bounded at 10 s). */
+  async function failure(submit: () => ray.ObjectRef<unknown>): Promise<{ err: Error; ms: number }> {
+    const t0 = performance.now();
+    const ref = submit();
+    try {
+      await ray.get(ref, { timeout: 10_000 });
+    } catch (err) {
+      return { err: err as Error, ms: performance.now() - t0 };
+    }
+    throw new assert.AssertionError({ message: "an infeasible task succeeded" });
+  }
+
+  function assertFast(ms: number): void {
+    assert.ok(ms < FAIL_FAST_MS, `the infeasible task failed ${Math.round(ms)} ms after submission`);
+  }
+
+  test("numGpus: 3 on a 2-GPU node fails fast at get with InfeasibleResourcesError saying what is missing", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ numGpus: 3 }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assert.equal(err.code, "INFEASIBLE_RESOURCES");
+    assert.match(err.message, /3 GPU/);
+    assert.match(err.message, /2/);
+    assertFast(ms);
   });
 
-  test("an unknown custom resource is infeasible and named", async () => {
-    const ref = gpuView.options({ resources: { tpu: 1 } }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), (err: Error) => {
-      assert.ok(err instanceof ray.InfeasibleResourcesError);
-      assert.match(err.message, /tpu/);
-      assert.match(err.message, /has 0/);
-      return true;
-    });
+  test("an unknown custom resource is infeasible and named, fast", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ resources: { tpu: 1 } }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assert.match(err.message, /tpu/);
+    assert.match(err.message, /has 0/);
+    assertFast(ms);
   });
 
-  test("too much of a known custom resource is infeasible", async () => {
-    const ref = gpuView.options({ resources: { custom: 3 } }).remote();
-    await assert.rejects(ray.get(ref, { timeout: 10_000 }), ray.InfeasibleResourcesError);
+  test("too much of a known custom resource is infeasible, fast", async () => {
+    const { err, ms } = await failure(() => gpuView.options({ resources: { custom: 3 } }).remote());
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assertFast(ms);
   });
 
   test("an infeasible shape does not disturb feasible work", async () => {
-    const bad = gpuView.options({ numGpus: 5 }).remote();
+    const bad = failure(() => gpuView.options({ numGpus: 5 }).remote());
     const good = square.remote(8);
     assert.equal(await ray.get(good), 64);
-    await assert.rejects(ray.get(bad, { timeout: 10_000 }), ray.InfeasibleResourcesError);
+    const { err, ms } = await bad;
+    assert.ok(err instanceof ray.InfeasibleResourcesError, `got ${err.constructor.name}: ${err.message}`);
+    assertFast(ms);
   });
 
   test("a demand on busy resources waits and then runs", async () => {

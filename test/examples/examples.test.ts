@@ -100,35 +100,51 @@ after(() => {
   killPids(alive);
 });
 
+const tested = new Set<string>();
+
+/** Register the test of one example (the names feed the check that every example has one). */
+function exampleTest(name: string, what: string, check: (stdout: string) => void): void {
+  tested.add(name);
+  test(`${name}: ${what}`, async () => check(await expectSuccess(name)));
+}
+
 describe("examples", { concurrency: 1 }, () => {
-  test("counter.ts: ten counters once each, then counters[0] five times", async () => {
-    const out = await expectSuccess("counter.ts");
+  exampleTest("quickstart.ts", "squares, a sum of refs, an actor's counts", (out) => {
+    assert.match(out, /^squares: \[ 1, 4, 9, 16 \]$/m);
+    assert.match(out, /^3² \+ 4² = 25$/m);
+    assert.match(out, /^counter: \[ 1, 2, 3 \]$/m);
+  });
+
+  exampleTest("counter.ts", "ten counters once each, then counters[0] five times", (out) => {
     assert.match(out, /\[1,1,1,1,1,1,1,1,1,1\]/);
     assert.match(out, /\[2,3,4,5,6\]/);
   });
 
-  test("gym-environment.ts: CartPole environments stepped in parallel; episode lengths printed", async () => {
-    const out = await expectSuccess("gym-environment.ts");
-    const lengths = (policy: string) => {
-      const m = new RegExp(`policy ${policy}: episode lengths (\\[[\\d,]+\\])`).exec(out);
-      assert.ok(m, `no episode lengths for policy ${policy} in:\n${out}`);
-      return JSON.parse(m[1]!) as number[];
-    };
-    const random = lengths("random");
-    const simple = lengths("lean-following");
-    assert.equal(random.length, 4);
-    assert.equal(simple.length, 4);
-    for (const l of [...random, ...simple]) assert.ok(l >= 1 && l <= 500, `episode length ${l} out of range`);
-    // A random policy drops the pole within a few dozen steps; following the lean balances far longer.
-    assert.ok(Math.max(...random) < 100, `random episodes: ${random}`);
-    assert.ok(Math.min(...simple) > Math.max(...random), `simple ${simple} vs random ${random}`);
-    const pids = /environments, in processes ([\d, ]+)/.exec(out);
-    assert.ok(pids, out);
-    assert.equal(new Set(pids[1]!.split(", ")).size, 4, "each environment should live in its own process");
-  });
+  exampleTest(
+    "gym-environment.ts",
+    "CartPole environments stepped in parallel; episode lengths printed",
+    (out) => {
+      const lengths = (policy: string) => {
+        const m = new RegExp(`policy ${policy}: episode lengths (\\[[\\d,]+\\])`).exec(out);
+        assert.ok(m, `no episode lengths for policy ${policy} in:\n${out}`);
+        return JSON.parse(m[1]!) as number[];
+      };
+      const random = lengths("random");
+      const simple = lengths("lean-following");
+      assert.equal(random.length, 4);
+      assert.equal(simple.length, 4);
+      for (const l of [...random, ...simple])
+        assert.ok(l >= 1 && l <= 500, `episode length ${l} out of range`);
+      // A random policy drops the pole within a few dozen steps; following the lean balances far longer.
+      assert.ok(Math.max(...random) < 100, `random episodes: ${random}`);
+      assert.ok(Math.min(...simple) > Math.max(...random), `simple ${simple} vs random ${random}`);
+      const pids = /environments, in processes ([\d, ]+)/.exec(out);
+      assert.ok(pids, out);
+      assert.equal(new Set(pids[1]!.split(", ")).size, 4, "each environment should live in its own process");
+    },
+  );
 
-  test("neural-net-on-gpu.ts: a numGpus: 1 actor trains, accuracy improves", async () => {
-    const out = await expectSuccess("neural-net-on-gpu.ts");
+  exampleTest("neural-net-on-gpu.ts", "a numGpus: 1 actor trains, accuracy improves", (out) => {
     const before = /accuracy before training: ([\d.]+)/.exec(out);
     const afterTraining = /accuracy after 100 steps: ([\d.]+)/.exec(out);
     assert.ok(before && afterTraining, out);
@@ -141,8 +157,7 @@ describe("examples", { concurrency: 1 }, () => {
     }
   });
 
-  test("actor-handles.ts: four tasks drive one counter through handles; final count 400", async () => {
-    const out = await expectSuccess("actor-handles.ts");
+  exampleTest("actor-handles.ts", "four tasks drive one counter through handles; final count 400", (out) => {
     const seen = [...out.matchAll(/^counter = (\d+)$/gm)].map((m) => Number(m[1]));
     assert.equal(seen.length, 10, out);
     for (let i = 1; i < seen.length; i++)
@@ -150,16 +165,28 @@ describe("examples", { concurrency: 1 }, () => {
     assert.match(out, /final count 400$/m);
   });
 
-  test("parameter-server.ts: workers pull/push through the server's handle; the loss decreases", async () => {
-    const out = await expectSuccess("parameter-server.ts");
-    const losses = [...out.matchAll(/^updates\s+(\d+): loss ([\d.]+)$/gm)].map((m) => ({
-      updates: Number(m[1]),
-      loss: Number(m[2]),
-    }));
-    assert.ok(losses.length >= 2, out);
-    assert.equal(losses[0]!.updates, 0);
-    assert.equal(losses[losses.length - 1]!.updates, 400);
-    assert.ok(losses[losses.length - 1]!.loss < losses[0]!.loss / 100, out);
-    assert.match(out, /4 workers pushed 400 gradients; loss decreased/);
+  exampleTest(
+    "parameter-server.ts",
+    "workers pull/push through the server's handle; the loss decreases",
+    (out) => {
+      const losses = [...out.matchAll(/^updates\s+(\d+): loss ([\d.]+)$/gm)].map((m) => ({
+        updates: Number(m[1]),
+        loss: Number(m[2]),
+      }));
+      assert.ok(losses.length >= 2, out);
+      assert.equal(losses[0]!.updates, 0);
+      assert.equal(losses[losses.length - 1]!.updates, 400);
+      assert.ok(losses[losses.length - 1]!.loss < losses[0]!.loss / 100, out);
+      assert.match(out, /4 workers pushed 400 gradients; loss decreased/);
+    },
+  );
+
+  test("every example in examples/ has a test here", () => {
+    const examples = readdirSync(`${ROOT}/examples`).filter((f) => f.endsWith(".ts"));
+    assert.deepEqual(
+      examples.filter((f) => !tested.has(f)),
+      [],
+      "examples without a test",
+    );
   });
 });
