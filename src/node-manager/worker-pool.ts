@@ -75,7 +75,9 @@ export class WorkerPool {
       TSRAY_NAMESPACE: runtime.namespace,
     };
     delete env.TSRAY_HEAD_CONFIG;
-    if (gpuEnv !== "") env.CUDA_VISIBLE_DEVICES = gpuEnv;
+    // Always set, "" for workers without GPUs: they must not inherit the driver's list
+    // and use GPUs other holders were given (SPEC 13).
+    env.CUDA_VISIBLE_DEVICES = gpuEnv;
     const out = this.ctx.logToDriver ? "inherit" : this.logFile();
     const extra = this.cfg.workerExtraArgv ? this.cfg.workerExtraArgv.split(" ").filter(Boolean) : [];
     const child = spawn(

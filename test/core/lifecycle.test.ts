@@ -132,6 +132,10 @@ describe("GPU detection", () => {
     assert.equal(one.gpuIds.length, 1);
     assert.ok([3, 5].includes(one.gpuIds[0]!), `a detected id, got ${one.gpuIds}`);
     assert.equal(one.cuda, String(one.gpuIds[0]));
+    // A task that asked for no GPU sees none, though the driver's environment lists two.
+    const none = await ray.get(gpuView.remote());
+    assert.deepEqual(none.gpuIds, []);
+    assert.equal(none.cuda, "");
     await assert.rejects(ray.get(gpuView.options({ numGpus: 3 }).remote()), ray.InfeasibleResourcesError);
   });
 });
