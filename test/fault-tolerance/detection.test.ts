@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { flaky, Ledger } from "../fixtures/ft.js";
+import { attemptLog, flaky, Ledger } from "../fixtures/ft.js";
 import { useCluster } from "../helpers/cluster.js";
 import { isAlive, pollUntil, within } from "../helpers/processes.js";
 import { tempPath } from "../helpers/temp.js";
@@ -76,11 +76,15 @@ describe("detection of dead processes", () => {
   test("a task worker that is SIGKILLed mid-task is noticed within a second and its CPU and GPU return", async () => {
     const file = tempPath("detect-task", "attempts");
     const ref = flaky.options({ numGpus: 1, maxRetries: 0 }).remote(file, 1, "sigkill");
-    const t0 = performance.now();
-    await assert.rejects(within(ray.get(ref), 5_000, "the crashing task"), ray.WorkerCrashedError);
+    // Submission and worker start come first (not detection): the bound on them is loose.
+    await assert.rejects(within(ray.get(ref), 10_000, "the crashing task"), ray.WorkerCrashedError);
     await allFree(1_000);
-    // Submission, worker start and the crash all count here; the detection itself is the exit event.
-    assert.ok(performance.now() - t0 < 5_000);
+    // The task records its start (wall clock) and SIGKILLs its own process right after:
+    // from there to the error here and every CPU and GPU back is the detection.
+    const [attempt] = attemptLog(file);
+    assert.ok(attempt, "the task ran");
+    const elapsed = Date.now() - attempt.at;
+    assert.ok(elapsed < 1_000, `noticed after ${elapsed} ms`);
     const workers = await ray.listWorkers();
     assert.ok(
       workers.every((w) => isAlive(w.pid)),

@@ -4,18 +4,31 @@
 // WorkerCrashedError, the actor restarts or dies naming the cause, and resources
 // return. This file shortens the deadline through the environment, which the
 // embedded head (and so the node manager) inherits.
-process.env.TSRAY_HEARTBEAT_MS = "100";
-process.env.TSRAY_HEARTBEAT_TIMEOUT_MS = "1000";
+process.env.TSRAY_HEARTBEAT_MS = "100"; // PERIOD_MS below
+process.env.TSRAY_HEARTBEAT_TIMEOUT_MS = "1000"; // DEADLINE_MS below
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { asyncWait, countLines, hangThenSucceed, Ledger, spinForever } from "../fixtures/ft.js";
+import { asyncWait, attemptLog, hangThenSucceed, Ledger, spinForever } from "../fixtures/ft.js";
 import { useCluster } from "../helpers/cluster.js";
 import { isAlive, pollUntil, within } from "../helpers/processes.js";
 import { tempPath } from "../helpers/temp.js";
 
 useCluster({ numCpus: 2, numGpus: 1, logToDriver: false });
+
+const PERIOD_MS = 100;
+const DEADLINE_MS = 1_000;
+/**
+ * Latest a hang may be noticed after it began: a probe goes out at the first tick
+ * after the event loop stops (<= one period), it is overdue once the deadline has
+ * passed, and the kill happens at the first tick after that (<= one more period).
+ * LOAD_MARGIN_MS covers timers firing late and the kill, exit and error reaching
+ * the driver on a loaded 2-core machine. A detector that waited for a second
+ * deadline, or re-armed its probe late, fails this.
+ */
+const LOAD_MARGIN_MS = 2_000;
+const LATEST_MS = DEADLINE_MS + 2 * PERIOD_MS + LOAD_MARGIN_MS;
 
 async function allFree(ms: number): Promise<void> {
   await pollUntil(
@@ -31,10 +44,12 @@ async function allFree(ms: number): Promise<void> {
 describe("hung workers (heartbeat deadline 1 s)", () => {
   test("a task stuck in a sync loop: its worker is killed after the deadline, WorkerCrashedError", async () => {
     const file = tempPath("hang-task", "attempts");
-    const t0 = performance.now();
+    let failedAt = 0;
     await assert.rejects(
       within(
-        ray.get(spinForever.options({ maxRetries: 1, numGpus: 1 }).remote(file)),
+        ray.get(spinForever.options({ maxRetries: 1, numGpus: 1 }).remote(file)).finally(() => {
+          failedAt = Date.now();
+        }),
         15_000,
         "the hung task",
       ),
@@ -44,9 +59,17 @@ describe("hung workers (heartbeat deadline 1 s)", () => {
         return true;
       },
     );
-    const elapsed = performance.now() - t0;
-    assert.equal(countLines(file), 2, "it ran twice (maxRetries: 1)");
-    assert.ok(elapsed >= 2_000, `two hangs of >= 1 s each, took ${elapsed.toFixed(0)} ms`);
+    const attempts = attemptLog(file);
+    assert.equal(attempts.length, 2, "it ran twice (maxRetries: 1)");
+    assert.notEqual(attempts[0]!.pid, attempts[1]!.pid, "the retry ran in another worker");
+    // The first hang ended (killed) before the retry started; the second hang's kill failed the task.
+    const firstHang = attempts[1]!.at - attempts[0]!.at;
+    const secondHang = failedAt - attempts[1]!.at;
+    assert.ok(firstHang >= DEADLINE_MS, `the first hang was cut after ${firstHang} ms`);
+    assert.ok(
+      secondHang >= DEADLINE_MS && secondHang <= LATEST_MS,
+      `the second hang was noticed after ${secondHang} ms (expected ${DEADLINE_MS} to ${LATEST_MS})`,
+    );
     await allFree(2_000);
   });
 
@@ -60,8 +83,13 @@ describe("hung workers (heartbeat deadline 1 s)", () => {
     const pid = await ray.get(a.pid.remote());
     await assert.rejects(within(ray.get(a.hang.remote()), 15_000, "the hung call"), (err: Error) => {
       assert.ok(err instanceof ray.ActorDiedError, `got ${err.constructor.name}: ${err.message}`);
-      assert.match(err.message, /stopped answering heartbeats/);
       assert.match(err.message, /restart 1/);
+      // The node manager's own measure: how long the probe had been unanswered when it killed.
+      const overdue = Number(/stopped answering heartbeats for (\d+) ms/.exec(err.message)?.[1]);
+      assert.ok(
+        overdue > DEADLINE_MS && overdue <= DEADLINE_MS + PERIOD_MS + LOAD_MARGIN_MS,
+        `killed after its probe was unanswered for ${overdue} ms: ${err.message}`,
+      );
       return true;
     });
     assert.equal(isAlive(pid), false);
@@ -76,6 +104,11 @@ describe("hung workers (heartbeat deadline 1 s)", () => {
     await assert.rejects(within(ray.get(a.hang.remote()), 15_000, "the second hung call"), (err: Error) => {
       assert.ok(err instanceof ray.ActorDiedError);
       assert.match(err.message, /is dead: its worker process \(pid \d+\) stopped answering heartbeats/);
+      const overdue = Number(/stopped answering heartbeats for (\d+) ms/.exec(err.message)?.[1]);
+      assert.ok(
+        overdue > DEADLINE_MS && overdue <= DEADLINE_MS + PERIOD_MS + LOAD_MARGIN_MS,
+        `killed after its probe was unanswered for ${overdue} ms: ${err.message}`,
+      );
       return true;
     });
     await assert.rejects(ray.get(a.get.remote()), ray.ActorDiedError);

@@ -5,14 +5,22 @@
 // driver process.
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as ray from "tsray";
-import { type CounterHandle, Mailbox, makeCounterInTask, putInWorker } from "../fixtures/refcount.js";
+import {
+  type CounterHandle,
+  Mailbox,
+  makeCounterInTask,
+  ownPendingInWorker,
+  putInWorker,
+} from "../fixtures/refcount.js";
 import { useCluster } from "../helpers/cluster.js";
 import { expectAllDead, killPids, pollUntil, within } from "../helpers/processes.js";
-import { releaseHandle } from "./helpers.js";
+import { tempDir } from "../helpers/temp.js";
+import { fileAppears, releaseHandle } from "./helpers.js";
 
 const cluster = useCluster({ numCpus: 2, logToDriver: false });
 
@@ -62,6 +70,44 @@ describe("owner death", () => {
     assert.ok(again instanceof ray.OwnerDiedError, `got ${again.constructor.name}`);
     ref.release();
     result.release();
+  });
+
+  test("a get already waiting on an object when its owner (a worker) dies rejects with OwnerDiedError", async () => {
+    const dir = tempDir("owner-wait");
+    const started = `${dir}/started`;
+    const gate = `${dir}/gate`;
+    const result = ownPendingInWorker.remote(started, gate, 60_000);
+    const { pending, ready, pid } = await ray.get(result, { timeout: 20_000 });
+    try {
+      assert.notEqual(pid, process.pid);
+      // The task that makes `pending` is running and waits for the gate: the object cannot be ready.
+      await fileAppears(started, 20_000);
+      let settled = false;
+      const waiting = ray.get(pending).finally(() => {
+        settled = true;
+      });
+      waiting.catch(() => undefined); // judged below
+      // A get of another object of the same owner, asked after it, is answered: the owner
+      // has received the first request, which it holds until `pending` is ready.
+      assert.equal(await ray.get(ready, { timeout: 10_000 }), "ready");
+      assert.equal(settled, false, "the get of the pending object is waiting");
+      process.kill(pid, "SIGKILL");
+      const err = await rejection(waiting, "a get waiting on an object whose owner died");
+      assert.ok(
+        err instanceof ray.OwnerDiedError,
+        `expected OwnerDiedError, got ${err.constructor.name}: ${err}`,
+      );
+      assert.equal((err as ray.OwnerDiedError).code, "OWNER_DIED");
+      assert.ok(err.message.includes(pending.id), err.message);
+      // The waiting request failed (not a fresh one to a dead address).
+      assert.match(err.message, /died before sending it/);
+      await expectAllDead([pid], 5_000);
+    } finally {
+      writeFileSync(gate, "open"); // let the gated task end
+      pending.release();
+      ready.release();
+      result.release();
+    }
   });
 
   test("a worker that owns an actor dies: the actor ends and calls fail with ActorDiedError naming the owner", async () => {
