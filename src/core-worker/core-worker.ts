@@ -453,7 +453,7 @@ export class CoreWorker {
         this.objects.onUnpin(msg.ids, conn.peerAddress);
         return undefined;
       case Msg.GetMemoryInfo:
-        return this.memoryInfo();
+        return msg.collect ? collectAndSettle().then(() => this.memoryInfo()) : this.memoryInfo();
       case Msg.StorePressure:
         void collectAndSettle();
         return undefined;
@@ -470,12 +470,15 @@ export class CoreWorker {
 
   /** This process's objects and RSS, for `tsray memory`. */
   memoryInfo(): ProcessMemoryInfo {
+    const usage = process.memoryUsage();
     return {
       workerId: this.opts.workerId,
       address: this.address,
       pid: process.pid,
       kind: this.opts.mode === "driver" ? "driver" : current.actorId !== undefined ? "actor" : "worker",
-      rss: process.memoryUsage.rss(),
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      fullGcs: this.fullGcs,
       objects: this.objects.memoryInfo(),
     };
   }
@@ -509,6 +512,7 @@ export class CoreWorker {
         this.objects.createdSinceGc = 0;
         const cpu = process.cpuUsage();
         gc();
+        this.fullGcs++;
         // Its CPU time, not wall time: on a busy machine waiting for a core is no GC cost.
         const { user, system } = process.cpuUsage(cpu);
         this.fullGcAllowedAt = performance.now() + ((user + system) / 1000) * 50;
@@ -527,6 +531,8 @@ export class CoreWorker {
   private tasksSinceGcTimer = 0;
   private collections = 0;
   private fullGcAllowedAt = 0;
+  /** Full collections this worker ran on its own (reported by memoryInfo: tools wait for the idle one). */
+  private fullGcs = 0;
 
   private checkOpen(): void {
     if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");
