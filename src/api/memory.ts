@@ -31,8 +31,13 @@ export interface MemorySummary {
     rss: number;
     /** V8 heap in use, garbage not yet collected included. */
     heapUsed: number;
-    /** Full collections the process ran on its own (workers collect when idle); 0 for drivers. */
+    /** Full collections the process ran on its own (workers collect after tasks); 0 for drivers. */
     fullGcs: number;
+    /**
+     * True for a worker that finished tasks recently and has not run its idle
+     * collection yet: wait for false before reading `heapUsed` as what it retains.
+     */
+    gcPending: boolean;
     objects: number;
     bytes: number;
   }>;
@@ -104,6 +109,7 @@ export function summarizeMemory(
       rss: p.rss,
       heapUsed: p.heapUsed,
       fullGcs: p.fullGcs,
+      gcPending: p.gcPending,
       objects: p.objects.length,
       bytes,
     });

@@ -689,8 +689,14 @@ export interface ProcessMemoryInfo {
   rss: number;
   /** V8 heap in use (`process.memoryUsage().heapUsed`): live objects plus garbage not yet collected. */
   heapUsed: number;
-  /** Full garbage collections the process ran itself (workers, when idle); 0 in drivers. */
+  /** Full garbage collections the process ran itself (workers, after tasks); 0 in drivers. */
   fullGcs: number;
+  /**
+   * A worker that finished tasks recently and has not run its idle collection yet
+   * (its collector's timer is set); false once it is idle and collected or found
+   * nothing worth collecting. Always false in drivers.
+   */
+  gcPending: boolean;
   objects: ObjectMemoryInfo[];
 }
 
