@@ -2,23 +2,36 @@
  * `memory soak` (issue 4): memory stays flat under distributed reference counting.
  * Runs SOAK_TASKS small tasks (default 1,000,000) in batches of 1,000 — results got,
  * refs dropped (every other batch released with release(), the others left to the
- * garbage collector) — then SOAK_PUTS puts of 1 KiB (default 100,000), released.
- * Before and after (driver collected, workers settled) it measures the driver's RSS
- * and heap, the workers' RSS (from memory().processes) and the live objects and
- * owned bytes per process (memory()). Prints extra JSON lines
- * `{"name":"memory soak: ...","value",...}`; the scenario's own value is the
- * driver's RSS delta in MB (end minus start).
+ * garbage collector) — then SOAK_PUTS puts of 1 KiB (default 100,000, inline: they
+ * live in the driver) and SOAK_LARGE_PUTS puts of 1 MiB (default 1,000, above the
+ * 100 KiB inline threshold: they go to the shared-memory store), released.
+ *
+ * Before and after, it settles — the driver collects; every worker finishes its
+ * idle collections (memory() reports `gcPending` until then: event-based, bounded)
+ * — then measures the driver's RSS and heap, the workers' RSS and heap, the live
+ * objects and owned bytes per process, and the object store's bytes and objects in
+ * use (memory().objectStores). The driver's RSS line also gives what of it is the
+ * store's pages (RssShmem), its committed V8 heap and its external memory, so growth
+ * outside them (the allocator's retained pages) shows. Prints extra JSON lines
+ * `{"name":"memory soak: ...","value",...}`; the scenario's own value is the driver's
+ * RSS delta in MB.
  */
+import { readFileSync } from "node:fs";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { get, type MemorySummary, memory, type ObjectRef, put } from "tsray";
+import { get, type MemorySummary, memory, type ObjectRef, type ObjectStoreStats, put } from "tsray";
 import { emit, register, type Scenario } from "../harness.js";
 import { smallValue } from "../tasks.js";
 
 const BATCH = 1000;
+/** Large puts are released in batches of this many (100 MiB held at a time). */
+const LARGE_BATCH = 100;
 const MB = 1024 * 1024;
+/** Bound for the workers' idle collections after the load (the quiet one comes 6 s into idleness). */
+const SETTLE_MS = 20_000;
 
-/** A positive integer from the environment, else `fallback`. */
+/** A non-negative integer from the environment, else `fallback`. */
 function envCount(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return fallback;
@@ -40,11 +53,32 @@ function collect(): void {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * This process's resident shared-memory bytes (Linux `RssShmem`): pages of the object
+ * store's arena it wrote or read, counted in its RSS although they are the store's.
+ * 0 where /proc is missing.
+ */
+function rssShmem(): number {
+  try {
+    const m = /^RssShmem:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /** One measurement of the cluster's memory. */
 interface Snapshot {
   driverRss: number;
+  /** Of the driver's RSS: store pages (shared memory). */
+  driverShmem: number;
   driverHeap: number;
+  /** The driver's committed V8 heap (heapTotal): what its heap takes of its RSS. */
+  driverHeapTotal: number;
+  /** Memory of the driver's Buffers and ArrayBuffers outside the V8 heap (`external`). */
+  driverExternal: number;
   workersRss: number;
+  workersHeap: number;
   workers: number;
   /** Live objects cluster-wide (distinct ids in memory()). */
   liveObjects: number;
@@ -53,34 +87,80 @@ interface Snapshot {
   driverBytes: number;
   /** Bytes owned by every process together (the in-memory store of small objects). */
   ownedBytes: number;
-  perProcess: Array<{ pid: number; kind: string; rss: number; objects: number; bytes: number }>;
+  store: ObjectStoreStats;
+  /** How long the workers' idle collections took to finish, and whether the bound cut the wait short. */
+  settleMs: number;
+  settleTimedOut: boolean;
+  perProcess: Array<{
+    pid: number;
+    kind: string;
+    rss: number;
+    heapUsed: number;
+    fullGcs: number;
+    objects: number;
+    bytes: number;
+  }>;
 }
 
-/** Collect in the driver, give workers time to collect and report, then measure. */
-async function settleAndMeasure(): Promise<Snapshot> {
-  for (let i = 0; i < 3; i++) {
+const workersOf = (m: MemorySummary) => m.processes.filter((p) => p.pid !== process.pid);
+const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0);
+
+/**
+ * Collect in the driver (its finalizers release refs), wait until no worker has a
+ * collection due (`gcPending`) and `done(m)` holds, both bounded by SETTLE_MS; then
+ * wait for the workers' RSS to stop falling (V8 gives pages back just after a
+ * collection), at most 2 s. Returns the last memory() report.
+ */
+async function settle(done: (m: MemorySummary) => boolean): Promise<[MemorySummary, number, boolean]> {
+  const t0 = performance.now();
+  let m: MemorySummary;
+  for (;;) {
     collect();
+    for (let i = 0; i < 3; i++) await nextTurn(); // finalization callbacks run as tasks
+    m = await memory();
+    if (!workersOf(m).some((p) => p.gcPending) && done(m)) break;
+    if (performance.now() - t0 > SETTLE_MS) return [m, performance.now() - t0, true];
     await pause(50);
   }
-  await pause(300); // workers collect ~20 ms after their last task; borrowers report to owners
+  const settleMs = performance.now() - t0;
+  for (let i = 0, last = -1; i < 20; i++) {
+    const rss = sum(workersOf(m).map((p) => p.rss));
+    if (rss === last) break;
+    last = rss;
+    await pause(100);
+    m = await memory();
+  }
+  return [m, settleMs, false];
+}
+
+async function measure(done: (m: MemorySummary) => boolean = () => true): Promise<Snapshot> {
+  const [m, settleMs, settleTimedOut] = await settle(done);
   collect();
-  const m: MemorySummary = await memory();
   const mine = m.processes.find((p) => p.pid === process.pid);
-  const workers = m.processes.filter((p) => p.pid !== process.pid);
+  const workers = workersOf(m);
   const usage = process.memoryUsage();
   return {
     driverRss: usage.rss,
+    driverShmem: rssShmem(),
     driverHeap: usage.heapUsed,
-    workersRss: workers.reduce((s, p) => s + p.rss, 0),
+    driverHeapTotal: usage.heapTotal,
+    driverExternal: usage.external,
+    workersRss: sum(workers.map((p) => p.rss)),
+    workersHeap: sum(workers.map((p) => p.heapUsed)),
     workers: workers.length,
     liveObjects: m.objects.length,
     driverObjects: mine?.objects ?? 0,
     driverBytes: mine?.bytes ?? 0,
-    ownedBytes: m.processes.reduce((s, p) => s + p.bytes, 0),
+    ownedBytes: sum(m.processes.map((p) => p.bytes)),
+    store: m.objectStores[0]!,
+    settleMs,
+    settleTimedOut,
     perProcess: m.processes.map((p) => ({
       pid: p.pid,
       kind: p.kind,
       rss: p.rss,
+      heapUsed: p.heapUsed,
+      fullGcs: p.fullGcs,
       objects: p.objects,
       bytes: p.bytes,
     })),
@@ -100,12 +180,11 @@ async function runTasks(tasks: number): Promise<number> {
   return tasks / ((performance.now() - t0) / 1000);
 }
 
-/** `puts` puts of 1 KiB, each released once a batch is done. Returns puts per second. */
-async function runPuts(puts: number): Promise<number> {
-  const value = new Uint8Array(1024).fill(7);
+/** `puts` puts of `value`, released `batch` at a time. Returns puts per second. */
+async function runPuts(puts: number, value: Uint8Array, batch: number): Promise<number> {
   const t0 = performance.now();
-  for (let done = 0; done < puts; done += BATCH) {
-    const n = Math.min(BATCH, puts - done);
+  for (let done = 0; done < puts; done += batch) {
+    const n = Math.min(batch, puts - done);
     const refs: ObjectRef<Uint8Array>[] = new Array(n);
     for (let i = 0; i < n; i++) refs[i] = await put(value);
     for (const r of refs) r.release();
@@ -123,19 +202,25 @@ const soak: Scenario & { readonly limitSeconds: number } = {
   run: async () => {
     const tasks = envCount("SOAK_TASKS", 1_000_000);
     const puts = envCount("SOAK_PUTS", 100_000);
-    // Warm up (workers started, code compiled) so the baseline is not the startup cost.
+    const largePuts = envCount("SOAK_LARGE_PUTS", 1_000);
+    const small = new Uint8Array(1024).fill(7);
+    const large = new Uint8Array(MB).fill(9);
+    // Warm up (workers started, code compiled, store pages touched) so the baseline is not the startup cost.
     await runTasks(Math.min(tasks, 10 * BATCH));
-    await runPuts(Math.min(puts, BATCH));
-    const before = await settleAndMeasure();
+    await runPuts(Math.min(puts, BATCH), small, BATCH);
+    await runPuts(Math.min(largePuts, LARGE_BATCH), large, LARGE_BATCH);
+    const before = await measure();
     const t0 = performance.now();
     const taskRate = await runTasks(tasks);
-    const putRate = await runPuts(puts);
+    const putRate = await runPuts(puts, small, BATCH);
+    const largeRate = await runPuts(largePuts, large, LARGE_BATCH);
     const seconds = (performance.now() - t0) / 1000;
-    let after = await settleAndMeasure();
-    // Stragglers (a worker's last collection, a RemoveBorrower in flight): wait up to 10 s.
-    for (let i = 0; i < 20 && after.liveObjects > before.liveObjects; i++) after = await settleAndMeasure();
+    // Stragglers (a RemoveBorrower in flight, a view not yet collected) get the same bound.
+    const after = await measure(
+      (m) => m.objects.length <= before.liveObjects && m.objectStores[0]!.usedBytes <= before.store.usedBytes,
+    );
     const driverRssDelta = (after.driverRss - before.driverRss) / MB;
-    const common = { tasks, puts };
+    const common = { tasks, puts, largePuts };
     emit({
       name: "memory soak: tasks",
       value: round(taskRate),
@@ -144,12 +229,19 @@ const soak: Scenario & { readonly limitSeconds: number } = {
       seconds: round(seconds),
     });
     emit({ name: "memory soak: puts", value: round(putRate), unit: "per_s", ...common });
+    emit({ name: "memory soak: large puts (1 MiB)", value: round(largeRate), unit: "per_s", ...common });
     emit({
       name: "memory soak: driver rss delta",
       value: round(driverRssDelta),
       unit: "MB",
       beforeMB: round(before.driverRss / MB),
       afterMB: round(after.driverRss / MB),
+      storePagesBeforeMB: round(before.driverShmem / MB),
+      storePagesAfterMB: round(after.driverShmem / MB),
+      heapCommittedBeforeMB: round(before.driverHeapTotal / MB),
+      heapCommittedAfterMB: round(after.driverHeapTotal / MB),
+      externalBeforeMB: round(before.driverExternal / MB),
+      externalAfterMB: round(after.driverExternal / MB),
     });
     emit({
       name: "memory soak: driver heap delta",
@@ -166,6 +258,15 @@ const soak: Scenario & { readonly limitSeconds: number } = {
       afterMB: round(after.workersRss / MB),
       workersBefore: before.workers,
       workersAfter: after.workers,
+      settleMs: Math.round(after.settleMs),
+      settleTimedOut: after.settleTimedOut,
+    });
+    emit({
+      name: "memory soak: workers heap delta",
+      value: round((after.workersHeap - before.workersHeap) / MB),
+      unit: "MB",
+      beforeMB: round(before.workersHeap / MB),
+      afterMB: round(after.workersHeap / MB),
     });
     emit({
       name: "memory soak: live objects after",
@@ -182,6 +283,18 @@ const soak: Scenario & { readonly limitSeconds: number } = {
       before: before.ownedBytes,
       driverBytesBefore: before.driverBytes,
       driverBytesAfter: after.driverBytes,
+    });
+    emit({
+      name: "memory soak: store used bytes after",
+      value: after.store.usedBytes,
+      unit: "bytes",
+      before: before.store.usedBytes,
+      objectsBefore: before.store.numObjects,
+      objectsAfter: after.store.numObjects,
+      spilledBytesAfter: after.store.spilledBytes,
+      spilledObjectsTotal: after.store.spilledObjectsTotal,
+      capacity: after.store.capacity,
+      backend: after.store.backend,
     });
     emit({ name: "memory soak: processes after", value: null, unit: "info", processes: after.perProcess });
     return driverRssDelta;

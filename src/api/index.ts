@@ -28,7 +28,14 @@ export {
   isInitialized,
   shutdown,
 } from "./init.js";
-export { type MemorySummary, memory, type ObjectSummary, summarizeMemory } from "./memory.js";
+export {
+  type MemoryOptions,
+  type MemorySummary,
+  memory,
+  type ObjectStoreStats,
+  type ObjectSummary,
+  summarizeMemory,
+} from "./memory.js";
 export { cancel, type GetOptions, get, put, type WaitOptions, wait } from "./objects.js";
 export { remote } from "./remote.js";
 export type {

@@ -1,5 +1,13 @@
 import { requireCoreWorker } from "../core-worker/index.js";
-import { Msg, type ObjectMemoryInfo, type ProcessMemoryInfo } from "../protocol/index.js";
+import {
+  Msg,
+  type ObjectMemoryInfo,
+  type ObjectStoreStats,
+  type ProcessMemoryInfo,
+} from "../protocol/index.js";
+import { checkKeys, show } from "./validate.js";
+
+export type { ObjectStoreStats } from "../protocol/index.js";
 
 /** One live object, cluster-wide: who owns it, its size, and who keeps it alive and why. */
 export interface ObjectSummary {
@@ -14,17 +22,43 @@ export interface ObjectSummary {
   heldBy: Array<{ pid: number; workerId: string; reasons: string[] }>;
 }
 
-/** What `memory()` returns: per-process totals and every live object. */
+/** What `memory()` returns: per-process totals, every live object, and each node's object store. */
 export interface MemorySummary {
   processes: Array<{
     pid: number;
     workerId: string;
     kind: ProcessMemoryInfo["kind"];
     rss: number;
+    /** V8 heap in use, garbage not yet collected included. */
+    heapUsed: number;
+    /** Full collections the process ran on its own (workers collect after tasks); 0 for drivers. */
+    fullGcs: number;
+    /**
+     * True for a worker that finished tasks recently and has not run its idle
+     * collection yet: wait for false before reading `heapUsed` as what it retains.
+     */
+    gcPending: boolean;
     objects: number;
     bytes: number;
   }>;
   objects: ObjectSummary[];
+  /**
+   * The shared-memory object store of each node, as its node manager counts it
+   * (Ray's `ray memory --stats-only`): capacity, bytes and objects in use, pinned,
+   * spilled. One entry per node asked: today the local node.
+   */
+  objectStores: ObjectStoreStats[];
+}
+
+/** Options of {@link memory}. */
+export interface MemoryOptions {
+  /**
+   * Run a full garbage collection in every process (drivers included) before it
+   * reports, so refs and views that are only garbage are released first. The
+   * releases it causes reach owners and the store shortly after: poll `memory()`
+   * for the state you expect. Default false.
+   */
+  collectGarbage?: boolean;
 }
 
 function reasons(o: ObjectMemoryInfo): string[] {
@@ -38,8 +72,11 @@ function reasons(o: ObjectMemoryInfo): string[] {
   return r;
 }
 
-/** Merge per-process reports into a cluster-wide view (also used by `tsray memory`). */
-export function summarizeMemory(reports: ProcessMemoryInfo[]): MemorySummary {
+/** Merge per-process reports and store stats into a cluster-wide view (also used by `tsray memory`). */
+export function summarizeMemory(
+  reports: ProcessMemoryInfo[],
+  objectStores: ObjectStoreStats[] = [],
+): MemorySummary {
   const byAddress = new Map(reports.map((p) => [p.address, p]));
   const objects = new Map<string, ObjectSummary>();
   const processes: MemorySummary["processes"] = [];
@@ -70,19 +107,43 @@ export function summarizeMemory(reports: ProcessMemoryInfo[]): MemorySummary {
       workerId: p.workerId,
       kind: p.kind,
       rss: p.rss,
+      heapUsed: p.heapUsed,
+      fullGcs: p.fullGcs,
+      gcPending: p.gcPending,
       objects: p.objects.length,
       bytes,
     });
   }
-  return { processes, objects: [...objects.values()] };
+  return { processes, objects: [...objects.values()], objectStores };
+}
+
+/** The GetMemoryInfo request for `opts`, checked (shared with `tsray memory`). */
+export function memoryRequest(
+  opts: unknown,
+  where: string,
+): { t: typeof Msg.GetMemoryInfo; collect?: boolean } {
+  if (opts === undefined) return { t: Msg.GetMemoryInfo };
+  checkKeys(opts, ["collectGarbage"], where);
+  const collect = opts.collectGarbage;
+  if (collect !== undefined && typeof collect !== "boolean") {
+    throw new TypeError(`${where}: collectGarbage must be true or false, got ${show(collect)}`);
+  }
+  return collect ? { t: Msg.GetMemoryInfo, collect: true } : { t: Msg.GetMemoryInfo };
 }
 
 /**
  * Every live object in the cluster's processes (on the local node), with its owner,
  * size, and who holds it and why (local refs, pending calls, borrowers, containing
- * objects): the tool for "why is memory growing?". Also `tsray memory`.
+ * objects), each process's RSS and heap, and the node's object-store usage
+ * (`objectStores`): the tool for "why is memory growing?". Also `tsray memory`.
+ * Throws TypeError for bad options; RuntimeUnavailableError if tsray is not running.
  */
-export async function memory(): Promise<MemorySummary> {
-  const reports = await requireCoreWorker("memory()").call<ProcessMemoryInfo[]>({ t: Msg.GetMemoryInfo });
-  return summarizeMemory(reports);
+export async function memory(opts?: MemoryOptions): Promise<MemorySummary> {
+  const request = memoryRequest(opts, "memory()");
+  const core = requireCoreWorker("memory()");
+  const [reports, store] = await Promise.all([
+    core.call<ProcessMemoryInfo[]>(request),
+    core.call<ObjectStoreStats>({ t: Msg.GetStoreStats }),
+  ]);
+  return summarizeMemory(reports, [store]);
 }

@@ -32,6 +32,7 @@ import { ACTOR_REF_PREFIX } from "./ref-key.js";
 import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
 import { TaskSubmitter } from "./task-submitter.js";
+import { WorkerCollector } from "./worker-gc.js";
 
 /** How a core worker is started. */
 export interface CoreWorkerOptions {
@@ -80,6 +81,8 @@ export class CoreWorker {
   private runtimeKey = "";
   private blockedDepth = 0;
   private closed = false;
+  /** Workers only: collects garbage after tasks (see worker-gc.ts); drivers never force a collection. */
+  private readonly collector: WorkerCollector | undefined;
   /** Cluster totals known to this process (for synchronous infeasibility checks). */
   clusterTotals: ResourceMap[] = [];
   /** Job and node this process belongs to (known after registration). */
@@ -94,6 +97,21 @@ export class CoreWorker {
     this.keepAlive = new KeepAlive(opts.mode === "driver");
     this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive);
     this.objects.onBlock = (b) => (b ? this.enterBlocked() : this.exitBlocked());
+    const objects = this.objects;
+    this.collector =
+      opts.mode === "worker"
+        ? new WorkerCollector({
+            get createdSinceGc() {
+              return objects.createdSinceGc;
+            },
+            set createdSinceGc(n: number) {
+              objects.createdSinceGc = n;
+            },
+            get pinnedObjects() {
+              return objects.store?.pinnedObjects ?? 0;
+            },
+          })
+        : undefined;
     this.submitter = new TaskSubmitter(
       this.endpoint,
       () => this.nodeManager(),
@@ -115,7 +133,7 @@ export class CoreWorker {
       storeBlob: (id, blob) => this.objects.storeBlob(id, blob),
       pinFor: (peer, keys) => this.objects.pinFor(peer, keys),
       whenRegistered: (fn) => this.objects.whenRegistered(fn),
-      afterTask: () => this.maybeCollect(),
+      afterTask: () => this.collector?.afterTask(),
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
@@ -453,7 +471,7 @@ export class CoreWorker {
         this.objects.onUnpin(msg.ids, conn.peerAddress);
         return undefined;
       case Msg.GetMemoryInfo:
-        return this.memoryInfo();
+        return msg.collect ? collectAndSettle().then(() => this.memoryInfo()) : this.memoryInfo();
       case Msg.StorePressure:
         void collectAndSettle();
         return undefined;
@@ -470,63 +488,19 @@ export class CoreWorker {
 
   /** This process's objects and RSS, for `tsray memory`. */
   memoryInfo(): ProcessMemoryInfo {
+    const usage = process.memoryUsage();
     return {
       workerId: this.opts.workerId,
       address: this.address,
       pid: process.pid,
       kind: this.opts.mode === "driver" ? "driver" : current.actorId !== undefined ? "actor" : "worker",
-      rss: process.memoryUsage.rss(),
+      rss: usage.rss,
+      heapUsed: usage.heapUsed,
+      fullGcs: this.collector?.fullGcs ?? 0,
+      gcPending: this.collector?.pending ?? false,
       objects: this.objects.memoryInfo(),
     };
   }
-
-  /**
-   * Workers collect garbage soon after tasks that created refs or handles, so refs a
-   * task dropped are released promptly (JavaScript has no deterministic destructor).
-   * While tasks keep finishing, minor collections (cheap; catch short-lived refs) with
-   * every 8th a full one; once idle, a full one (refs that lived through a task are
-   * old). Full collections take at most ~2% of the CPU time: one that is not due yet
-   * waits. `gc()` without options: on Node 20, `gc({ type: "major" })` is no full one.
-   */
-  private maybeCollect(): void {
-    this.tasksSinceGcTimer++;
-    // Views into the object store pin their objects until collected: collect for them too.
-    const garbage = this.objects.createdSinceGc > 0 || (this.objects.store?.pinnedObjects ?? 0) > 0;
-    if (this.opts.mode !== "worker" || !garbage || this.gcScheduled) return;
-    this.scheduleCollect(20);
-  }
-
-  private scheduleCollect(delayMs: number): void {
-    const gc = (globalThis as { gc?: (o?: { type: "minor" }) => void }).gc;
-    if (!gc) return;
-    this.gcScheduled = true;
-    this.tasksSinceGcTimer = 0;
-    setTimeout(() => {
-      this.gcScheduled = false;
-      const idle = this.tasksSinceGcTimer === 0;
-      const waitMs = this.fullGcAllowedAt - performance.now();
-      if ((idle || ++this.collections % 8 === 0) && waitMs <= 0) {
-        this.objects.createdSinceGc = 0;
-        const cpu = process.cpuUsage();
-        gc();
-        // Its CPU time, not wall time: on a busy machine waiting for a core is no GC cost.
-        const { user, system } = process.cpuUsage(cpu);
-        this.fullGcAllowedAt = performance.now() + ((user + system) / 1000) * 50;
-      } else if (idle) {
-        gc({ type: "minor" });
-        this.scheduleCollect(Math.max(20, waitMs)); // the full collection once it is due
-      } else {
-        this.objects.createdSinceGc = 0;
-        gc({ type: "minor" });
-        // Views that outlive the minor collection keep objects pinned in the store: look again once idle.
-        if ((this.objects.store?.pinnedObjects ?? 0) > 0) this.scheduleCollect(20);
-      }
-    }, delayMs).unref();
-  }
-  private gcScheduled = false;
-  private tasksSinceGcTimer = 0;
-  private collections = 0;
-  private fullGcAllowedAt = 0;
 
   private checkOpen(): void {
     if (this.closed) throw new RuntimeUnavailableError("tsray has been shut down");

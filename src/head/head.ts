@@ -22,6 +22,7 @@ const NODE_MANAGER_KINDS = new Set<number>([
   Msg.StoreGet,
   Msg.StoreRelease,
   Msg.StoreFree,
+  Msg.GetStoreStats,
 ]);
 
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */

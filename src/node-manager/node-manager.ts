@@ -175,7 +175,9 @@ export class NodeManager {
         this.objectStore.free(msg.ids);
         return undefined;
       case Msg.GetMemoryInfo:
-        return this.memoryInfo();
+        return this.memoryInfo(msg.collect === true);
+      case Msg.GetStoreStats:
+        return this.objectStore.stats(this.nodeId);
       case Msg.RequestLease:
         return this.onRequestLease(msg, conn);
       case Msg.CancelLeaseRequest:
@@ -195,14 +197,19 @@ export class NodeManager {
     }
   }
 
-  /** Every process of this node (drivers and workers) reports its objects; unreachable ones are skipped. */
-  private async memoryInfo(): Promise<ProcessMemoryInfo[]> {
+  /**
+   * Every process of this node (drivers and workers) reports its objects (after a full
+   * collection when `collect`); unreachable ones are skipped.
+   */
+  private async memoryInfo(collect: boolean): Promise<ProcessMemoryInfo[]> {
     const conns = [...this.drivers];
     for (const w of this.pool.workers.values()) if (w.conn && !w.conn.isClosed) conns.push(w.conn);
     const answers = await Promise.all(
       conns.map((c) =>
         Promise.race([
-          c.request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo }).catch(() => undefined),
+          c
+            .request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo, fanout: true, collect })
+            .catch(() => undefined),
           new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref()),
         ]),
       ),

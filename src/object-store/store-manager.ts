@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ObjectStoreFullError } from "../errors/index.js";
-import { Msg, type StoreInfo } from "../protocol/index.js";
+import { Msg, type ObjectStoreStats, type StoreInfo } from "../protocol/index.js";
 
 /** Bytes for messages: "64.0 MiB (67108928 bytes)". */
 function formatBytes(n: number): string {
@@ -64,8 +64,11 @@ export class StoreManager {
   private readonly watched = new WeakSet<Connection>();
   /** Store operations that move data (spill/restore) run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Objects on disk now, and their bytes. */
+  private spilledObjects = 0;
   private spilledBytes = 0;
-  stats = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
+  /** Since the store started. */
+  private readonly totals = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
 
   constructor(capacity: number, sessionDir: string) {
     removeStaleSegments();
@@ -86,6 +89,43 @@ export class StoreManager {
   /** Number of objects in the store (in memory or spilled). */
   get count(): number {
     return this.objects.size;
+  }
+
+  /**
+   * The store's usage now (GetStoreStats), from its bookkeeping: O(objects), no I/O,
+   * not queued behind store operations in progress.
+   */
+  stats(nodeId: string): ObjectStoreStats {
+    let numObjects = 0;
+    let objectBytes = 0;
+    let pinnedObjects = 0;
+    let pinnedBytes = 0;
+    for (const o of this.objects.values()) {
+      if (o.block < 0) continue; // spilled (counted below)
+      numObjects++;
+      objectBytes += o.size;
+      if (o.pins.size > 0) {
+        pinnedObjects++;
+        pinnedBytes += o.size;
+      }
+    }
+    return {
+      nodeId,
+      backend: this.info.backend,
+      capacity: this.info.size,
+      usedBytes: this.alloc.used,
+      numObjects,
+      objectBytes,
+      pinnedObjects,
+      pinnedBytes,
+      largestFreeBlock: this.alloc.largestFree,
+      spilledObjects: this.spilledObjects,
+      spilledBytes: this.spilledBytes,
+      spilledObjectsTotal: this.totals.spills,
+      spilledBytesTotal: this.totals.spilledBytes,
+      restoredObjectsTotal: this.totals.restores,
+      restoredBytesTotal: this.totals.restoredBytes,
+    };
   }
 
   /** Reserve space for a new object; resolves with its offset. */
@@ -193,6 +233,7 @@ export class StoreManager {
     if (obj.block >= 0) this.alloc.free(obj.block);
     obj.block = -1;
     if (obj.spillPath !== undefined) {
+      this.spilledObjects--;
       this.spilledBytes -= obj.size;
       void unlink(obj.spillPath).catch(() => undefined);
     }
@@ -273,12 +314,18 @@ export class StoreManager {
     } finally {
       await fh.close();
     }
+    if (this.objects.get(obj.id) !== obj) {
+      // Freed by its owner while it was being written out: delete() gave its block back.
+      await unlink(path).catch(() => undefined);
+      return;
+    }
     this.alloc.free(obj.block);
     obj.block = -1;
     obj.spillPath = path;
+    this.spilledObjects++;
     this.spilledBytes += obj.size;
-    this.stats.spills++;
-    this.stats.spilledBytes += obj.size;
+    this.totals.spills++;
+    this.totals.spilledBytes += obj.size;
     log.debug(`spilled ${obj.id} (${formatBytes(obj.size)}) to ${path}`);
   }
 
@@ -299,15 +346,21 @@ export class StoreManager {
     } catch (err) {
       log.warn(`object ${obj.id} is lost: its spill file ${path} cannot be read: ${(err as Error).message}`);
       this.alloc.free(block);
-      this.delete(obj);
+      if (this.objects.get(obj.id) === obj) this.delete(obj);
+      return false;
+    }
+    if (this.objects.get(obj.id) !== obj) {
+      // Freed by its owner while it was being read back: delete() already counted its spill file gone.
+      this.alloc.free(block);
       return false;
     }
     obj.block = block;
     obj.offset = offset;
     obj.spillPath = undefined;
+    this.spilledObjects--;
     this.spilledBytes -= obj.size;
-    this.stats.restores++;
-    this.stats.restoredBytes += obj.size;
+    this.totals.restores++;
+    this.totals.restoredBytes += obj.size;
     await unlink(path).catch(() => undefined);
     return true;
   }

@@ -75,6 +75,7 @@ export const Msg = {
   StoreRelease: 93,
   StoreFree: 94,
   StorePressure: 95,
+  GetStoreStats: 96,
   // fault tolerance (see docs/design/fault-tolerance.md)
   WorkerPing: 100,
   ActorAck: 101,
@@ -777,16 +778,25 @@ export interface ObjectMemoryInfo {
 }
 
 /**
- * -> any core worker (fanned out by the node manager): its objects. Reply body
- * `ProcessMemoryInfo` (from the node manager: `ProcessMemoryInfo[]`). Read-only. In
- * the fan-out, a process that does not answer within 5 s or whose connection closes
- * is left out of the list.
+ * -> node manager: every process of the node reports (it fans the request out to its
+ * drivers and workers); reply body `ProcessMemoryInfo[]`. -> any core worker: its own
+ * report, reply body `ProcessMemoryInfo`. Read-only apart from `collect`; idempotent.
+ * Failure: a process that does not answer within 5 s, or whose connection closes, is
+ * left out of the node manager's reply; the request itself fails only with the
+ * requester's connection to the node manager.
  */
 export interface GetMemoryInfo {
   t: typeof Msg.GetMemoryInfo;
   rid: number;
   /** Set by the node manager when it fans a request out to its processes. */
   fanout?: boolean;
+  /**
+   * Each process runs a full garbage collection (and lets finalizers run) before it
+   * reports, so refs and store views that are only garbage are released first. The
+   * releases it causes travel as usual (RemoveBorrower, StoreRelease) and may land
+   * after the reply.
+   */
+  collect?: boolean;
 }
 export interface ProcessMemoryInfo {
   workerId: string;
@@ -794,6 +804,16 @@ export interface ProcessMemoryInfo {
   pid: number;
   kind: "driver" | "worker" | "actor";
   rss: number;
+  /** V8 heap in use (`process.memoryUsage().heapUsed`): live objects plus garbage not yet collected. */
+  heapUsed: number;
+  /** Full garbage collections the process ran itself (workers, after tasks); 0 in drivers. */
+  fullGcs: number;
+  /**
+   * A worker that finished tasks recently and has not run its idle collection yet
+   * (its collector's timer is set); false once it is idle and collected or found
+   * nothing worth collecting. Always false in drivers.
+   */
+  gcPending: boolean;
   objects: ObjectMemoryInfo[];
 }
 
@@ -862,6 +882,50 @@ export interface StoreRelease {
 export interface StoreFree {
   t: typeof Msg.StoreFree;
   ids: string[];
+}
+
+/**
+ * Any process (or `tsray memory`) -> node manager: the usage of the node's object
+ * store. Reply body `ObjectStoreStats`. Read-only and idempotent; answered from the
+ * store's bookkeeping without waiting for store operations in progress (a create or
+ * restore still running is counted as far as it got). Failure: lost only with its
+ * connection, which fails the request (RuntimeUnavailableError for the caller).
+ */
+export interface GetStoreStats {
+  t: typeof Msg.GetStoreStats;
+  rid: number;
+}
+
+/** One node's shared-memory object store, as its node manager counts it (Ray's ObjectStoreStats). */
+export interface ObjectStoreStats {
+  nodeId: string;
+  /** "native" (zero-copy) or "js-fallback" (copies). */
+  backend: string;
+  /** Arena size in bytes (`objectStoreMemory`). */
+  capacity: number;
+  /**
+   * Bytes of the arena allocated: objects in memory and objects being written, with
+   * their alignment (an object of a page or more takes one page more than its size).
+   * 0 when the store holds nothing.
+   */
+  usedBytes: number;
+  /** Objects in the arena (sealed or being written), not counting spilled ones. */
+  numObjects: number;
+  /** Sum of the sizes of those objects. */
+  objectBytes: number;
+  /** Objects in the arena that some process pins (holds views of, or is writing), and their bytes. */
+  pinnedObjects: number;
+  pinnedBytes: number;
+  /** The largest object that fits without spilling. */
+  largestFreeBlock: number;
+  /** Objects on disk now (spilled, not restored or freed yet), and their bytes. */
+  spilledObjects: number;
+  spilledBytes: number;
+  /** Since the store started: objects and bytes spilled, and restored. */
+  spilledObjectsTotal: number;
+  spilledBytesTotal: number;
+  restoredObjectsTotal: number;
+  restoredBytesTotal: number;
 }
 
 /**
@@ -974,6 +1038,7 @@ export type Message =
   | StoreRelease
   | StoreFree
   | StorePressure
+  | GetStoreStats
   | WorkerPing
   | ActorAck
   | ActorCovered

@@ -116,6 +116,6 @@ describe("ObjectStoreFullError when the store is full and spilling fails", () =>
         return true;
       },
     );
-    assert.equal(await storeInUse(capacity), 0, "nothing is left behind by the failed writes");
+    assert.equal(await storeInUse(), 0, "nothing is left behind by the failed writes");
   });
 });

@@ -1,7 +1,7 @@
 /**
  * Helpers of the object-store tests: the store's capacity from init(), /dev/shm
  * segments by head pid, a garbage collector for the driver, checksums of arrays, and
- * a reading of the store's usage.
+ * the store's usage (from `ray.memory().objectStores`).
  */
 import assert from "node:assert/strict";
 import { readdirSync } from "node:fs";
@@ -59,22 +59,20 @@ export async function collectUntil(
   }
 }
 
-/**
- * The bytes of the store in use, as the store itself reports it. tsray has no API
- * for store usage; the ObjectStoreFullError of an object larger than the whole
- * store describes the store ("capacity …, in use N bytes …"), and fails before
- * anything is written. `capacity` is the store size.
- */
-export async function storeInUse(capacity: number): Promise<number> {
-  try {
-    await ray.put(new Uint8Array(capacity + 1));
-  } catch (err) {
-    assert.ok(err instanceof ray.ObjectStoreFullError, `expected ObjectStoreFullError, got ${String(err)}`);
-    const m = /in use [^(]*\((\d+) bytes\)|in use (\d+) bytes/.exec(err.message);
-    assert.ok(m, `the error does not say how much of the store is in use: ${err.message}`);
-    return Number(m[1] ?? m[2]);
-  }
-  throw new Error("a put larger than the whole store succeeded");
+/** The local node's object store, as `ray.memory()` reports it. */
+export async function storeStats(): Promise<ray.ObjectStoreStats> {
+  const stores = (await ray.memory()).objectStores;
+  assert.equal(
+    stores.length,
+    1,
+    `ray.memory() reports one object store per node (one node here), got ${stores.length}`,
+  );
+  return stores[0]!;
+}
+
+/** The bytes of the local node's object store in use (allocated), as the store reports it. */
+export async function storeInUse(): Promise<number> {
+  return (await storeStats()).usedBytes;
 }
 
 /** A Float64Array of `n` elements with a pattern that depends on `seed` (sentinels at both ends). */

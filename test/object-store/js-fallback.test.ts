@@ -7,17 +7,20 @@ import { describe, test } from "node:test";
 import * as ray from "tsray";
 import { describeArg, describeNested, makeArray } from "../fixtures/store-tasks.js";
 import { useCluster } from "../helpers/cluster.js";
-import { assertCopy, MiB, patterned, report, storeBytes, storeInUse } from "./helpers.js";
+import { assertCopy, MiB, patterned, report, storeBytes, storeInUse, storeStats } from "./helpers.js";
 
 process.env.TSRAY_SHM_BACKEND = "js";
 
 const cluster = useCluster({ numCpus: 2, objectStoreMemory: 64 * MiB, logToDriver: false });
 
 describe("js fallback store backend", () => {
-  test("init() reports the js fallback", () => {
+  test("init() and memory() report the js fallback", async () => {
     assert.match(cluster.info.objectStore, /js fallback, copies/);
     assert.doesNotMatch(cluster.info.objectStore, /native/);
     assert.equal(storeBytes(cluster.info), 64 * MiB);
+    const stats = await storeStats();
+    assert.equal(stats.backend, "js-fallback");
+    assert.equal(stats.capacity, 64 * MiB);
   });
 
   test("a large put goes to the store and reads back correctly, as copies, in the driver and in a worker", async () => {
@@ -25,7 +28,7 @@ describe("js fallback store backend", () => {
     const original = patterned(n, 7);
     const expected = report(original);
     const ref = await ray.put(original);
-    assert.ok((await storeInUse(64 * MiB)) >= n * 8, "the value lives in the store");
+    assert.ok((await storeInUse()) >= n * 8, "the value lives in the store");
 
     const got = await ray.get(ref);
     assert.ok(got instanceof Float64Array);

@@ -13,7 +13,7 @@ import { describeArg } from "../fixtures/store-tasks.js";
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
-import { collectUntil, gc, MiB, patterned, report, storeBytes, storeInUse } from "./helpers.js";
+import { collectUntil, gc, MiB, patterned, report, storeBytes, storeInUse, storeStats } from "./helpers.js";
 
 // The head reads its settings when it starts (at init, below): it inherits this.
 const spillRoot = tempDir("store-spill");
@@ -33,7 +33,7 @@ function spillFiles(): string[] {
   }
 }
 
-/** Number of live objects ray.memory() lists, cluster-wide (not counting failed puts of storeInUse). */
+/** Number of live objects ray.memory() lists, cluster-wide (failed ones aside). */
 async function objectCount(): Promise<number> {
   return (await ray.memory()).objects.filter((o) => o.state !== "FAILED").length;
 }
@@ -58,6 +58,20 @@ describe("capacity and spilling", () => {
       `expected >= 9 spilled objects after 12 puts, the spill dir holds ${spilledNow}`,
     );
     assert.ok(maxSpilled >= 9);
+    // The store's own account agrees with the spill directory.
+    const spilledStats = await storeStats();
+    assert.equal(spilledStats.spilledObjects, spilledNow, "spilled objects = files in the spill directory");
+    assert.ok(
+      spilledStats.spilledBytes >= spilledNow * N16 * 8,
+      `spilled bytes ${spilledStats.spilledBytes} cover ${spilledNow} objects of 16 MiB`,
+    );
+    assert.equal(
+      spilledStats.numObjects + spilledStats.spilledObjects,
+      12,
+      "every object is in memory or on disk",
+    );
+    assert.ok(spilledStats.spilledObjectsTotal >= spilledNow);
+    assert.ok(spilledStats.usedBytes <= capacity && spilledStats.usedBytes >= spilledStats.objectBytes);
 
     // Read each back, one at a time (each read restores it and may spill another).
     for (let k = 0; k < refs.length; k++) {
@@ -86,11 +100,17 @@ describe("capacity and spilling", () => {
       10_000,
       "the spill files of released objects to be removed",
     );
+    const end = await storeStats();
+    assert.deepEqual(
+      [end.spilledObjects, end.spilledBytes],
+      [0, 0],
+      "nothing counts as spilled once the objects are freed",
+    );
+    assert.ok(end.restoredObjectsTotal >= 9, `restored ${end.restoredObjectsTotal} objects in all`);
   });
 
   test("released objects leave the store: ray.memory() and store usage go back to the baseline, and no spilling follows", async () => {
-    const capacity = storeBytes(cluster.info);
-    await pollUntil(async () => (await storeInUse(capacity)) === 0, 10_000, "an empty store");
+    await pollUntil(async () => (await storeInUse()) === 0, 10_000, "an empty store");
     const baselineObjects = await objectCount();
 
     const refs: ray.ObjectRef<Float64Array>[] = [];
@@ -105,7 +125,7 @@ describe("capacity and spilling", () => {
       inWorker.map((r) => r.first),
       [-21, -22, -23],
     );
-    assert.ok((await storeInUse(capacity)) >= 3 * N16 * 8, "the three objects use the store");
+    assert.ok((await storeInUse()) >= 3 * N16 * 8, "the three objects use the store");
     assert.ok((await objectCount()) >= baselineObjects + 3);
     const sizes = (await ray.memory()).objects
       .filter((o) => refs.some((r) => r.id === o.id))
@@ -124,7 +144,7 @@ describe("capacity and spilling", () => {
       "ray.memory() to return to its baseline",
     );
     // The worker's views went with its task; it collects them when idle, which unpins the objects.
-    await pollUntil(async () => (await storeInUse(capacity)) === 0, 10_000, "the store to be empty again");
+    await pollUntil(async () => (await storeInUse()) === 0, 10_000, "the store to be empty again");
     assert.equal(views, undefined);
 
     // The space really is free: filling the store again spills nothing.
@@ -132,11 +152,10 @@ describe("capacity and spilling", () => {
     for (let k = 0; k < 3; k++) again.push(await ray.put(patterned(N16, 30 + k)));
     assert.deepEqual(spillFiles(), [], "freed space is reused without spilling");
     for (const r of again) r.release();
-    await pollUntil(async () => (await storeInUse(capacity)) === 0, 10_000, "the second batch to be freed");
+    await pollUntil(async () => (await storeInUse()) === 0, 10_000, "the second batch to be freed");
   });
 
   test("a spilled object whose spill file vanished: get rejects with ObjectLostError and no store space leaks", async () => {
-    const capacity = storeBytes(cluster.info);
     const refs: ray.ObjectRef<Float64Array>[] = [];
     for (let k = 0; k < 5; k++) refs.push(await ray.put(patterned(N16, 40 + k)));
     const files = spillFiles();
@@ -154,11 +173,7 @@ describe("capacity and spilling", () => {
     assert.equal((await ray.get(refs[4]!))[0], -45);
     for (const r of refs) r.release();
     // Nothing of the failed restore stays allocated.
-    await collectUntil(
-      async () => (await storeInUse(capacity)) === 0,
-      10_000,
-      "an empty store after the loss",
-    );
+    await collectUntil(async () => (await storeInUse()) === 0, 10_000, "an empty store after the loss");
     assert.deepEqual(spillFiles(), []);
   });
 });

@@ -4,7 +4,7 @@
 // last one is gone. Detached actors are exempt. The seed's limitation (the actor
 // died with its *original* handle while a task still used a copy) is the first test.
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
@@ -18,6 +18,8 @@ useCluster({ numCpus: 2, logToDriver: false });
 
 /** Bound for "the last handle is gone -> the actor's process has exited". */
 const EXIT_MS = 5_000;
+/** Bound for every process's collection and the reference count to settle. */
+const SETTLE_MS = 10_000;
 const OUT_OF_SCOPE = /every handle to it went out of scope/;
 
 /** The actor's pid and id (from listActors, matched by pid). */
@@ -39,12 +41,56 @@ async function expectExitedOutOfScope(actor: { pid: number; actorId: string }): 
   assert.match(rec.deathCause ?? "", OUT_OF_SCOPE);
 }
 
-/** Asserts the actor is still ALIVE (process and control store) after giving a wrong exit time to happen. */
-async function expectStillAlive(actor: { pid: number; actorId: string }, graceMs = 300): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, graceMs));
+/** Per pid, the sorted reasons `memory()` gives for holding `actor:<id>` (after every process collected garbage). */
+type Holders = Record<number, string[]>;
+
+async function holdersAfterGc(actorId: string): Promise<Holders> {
+  const m = await ray.memory({ collectGarbage: true });
+  const entry = m.objects.find((o) => o.id === `actor:${actorId}`);
+  const out: Holders = {};
+  for (const h of entry?.heldBy ?? []) out[h.pid] = [...h.reasons].sort();
+  return out;
+}
+
+/**
+ * Every process (driver and workers) collects garbage, repeatedly, until the actor's
+ * reference count settles to exactly `holders` (so a wrong release, collection or
+ * kill has had its chance and is visible: the entry would be gone). Then the actor
+ * must be ALIVE (process and control store), a call through the remaining handle
+ * (`call`, when the test can reach one) must succeed, and the process must still be
+ * alive after it. Returns what `call` returned.
+ */
+async function expectStillAlive<T>(
+  actor: { pid: number; actorId: string },
+  holders: Holders,
+  call?: () => Promise<T>,
+): Promise<T | undefined> {
+  const want = JSON.stringify(
+    Object.fromEntries(Object.entries(holders).map(([p, r]) => [p, [...r].sort()])),
+  );
+  let last = "";
+  try {
+    await pollUntil(
+      async () => (last = JSON.stringify(await holdersAfterGc(actor.actorId))) === want,
+      SETTLE_MS,
+      "",
+      25,
+    );
+  } catch (err) {
+    if (!/^timed out/.test((err as Error).message)) throw err;
+    assert.fail(
+      `after garbage collection everywhere, actor ${actor.actorId} is held by ${last}, expected ${want}`,
+    );
+  }
   assert.ok(isAlive(actor.pid), `actor process ${actor.pid} exited while a handle to it still exists`);
   const rec = (await ray.listActors()).find((a) => a.actorId === actor.actorId);
   assert.equal(rec?.state, "ALIVE", `actor state ${rec?.state} (${rec?.deathCause ?? ""})`);
+  const result = call ? await call() : undefined;
+  assert.ok(
+    isAlive(actor.pid),
+    `actor process ${actor.pid} exited after a call through the remaining handle`,
+  );
+  return result;
 }
 
 describe("actor lifetime", () => {
@@ -55,8 +101,13 @@ describe("actor lifetime", () => {
     const actor = await identify(counter);
     const task = useHandleAfterGate.remote(counter, started, gate, 3, 30_000);
     await fileAppears(started, 10_000);
+    const taskPid = Number(readFileSync(started, "utf8"));
     releaseHandle(counter); // the driver holds no handle any more; the task's copy remains
-    await expectStillAlive(actor);
+    // The task's copy is the only handle: it is used (the task's own calls) once the gate opens.
+    await expectStillAlive(actor, {
+      [process.pid]: ["argument of 1 pending call", "borrowed by 1 process"],
+      [taskPid]: ["1 local ref"],
+    });
     writeFileSync(gate, "");
     assert.equal(await ray.get(task, { timeout: 20_000 }), 3, "the task's copy drives the actor");
     await expectExitedOutOfScope(actor);
@@ -73,16 +124,17 @@ describe("actor lifetime", () => {
 
   test("a handle held in another actor's state keeps the actor alive until that actor drops it", async () => {
     const keeper = HandleKeeper.remote();
+    const keeperPid = await ray.get(keeper.pid.remote());
     const counter = Counter.remote();
     const actor = await identify(counter);
     assert.equal(await ray.get(keeper.keep.remote({ counter })), true);
     releaseHandle(counter);
-    await expectStillAlive(actor);
-    assert.equal(await ray.get(keeper.incKept.remote()), 1, "the kept copy drives the actor");
-    await expectStillAlive(actor, 100);
+    const held = { [process.pid]: ["borrowed by 1 process"], [keeperPid]: ["1 local ref"] };
+    const incKept = () => ray.get(keeper.incKept.remote());
+    assert.equal(await expectStillAlive(actor, held, incKept), 1, "the kept copy drives the actor");
+    assert.equal(await expectStillAlive(actor, held, incKept), 2, "and keeps it alive after calls");
     assert.equal(await ray.get(keeper.dropNow.remote()), true);
     await expectExitedOutOfScope(actor);
-    const keeperPid = await ray.get(keeper.pid.remote());
     releaseHandle(keeper);
     await expectAllDead([keeperPid], EXIT_MS);
   });
@@ -92,11 +144,20 @@ describe("actor lifetime", () => {
     const actor = await identify(counter);
     const stored = await ray.put({ counter });
     releaseHandle(counter);
-    await expectStillAlive(actor);
-    const copy = (await ray.get(stored)).counter;
-    assert.equal(await ray.get(copy.increment.remote()), 1);
-    releaseHandle(copy);
-    await expectStillAlive(actor, 100);
+    const held = { [process.pid]: ["inside 1 other object"] };
+    /** A call through a copy of the handle read from the stored object, then that copy released. */
+    const callThroughStored = async () => {
+      const copy = (await ray.get(stored)).counter;
+      const value = await ray.get(copy.increment.remote());
+      releaseHandle(copy);
+      return value;
+    };
+    assert.equal(await expectStillAlive(actor, held, callThroughStored), 1);
+    assert.equal(
+      await expectStillAlive(actor, held, callThroughStored),
+      2,
+      "the stored copy still drives it",
+    );
     stored.release();
     await expectExitedOutOfScope(actor);
   });
@@ -128,11 +189,14 @@ describe("actor lifetime", () => {
     const actor = await identify(detached);
     assert.equal(await ray.get(detached.increment.remote()), 1);
     releaseHandle(detached);
-    await collectUntil(async () => true, 1_000, "a collection");
-    await expectStillAlive(actor, 500);
-    const again = (await ray.getActor(name)) as CounterHandle;
-    assert.equal(await ray.get(again.increment.remote()), 2, "the detached actor kept its state");
-    await ray.kill(again);
+    // Detached handles are not counted: nobody holds it, and it lives on.
+    let again: CounterHandle | undefined;
+    const value = await expectStillAlive(actor, {}, async () => {
+      again = (await ray.getActor(name)) as CounterHandle;
+      return ray.get(again.increment.remote());
+    });
+    assert.equal(value, 2, "the detached actor kept its state");
+    await ray.kill(again!);
     await expectAllDead([actor.pid], EXIT_MS);
     const rec = (await ray.listActors()).find((a) => a.actorId === actor.actorId);
     assert.equal(rec?.state, "DEAD");

@@ -315,10 +315,22 @@ describe("introspection", () => {
       assert.match(cli.stdout, /borrowed by 1 process/);
       assert.match(cli.stdout, /inside 1 other object/);
       assert.match(cli.stdout, new RegExp(`pid ${process.pid}`));
+      assert.match(
+        cli.stdout,
+        /Object store \(node \w+, native\):\n {2}in use .* of .* \(\d+\.\d% full, \d+ bytes\)/,
+      );
+      assert.match(cli.stdout, /spilled now .*; since start: spilled .*; restored/);
       const json = await runCliMemory(["--json"]);
       assert.equal(json.code, 0, json.stderr);
       const parsed = JSON.parse(json.stdout) as ray.MemorySummary;
       assert.ok(parsed.objects.some((o) => o.id === borrowed.id && o.ownerPid === process.pid));
+      assert.equal(parsed.objectStores.length, 1, "one node, one object store");
+      assert.equal(parsed.objectStores[0]!.backend, "native");
+      assert.equal(parsed.objectStores[0]!.capacity, m.objectStores[0]!.capacity);
+      assert.ok(parsed.processes.every((p) => p.heapUsed > 0 && p.rss > 0));
+      const collected = await runCliMemory(["--collect-garbage", "--json"]);
+      assert.equal(collected.code, 0, collected.stderr);
+      assert.ok((JSON.parse(collected.stdout) as ray.MemorySummary).objects.some((o) => o.id === plain.id));
     } finally {
       writeFileSync(gate, "");
       await ray.get(task, { timeout: 20_000 });
@@ -328,6 +340,38 @@ describe("introspection", () => {
       [plain.id, borrowed.id, inner.id, outer.id],
       SETTLE_MS,
       "the listed objects to be freed",
+    );
+  });
+});
+
+describe("memory() options", () => {
+  test("collectGarbage frees what only garbage held; bad options are TypeErrors naming the option", async () => {
+    const id = await (async () => {
+      const ref = await ray.put("dropped without release()");
+      return ref.id;
+    })();
+    assert.ok(
+      (await ray.memory()).objects.some((o) => o.id === id),
+      "listed while its ref is uncollected",
+    );
+    // The driver collects (and runs its finalizers) before it reports: its own object is freed by then.
+    const m = await ray.memory({ collectGarbage: true });
+    assert.equal(
+      m.objects.find((o) => o.id === id),
+      undefined,
+      "memory({ collectGarbage: true }) does not list an object only garbage referred to",
+    );
+    await assert.rejects(
+      async () => ray.memory({ collectGarbage: "yes" as unknown as boolean }),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError, String(e));
+        assert.match(e.message, /memory\(\): collectGarbage must be true or false, got "yes"/);
+        return true;
+      },
+    );
+    await assert.rejects(
+      async () => ray.memory({ gc: true } as unknown as ray.MemoryOptions),
+      /memory\(\): unknown option "gc"; valid options are: collectGarbage/,
     );
   });
 });

@@ -1,19 +1,48 @@
 /** `tsray memory`: every live object of the running cluster, who holds it and why (Ray's `ray memory`). */
 import type { Command } from "commander";
-import { type MemorySummary, summarizeMemory } from "../../api/memory.js";
-import { Msg, type ProcessMemoryInfo } from "../../protocol/index.js";
+import { type MemorySummary, memoryRequest, summarizeMemory } from "../../api/memory.js";
+import { Msg, type ObjectStoreStats, type ProcessMemoryInfo } from "../../protocol/index.js";
 import { formatBytes } from "../../scheduling/index.js";
 import { CliError } from "../errors.js";
 import { connectHead } from "../head-client.js";
 import { latestHeadFile, readHeadRecord } from "../head-files.js";
 
+/** Bytes rounded for reading ("12.5 MiB"); formatBytes prints exact values only. */
+function approxBytes(n: number): string {
+  for (const [unit, size] of [
+    ["GiB", 2 ** 30],
+    ["MiB", 2 ** 20],
+    ["KiB", 2 ** 10],
+  ] as const) {
+    if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
+  }
+  return formatBytes(n);
+}
+
+/** One node's object store, in the spirit of Ray's "Plasma memory usage ..." lines. */
+export function formatStore(s: ObjectStoreStats): string[] {
+  const pct = s.capacity > 0 ? ((100 * s.usedBytes) / s.capacity).toFixed(1) : "0.0";
+  const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+  return [
+    `Object store (node ${s.nodeId}, ${s.backend}):`,
+    `  in use ${approxBytes(s.usedBytes)} of ${approxBytes(s.capacity)} (${pct}% full, ${s.usedBytes} bytes), ` +
+      `${n(s.numObjects, "object")} of ${approxBytes(s.objectBytes)}, ` +
+      `${n(s.pinnedObjects, "object")} pinned (${approxBytes(s.pinnedBytes)}), largest free block ${approxBytes(s.largestFreeBlock)}`,
+    `  spilled now ${approxBytes(s.spilledBytes)}, ${n(s.spilledObjects, "object")}; since start: ` +
+      `spilled ${approxBytes(s.spilledBytesTotal)}, ${n(s.spilledObjectsTotal, "object")}; ` +
+      `restored ${approxBytes(s.restoredBytesTotal)}, ${n(s.restoredObjectsTotal, "object")}`,
+  ];
+}
+
 /** Human-readable memory report. */
 export function formatMemory(m: MemorySummary): string {
-  const lines = ["Processes:"];
+  const lines: string[] = [];
+  for (const s of m.objectStores) lines.push(...formatStore(s));
+  lines.push("Processes:");
   for (const p of m.processes) {
     lines.push(
-      `  pid ${String(p.pid).padEnd(8)} ${p.kind.padEnd(7)} rss ${formatBytes(p.rss).padEnd(10)} ` +
-        `${p.objects} objects, ${formatBytes(p.bytes)} owned  ${p.workerId}`,
+      `  pid ${String(p.pid).padEnd(8)} ${p.kind.padEnd(7)} rss ${approxBytes(p.rss).padEnd(10)} ` +
+        `heap ${approxBytes(p.heapUsed).padEnd(10)} ${p.objects} objects, ${formatBytes(p.bytes)} owned  ${p.workerId}`,
     );
   }
   lines.push(`Objects (${m.objects.length}):`);
@@ -28,16 +57,24 @@ export function formatMemory(m: MemorySummary): string {
 export function registerMemory(program: Command): void {
   program
     .command("memory")
-    .description("list live objects: owner, size, who references them and why they are alive")
+    .description(
+      "list live objects (owner, size, who references them and why they are alive), process memory and object-store usage",
+    )
     .option("--address <address>", "head address (default: the latest `tsray start --head`)")
     .option("--json", "print JSON instead of text")
-    .action(async (opts: { address?: string; json?: boolean }) => {
+    .option("--collect-garbage", "run a full garbage collection in every process before it reports")
+    .action(async (opts: { address?: string; json?: boolean; collectGarbage?: boolean }) => {
       const address = opts.address ?? readHeadRecord()?.address;
       if (!address) throw new CliError(`no running head (${latestHeadFile()} is missing); pass --address`, 1);
       const client = await connectHead(address, 10_000);
       try {
-        const reports = await client.request<ProcessMemoryInfo[]>({ t: Msg.GetMemoryInfo });
-        const summary = summarizeMemory(reports);
+        const [reports, store] = await Promise.all([
+          client.request<ProcessMemoryInfo[]>(
+            memoryRequest({ collectGarbage: opts.collectGarbage === true }, "tsray memory"),
+          ),
+          client.request<ObjectStoreStats>({ t: Msg.GetStoreStats }),
+        ]);
+        const summary = summarizeMemory(reports, [store]);
         process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatMemory(summary));
       } finally {
         client.close();
