@@ -1,7 +1,7 @@
 import { defineRemoteTarget } from "../code-loading/index.js";
 import type { ObjectRef } from "../core-worker/index.js";
 import { ActorHandle as HandleClass, handleState, requireCoreWorker } from "../core-worker/index.js";
-import { type ActorInfo, Msg } from "../protocol/index.js";
+import { type ActorInfo, type KillActorReply, Msg } from "../protocol/index.js";
 import { toDemand } from "../scheduling/index.js";
 import { currentNamespace } from "./init.js";
 import type { RemoteArgs } from "./remote-function.js";
@@ -254,7 +254,9 @@ export async function kill(handle: unknown, options: { noRestart?: boolean } = {
   const noRestart = options.noRestart ?? true;
   if (typeof noRestart !== "boolean")
     throw new TypeError(`kill(): noRestart must be a boolean, got ${show(noRestart)}`);
-  await requireCoreWorker("kill()").call({ t: Msg.KillActor, actorId: state.actorId, noRestart });
+  const cw = requireCoreWorker("kill()");
+  const reply = await cw.call<KillActorReply>({ t: Msg.KillActor, actorId: state.actorId, noRestart });
+  if (reply.deathError) cw.actorDied(state.actorId, reply.deathError);
 }
 
 /** Every actor the control store knows: state, restarts, death cause. */

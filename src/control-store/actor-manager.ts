@@ -5,6 +5,7 @@ import {
   type ActorSpec,
   type ActorState,
   type CreateActor,
+  type KillActorReply,
   type LeaseGrant,
   Msg,
 } from "../protocol/index.js";
@@ -147,16 +148,18 @@ export class ActorManager {
   }
 
   /** Kill an actor (and restart it if noRestart is false and restarts remain). */
-  async kill(actorId: string, noRestart: boolean, cause?: string): Promise<Record<string, never>> {
+  async kill(actorId: string, noRestart: boolean, cause?: string): Promise<KillActorReply> {
     const rec = this.actors.get(this.aliases.get(actorId) ?? actorId);
-    if (!rec || rec.state === "DEAD") return {};
-    if (noRestart || !this.canRestart(rec)) {
+    if (!rec) return {};
+    if (rec.state === "DEAD") return { deathError: rec.deathError };
+    const dies = noRestart || !this.canRestart(rec);
+    if (dies) {
       this.die(rec, cause ?? this.withRestarts(rec, "it was killed by ray.kill()"));
     } else if (rec.leaseId) {
       rec.exitCause = "it was killed by ray.kill() with noRestart: false";
     }
     await this.killWorker(rec);
-    return {};
+    return dies ? { deathError: rec.deathError } : {};
   }
 
   /** A worker process exited (reported by its node manager, with `reason` when it killed it). */

@@ -127,6 +127,16 @@ export class ActorSubmitter {
     this.pump(q);
   }
 
+  /**
+   * This process killed the actor and the control store says it is dead: fail its
+   * pending calls and every later one now, rather than when the connection to its
+   * process closes (a call sent before then could still reach the dying process).
+   */
+  markDead(actorId: string, err: Uint8Array): void {
+    const q = this.queueFor(actorId);
+    if (!q.deathError) this.kill(q, err);
+  }
+
   /** A dependency of some queued call settled. */
   depsChanged(actorId: string): void {
     const q = this.actors.get(actorId);
@@ -309,6 +319,7 @@ export class ActorSubmitter {
   private onDisconnect(q: ActorQueue, conn: Connection): void {
     if (q.conn !== conn) return;
     q.conn = undefined;
+    if (q.deathError) return; // known dead (markDead): nothing left to re-send or fail
     const lost = [...q.inflight.values()];
     q.inflight.clear();
     for (const c of lost) this.inflight.delete(c.id);

@@ -321,6 +321,11 @@ export class CoreWorker {
 
   // ---- actors --------------------------------------------------------------
 
+  /** This process learned (from its own kill) that an actor is dead: its calls fail now. */
+  actorDied(actorId: string, deathError: Uint8Array): void {
+    this.actorSubmitter.markDead(actorId, deathError);
+  }
+
   /** Create an actor (registration with the control store continues in the background). */
   createActor(desc: FunctionDescriptor, args: readonly unknown[], opts: ActorCreateOptions): ActorHandle {
     this.checkOpen();

@@ -610,11 +610,14 @@ export interface GetNamedActor {
 
 /**
  * -> control store: kill an actor now. With noRestart=false a restartable actor
- * restarts. Reply body `{}` once the actor is marked DEAD (or RESTARTING) and its
- * worker's kill is ordered (ReturnLease with `kill`); the process exits moments
- * later and calls in flight fail when its connection closes. Idempotent (a dead or
- * unknown actor is left alone). Connection lost -> kill() rejects; the kill may or
- * may not have happened (re-sending is safe).
+ * restarts. Reply body `KillActorReply` once the actor is marked DEAD (or
+ * RESTARTING) and its worker's kill is ordered (ReturnLease with `kill`); the
+ * process exits moments later. The killer fails its own pending and later calls at
+ * once from the reply's `deathError` (its connection to the actor may outlive the
+ * reply); other callers' calls fail when their connections close. Idempotent (a
+ * dead or unknown actor is left alone; a dead one's error is returned again).
+ * Connection lost -> kill() rejects; the kill may or may not have happened
+ * (re-sending is safe).
  */
 export interface KillActor {
   t: typeof Msg.KillActor;
@@ -623,6 +626,10 @@ export interface KillActor {
   noRestart: boolean;
   /** Why (for the death cause); default "killed by ray.kill()". */
   cause?: string;
+}
+/** Reply to KillActor: the actor's death error when it is DEAD now (absent when it restarts or is unknown). */
+export interface KillActorReply {
+  deathError?: Uint8Array;
 }
 
 /** -> control store: every actor it knows. Reply body `ActorInfo[]`. Read-only; connection lost -> listActors() rejects. */

@@ -37,6 +37,22 @@ describe("kill", () => {
     await pollUntil(() => !isAlive(pid), 10_000, `killed actor's process ${pid} to exit`);
   });
 
+  test("a call made right after `await kill()` fails at once, without reaching the dying process", async () => {
+    // kill() resolves once the kill is ordered, possibly before the process is gone
+    // and before this driver's connection to it closes: a call sent on that connection
+    // could still run. The killer knows the actor is dead from kill()'s reply, so the
+    // call fails locally: it is settled before any message could have gone out.
+    for (const noRestart of [true, false]) {
+      const c = Counter.remote();
+      assert.equal(await ray.get(c.increment.remote()), 1);
+      await ray.kill(c, { noRestart }); // no restarts (maxRestarts 0): dies either way
+      const later = c.increment.remote();
+      const [ready] = await ray.wait([later], { timeout: 0 });
+      assert.equal(ready.length, 1, `noRestart ${noRestart}: the call is failed locally, at once`);
+      await assert.rejects(ray.get(later), expectKilled);
+    }
+  });
+
   test("the killed actor's process is gone; other actors keep working", async () => {
     const [victim, bystander] = [Counter.remote(), Counter.remote()];
     const [vpid, bpid] = await ray.get([victim.pid.remote(), bystander.pid.remote()]);
