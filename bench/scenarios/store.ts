@@ -17,7 +17,7 @@ import { get, init, type ObjectRef, put, remote, shutdown } from "tsray";
 import { emit, register, roundValue, type Scenario, timeit } from "../harness.js";
 
 const GIB = 1024 ** 3;
-/** ~80 MB per put, as `single client put gigabytes`. */
+/** ~80 MB per put: several clients at once, each array held in its own worker. */
 const PUT_ELEMENTS = 10 * 1024 * 1024;
 const PUT_TASKS = 4;
 const PUTS_PER_TASK = 5;
