@@ -12,6 +12,9 @@ import { FrameDecoder } from "./frame-decoder.js";
  */
 const envelope = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
 
+/** msgpackr option: reserve 4 bytes at the start of the packed buffer (the frame's length). */
+const RESERVE_LENGTH_PREFIX = envelope.RESERVE_START_SPACE | 4;
+
 /** Frames larger than this are a protocol violation (values above it go through the object store). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 
@@ -136,20 +139,19 @@ export class Connection {
     if (this.out.length === 0 || this.closed) return;
     const batch = this.out;
     this.out = [];
-    let body: Buffer;
+    let frame: Buffer;
     try {
-      body = this.packr.pack(batch);
+      // The codec leaves room for the length prefix before the body: the frame is one
+      // buffer and one write(2), not a writev of two (measured: writev was ~12% of a
+      // process making synchronous calls).
+      frame = this.packr.pack(batch, RESERVE_LENGTH_PREFIX);
     } catch (err) {
       // A message that cannot be encoded is a bug in the sender; fail loudly but keep the channel.
       for (const m of batch) this.failLocal(m, err);
       return;
     }
-    const head = Buffer.allocUnsafe(4);
-    head.writeUInt32LE(body.length, 0);
-    this.socket.cork();
-    this.socket.write(head);
-    this.socket.write(body);
-    this.socket.uncork();
+    frame.writeUInt32LE(frame.length - 4, 0);
+    this.socket.write(frame);
   }
 
   /** Close the socket; pending requests reject with `err`. */
