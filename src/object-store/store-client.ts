@@ -133,8 +133,6 @@ export class StoreClient {
     }
     pin = { count: 1, offset: loc[0], size: loc[1] };
     this.pins.set(id, pin);
-    // First view here: drop private copies left by an earlier object at these pages.
-    this.cowMapping().discard?.(loc[0], loc[1]);
     return pin;
   }
 
@@ -157,6 +155,11 @@ export class StoreClient {
     const pin = this.pins.get(id);
     if (!pin || --pin.count > 0) return;
     this.pins.delete(id);
+    // The last view here is gone: drop the private copies this process's writes made
+    // (copy-on-write), so whatever is viewed at these pages next shows the shared
+    // bytes. Done now, before the store may reuse the block, rather than at the next
+    // get, which then stays a map lookup (it was ~0.5 ms for 1 GiB).
+    this.cow?.discard?.(pin.offset, pin.size);
     this.releases.push(id);
     this.scheduleRelease();
   }
