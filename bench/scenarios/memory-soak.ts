@@ -230,12 +230,17 @@ const soak: Scenario & { readonly limitSeconds: number } = {
     });
     emit({ name: "memory soak: puts", value: round(putRate), unit: "per_s", ...common });
     emit({ name: "memory soak: large puts (1 MiB)", value: round(largeRate), unit: "per_s", ...common });
-    emit({
-      name: "memory soak: driver rss delta",
-      value: round(driverRssDelta),
-      unit: "MB",
-      beforeMB: round(before.driverRss / MB),
-      afterMB: round(after.driverRss / MB),
+    /** A before/after figure in MB: value is the change. */
+    const delta = (name: string, b: number, a: number, extra: Record<string, unknown> = {}) =>
+      emit({
+        name,
+        value: round((a - b) / MB),
+        unit: "MB",
+        beforeMB: round(b / MB),
+        afterMB: round(a / MB),
+        ...extra,
+      });
+    delta("memory soak: driver rss delta", before.driverRss, after.driverRss, {
       storePagesBeforeMB: round(before.driverShmem / MB),
       storePagesAfterMB: round(after.driverShmem / MB),
       heapCommittedBeforeMB: round(before.driverHeapTotal / MB),
@@ -243,31 +248,14 @@ const soak: Scenario & { readonly limitSeconds: number } = {
       externalBeforeMB: round(before.driverExternal / MB),
       externalAfterMB: round(after.driverExternal / MB),
     });
-    emit({
-      name: "memory soak: driver heap delta",
-      value: round((after.driverHeap - before.driverHeap) / MB),
-      unit: "MB",
-      beforeMB: round(before.driverHeap / MB),
-      afterMB: round(after.driverHeap / MB),
-    });
-    emit({
-      name: "memory soak: workers rss delta",
-      value: round((after.workersRss - before.workersRss) / MB),
-      unit: "MB",
-      beforeMB: round(before.workersRss / MB),
-      afterMB: round(after.workersRss / MB),
+    delta("memory soak: driver heap delta", before.driverHeap, after.driverHeap);
+    delta("memory soak: workers rss delta", before.workersRss, after.workersRss, {
       workersBefore: before.workers,
       workersAfter: after.workers,
       settleMs: Math.round(after.settleMs),
       settleTimedOut: after.settleTimedOut,
     });
-    emit({
-      name: "memory soak: workers heap delta",
-      value: round((after.workersHeap - before.workersHeap) / MB),
-      unit: "MB",
-      beforeMB: round(before.workersHeap / MB),
-      afterMB: round(after.workersHeap / MB),
-    });
+    delta("memory soak: workers heap delta", before.workersHeap, after.workersHeap);
     emit({
       name: "memory soak: live objects after",
       value: after.liveObjects,
