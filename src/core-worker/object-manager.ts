@@ -59,6 +59,20 @@ export class ObjectManager extends RefCounter {
     setRefHooks({
       created: (ref) => this.onRefCreated(ref.id, ref.ownerAddress),
       released: (id) => this.onRefReleased(id),
+      storedAt: (ref) => {
+        const e = this.objects.get(ref.id);
+        if (!e?.owned || e.state !== READY || e.stored === 0 || !this.store) return undefined;
+        return [e.stored, this.store.info.name];
+      },
+      located: (ref, size, store) => {
+        // Only a store on this node, and only for an entry nobody settled or asked for yet.
+        // The sender's ref keeps the object alive (lent, pinned or contained) until we
+        // registered, so it is still there; spilled, the store restores it on read.
+        const e = this.objects.get(ref.id);
+        if (store !== this.store?.info.name || !e || e.owned || e.state !== PENDING || e.fetching) return;
+        e.stored = size;
+        e.settle(READY, EMPTY);
+      },
     });
   }
 
@@ -255,11 +269,15 @@ export class ObjectManager extends RefCounter {
     const entries = missing.map((i) => this.entryFor(refs[i]!));
     this.keepAlive.hold();
     try {
-      this.onBlock?.(true);
-      try {
-        await this.allSettled(entries, timeoutMs, () => describeTimeout(refs, missing, timeoutMs!));
-      } finally {
-        this.onBlock?.(false);
+      // Only a wait for values not there yet lends the task's CPU back (a message to
+      // the node manager each way): values already settled in the store are just read.
+      if (entries.some((e) => e.state === PENDING)) {
+        this.onBlock?.(true);
+        try {
+          await this.allSettled(entries, timeoutMs, () => describeTimeout(refs, missing, timeoutMs!));
+        } finally {
+          this.onBlock?.(false);
+        }
       }
       for (let k = 0; k < missing.length; k++) {
         const e = entries[k]!;

@@ -5,6 +5,10 @@ import { ExtType, installExtension, noteContainedRef } from "../serialization/in
 export interface RefHooks {
   created(ref: ObjectRef<unknown>): void;
   released(id: string): void;
+  /** Owner side, when a ref is serialized: [size, store name] if its value sits sealed in this node's store. */
+  storedAt(ref: ObjectRef<unknown>): [number, string] | undefined;
+  /** Receiving side: the sender said the value sits in store `store` (see storedAt). */
+  located(ref: ObjectRef<unknown>, size: number, store: string): void;
 }
 let hooks: RefHooks | undefined;
 const finalizer = new FinalizationRegistry<string>((id) => hooks?.released(id));
@@ -71,10 +75,15 @@ installExtension(
   ExtType.ObjectRef,
   (ref: ObjectRef<unknown>) => {
     noteContainedRef(ref);
-    return [ref.id, ref.ownerAddress];
+    // A value the owner keeps in its node's store travels with where it is, so a
+    // reader on that node maps it at once instead of first asking the owner.
+    const at = hooks?.storedAt(ref);
+    return at ? [ref.id, ref.ownerAddress, at[0], at[1]] : [ref.id, ref.ownerAddress];
   },
   (data) => {
-    const [id, owner] = data as [string, string];
-    return new ObjectRef(id, owner);
+    const [id, owner, size, store] = data as [string, string, number?, string?];
+    const ref = new ObjectRef(id, owner);
+    if (store !== undefined) hooks?.located(ref, size!, store);
+    return ref;
   },
 );
