@@ -249,11 +249,14 @@ export class ActorExecutor {
 
   private async resolveArgs(args: Uint8Array, dep: PushActorTask["dep"]): Promise<unknown[]> {
     const out = this.decodeInline(args, dep);
-    for (const [i, id, owner, v] of dep ?? []) {
+    for (const [i, id, owner, v, at] of dep ?? []) {
       if (v !== null) continue;
-      const got = await this.host.fetch(id, owner);
-      if (got.failed) throw new DependencyFailed(got.data);
-      out[i] = decode(got.data);
+      // Read in place (large arrays stay views into the store), as task arguments are.
+      try {
+        out[i] = await this.host.fetchValue(id, owner, at);
+      } catch (err) {
+        throw new DependencyFailed(encodeError(err));
+      }
     }
     return out;
   }

@@ -2,6 +2,7 @@ import { ActorDiedError } from "../errors/index.js";
 import {
   type ActorCovered,
   type ActorInfo,
+  type DepTuple,
   Msg,
   type PushActorTask,
   type TaskDone,
@@ -17,7 +18,7 @@ export interface ActorCall {
   readonly id: number;
   readonly method: string;
   readonly args: Uint8Array;
-  readonly deps: Array<[number, string, string, Uint8Array | null]> | undefined;
+  readonly deps: DepTuple[] | undefined;
   readonly ret: number;
   readonly returnIds: string[];
   /** Owned dependencies not yet settled; the call waits (in order) until 0. */

@@ -129,7 +129,7 @@ export class CoreWorker {
     });
     const host: ExecutorHost = {
       fetch: (id, owner) => this.objects.fetch(id, owner),
-      fetchValue: (id, owner) => this.objects.fetchValue(id, owner),
+      fetchValue: (id, owner, at) => this.objects.fetchValue(id, owner, at),
       storeBlob: (id, blob) => this.objects.storeBlob(id, blob),
       pinFor: (peer, keys) => this.objects.pinFor(peer, keys),
       whenRegistered: (fn) => this.objects.whenRegistered(fn),

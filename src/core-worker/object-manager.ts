@@ -1,6 +1,7 @@
 import { GetTimeoutError, OwnerDiedError, RuntimeUnavailableError } from "../errors/index.js";
 import type { StoreClient } from "../object-store/index.js";
 import {
+  type DepTuple,
   type GetObject,
   type GetObjectReply,
   Msg,
@@ -31,7 +32,7 @@ import {
 import { RefCounter } from "./ref-counter.js";
 
 /** Top-level ref arguments of a call: [index, id, owner, inline value or null]. */
-export type DepList = Array<[number, string, string, Uint8Array | null]>;
+export type DepList = DepTuple[];
 
 /** Encoded arguments of a task, actor call or actor creation. */
 export interface PreparedArgs {
@@ -65,15 +66,23 @@ export class ObjectManager extends RefCounter {
         return [e.stored, this.store.info.name];
       },
       located: (ref, size, store) => {
-        // Only a store on this node, and only for an entry nobody settled or asked for yet.
-        // The sender's ref keeps the object alive (lent, pinned or contained) until we
-        // registered, so it is still there; spilled, the store restores it on read.
         const e = this.objects.get(ref.id);
-        if (store !== this.store?.info.name || !e || e.owned || e.state !== PENDING || e.fetching) return;
-        e.stored = size;
-        e.settle(READY, EMPTY);
+        if (e) this.locate(e, [size, store]);
       },
     });
+  }
+
+  /**
+   * The sender said a borrowed object's value sits sealed in store `at[1]`: settle it as
+   * stored, so it is read in place without asking its owner. Only a store on this node,
+   * and only an entry nobody settled or asked for yet. The sender's ref keeps the object
+   * alive (lent, pinned or contained) until this process registered, so it is still
+   * there; spilled, the store restores it on read.
+   */
+  private locate(e: ObjEntry, at: [number, string]): void {
+    if (at[1] !== this.store?.info.name || e.owned || e.state !== PENDING || e.fetching) return;
+    e.stored = at[0];
+    e.settle(READY, EMPTY);
   }
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
@@ -194,7 +203,8 @@ export class ObjectManager extends RefCounter {
       const e = this.objects.get(d[1]);
       if (!e?.owned || e.state === PENDING) continue;
       if (e.state === FAILED) return e.data!;
-      if (!e.stored) d[3] = bytesOf(e); // stored values are read in place by the executor
+      if (!e.stored) d[3] = bytesOf(e);
+      else if (this.store) d[4] = [e.stored, this.store.info.name]; // read in place by the executor
     }
     return undefined;
   }
@@ -448,7 +458,7 @@ export class ObjectManager extends RefCounter {
    * An object's value for a task argument: read in place when it lives in the
    * object store (zero copies), else decoded. Rejects with the object's error.
    */
-  async fetchValue(id: string, owner: string): Promise<unknown> {
+  async fetchValue(id: string, owner: string, at?: [number, string]): Promise<unknown> {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return this.read(local);
     if (owner === this.address) {
@@ -459,6 +469,7 @@ export class ObjectManager extends RefCounter {
     const e = this.entry(id, owner);
     e.localRefs++; // hold it while we read
     try {
+      if (at) this.locate(e, at);
       await this.settled(e);
       return await this.read(e);
     } finally {

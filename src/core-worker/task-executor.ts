@@ -11,7 +11,7 @@ export interface ExecutorHost {
   /** Fetch a borrowed object's encoded value (waits until its owner has it). */
   fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }>;
   /** An object's value, read in place from the object store when it lives there; rejects with its error. */
-  fetchValue(id: string, owner: string): Promise<unknown>;
+  fetchValue(id: string, owner: string, at?: [number, string]): Promise<unknown>;
   /** Write a large return value into the node's object store under `id`. */
   storeBlob(id: string, blob: StoreBlob): Promise<void>;
   /** Keep refs returned to `peer` alive until it sends Unpin. */
@@ -189,7 +189,7 @@ export class TaskExecutor {
       for (const d of job.msg.dep ?? []) {
         if (d[3] !== null) continue;
         try {
-          args[d[0]] = await this.host.fetchValue(d[1], d[2]);
+          args[d[0]] = await this.host.fetchValue(d[1], d[2], d[4]);
         } catch (err) {
           throw new ArgumentError(encodeError(err));
         }

@@ -64,6 +64,8 @@ export class StoreManager {
   private readonly watched = new WeakSet<Connection>();
   /** Store operations that move data (spill/restore) run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Readers waiting for objects being written (see get). */
+  private readonly sealWaiters = new Map<string, Array<() => void>>();
   /** Objects on disk now, and their bytes. */
   private spilledObjects = 0;
   private spilledBytes = 0;
@@ -156,11 +158,21 @@ export class StoreManager {
     if (!obj || obj.sealed) return;
     obj.sealed = true;
     this.unpin(obj, conn);
+    this.wakeReaders(id);
   }
 
-  /** Locations of objects (restoring spilled ones), pinned for `conn`. */
-  get(ids: string[], conn: Connection): Promise<{ locs: Array<[number, number] | null> }> {
+  /**
+   * Locations of objects (restoring spilled ones), pinned for `conn`. An object being
+   * written is waited for: a reader can learn of an object (from its owner, or from a
+   * ref that says where it is) before the writer's StoreSeal, which travels on another
+   * connection, has been read here.
+   */
+  async get(ids: string[], conn: Connection): Promise<{ locs: Array<[number, number] | null> }> {
     this.watch(conn);
+    for (const id of ids) {
+      const obj = this.objects.get(id);
+      if (obj && !obj.sealed && !obj.freed) await new Promise<void>((r) => this.whenSealed(id, r));
+    }
     return this.serial(async () => {
       const locs: Array<[number, number] | null> = [];
       for (const id of ids) {
@@ -194,6 +206,7 @@ export class StoreManager {
       const obj = this.objects.get(id);
       if (!obj) continue;
       obj.freed = true;
+      this.wakeReaders(id);
       if (obj.pins.size === 0) this.delete(obj);
     }
   }
@@ -218,6 +231,20 @@ export class StoreManager {
       `(${formatBytes(pinned)} pinned by readers or being written), largest free block ${formatBytes(this.alloc.largestFree)}, ` +
       `spilled ${formatBytes(this.spilledBytes)}`
     );
+  }
+
+  /** Call `fn` once object `id` is sealed, or freed unsealed (its writer died). */
+  private whenSealed(id: string, fn: () => void): void {
+    const list = this.sealWaiters.get(id);
+    if (list) list.push(fn);
+    else this.sealWaiters.set(id, [fn]);
+  }
+
+  private wakeReaders(id: string): void {
+    const list = this.sealWaiters.get(id);
+    if (!list) return;
+    this.sealWaiters.delete(id);
+    for (const fn of list) fn();
   }
 
   private unpin(obj: StoredObject, conn: Connection): void {
@@ -247,7 +274,10 @@ export class StoreManager {
       for (const obj of [...this.objects.values()]) {
         if (!obj.pins.has(conn)) continue;
         obj.pins.delete(conn);
-        if (!obj.sealed && obj.creator === conn) obj.freed = true;
+        if (!obj.sealed && obj.creator === conn) {
+          obj.freed = true;
+          this.wakeReaders(obj.id); // they find it freed: null, ObjectLostError
+        }
         if (obj.pins.size === 0 && obj.freed) this.delete(obj);
       }
     });

@@ -94,6 +94,21 @@ export type EncodedError = Uint8Array;
 export type WireValue = Uint8Array | number | string | boolean | null;
 
 /**
+ * A top-level ref argument of a task, actor call or actor constructor: its index in
+ * the argument list, object id, owner address, and the encoded value when the owner
+ * had it inline (null: the worker reads it before running). `at` = [size, store name]
+ * when the value sits sealed in the owner's node store: a worker on that node reads it
+ * there at once, without asking the owner (the owner lends the object for the call).
+ */
+export type DepTuple = [
+  index: number,
+  id: string,
+  owner: string,
+  value: Uint8Array | null,
+  at?: [number, string],
+];
+
+/**
  * Reply to a request. `err` set means the request failed with that (encoded)
  * error; otherwise `body` is the request's result.
  * Failure: lost only with its connection, which fails the pending request.
@@ -160,10 +175,9 @@ export interface PushTask {
   args: Uint8Array | WireValue[];
   /**
    * Top-level ObjectRef arguments (their slots in `args` are undefined): argument
-   * index, object id, owner address, and the encoded value when the owner had it
-   * inline (null: the worker fetches it from the owner before running).
+   * (see DepTuple).
    */
-  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  dep?: DepTuple[];
   /** Sequence number of the first return object (ids are `${owner}/${seq + i}`). */
   ret: number;
   /** Number of return values. */
@@ -520,7 +534,7 @@ export interface ActorSpec {
   /** Encoded constructor argument array (top-level refs already replaced by values). */
   args: Uint8Array;
   /** Top-level ref arguments the owner could not inline: [index, id, owner, null]. */
-  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  dep?: DepTuple[];
   demand: ResourceMap;
   runtimeKey: string;
   name?: string;
@@ -688,7 +702,7 @@ export interface PushActorTask {
   actor: string;
   method: string;
   args: Uint8Array;
-  dep?: Array<[index: number, id: string, owner: string, value: Uint8Array | null]>;
+  dep?: DepTuple[];
   ret: number;
   nr: number;
   /**
@@ -857,10 +871,13 @@ export interface StoreSeal {
 /**
  * Process -> node manager: where these objects are (restoring spilled ones), and pin
  * them for this connection until StoreRelease (or the connection closes). Reply body
- * `{ locs }`: [offset, size] per id, null for an id the store does not have (or not
- * sealed, or freed, or whose spill file is unreadable): the reader fails with
+ * `{ locs }`: [offset, size] per id, null for an id the store does not have (or
+ * freed, or whose spill file is unreadable): the reader fails with
  * ObjectLostError. ObjectStoreFullError when a spilled object cannot be restored
- * (the reader collects garbage and retries). Each answer adds a pin: not idempotent.
+ * (the reader collects garbage and retries). An object still being written is
+ * answered once its StoreSeal arrives (the writer's seal travels on another
+ * connection and may come after a reader that learned of the object through its
+ * owner), or with null if its writer dies first. Each answer adds a pin: not idempotent.
  */
 export interface StoreGet {
   t: typeof Msg.StoreGet;

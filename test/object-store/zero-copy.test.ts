@@ -47,6 +47,18 @@ describe("zero-copy reads", () => {
     assert.ok(ms < blockMs / 2, `the get took ${ms.toFixed(1)} ms: it waited for the blocked owner`);
   });
 
+  test("an actor method and an actor's constructor get a stored ref argument as a view, like tasks", async () => {
+    const capacity = storeBytes(cluster.info);
+    const arr = patterned(N8, 5);
+    const expected = report(arr);
+    const ref = await ray.put(arr);
+    const h = Holder.remote();
+    const r = await ray.get(h.describe.remote(ref));
+    assertView(r, capacity, "actor method argument");
+    assert.equal(r.checksum, expected.checksum);
+    await ray.kill(h);
+  });
+
   test("init() reports the native store and its size", () => {
     assert.match(cluster.info.objectStore, /native addon, zero-copy/);
     assert.equal(storeBytes(cluster.info), 128 * MiB);
