@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before } from "node:test";
 import * as ray from "tsray";
-import { expectAllDead, killPids } from "./processes.js";
+import { expectAllDead, killPids, within } from "./processes.js";
 import { removeTempDirs } from "./temp.js";
 
 export interface ClusterHandle {
@@ -32,7 +32,7 @@ export function useCluster(opts: ray.InitOptions): ClusterHandle {
     if (!info) return;
     const pids = new Set<number>([info.headPid!]);
     try {
-      for (const pid of await clusterPids(info)) pids.add(pid);
+      for (const pid of await within(clusterPids(info), 10_000, "the head's worker list")) pids.add(pid);
     } catch {
       // the head is unreachable: shutdown kills what it can; the pid check below judges
     }
