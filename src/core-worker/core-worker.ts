@@ -128,7 +128,6 @@ export class CoreWorker {
       unlend: (entries) => this.objects.unlend(entries),
     });
     const host: ExecutorHost = {
-      fetch: (id, owner) => this.objects.fetch(id, owner),
       fetchValue: (id, owner, at) => this.objects.fetchValue(id, owner, at),
       storeBlob: (id, blob) => this.objects.storeBlob(id, blob),
       pinFor: (peer, keys) => this.objects.pinFor(peer, keys),

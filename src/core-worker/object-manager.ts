@@ -408,14 +408,10 @@ export class ObjectManager extends RefCounter {
     return e;
   }
 
-  /** An object's encoded value from wherever it is (waits until its owner has it); copied out of the store. */
-  async fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }> {
-    const got = await this.fetchRaw(id, owner);
-    if (got.stored) return { data: await this.requireStore().readBytes(id), failed: false };
-    return got;
-  }
-
-  /** Like fetch, but a value in the store is only located (`stored` = its size), not read. */
+  /**
+   * An object's encoded value from wherever it is (waits until its owner has it); a
+   * value in the store is only located (`stored` = its size), not read.
+   */
   private async fetchRaw(
     id: string,
     owner: string,

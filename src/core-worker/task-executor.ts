@@ -8,8 +8,6 @@ import { encodeReturns } from "./returns.js";
 
 /** What the executors need from their process's core worker. */
 export interface ExecutorHost {
-  /** Fetch a borrowed object's encoded value (waits until its owner has it). */
-  fetch(id: string, owner: string): Promise<{ data: Uint8Array; failed: boolean }>;
   /** An object's value, read in place from the object store when it lives there; rejects with its error. */
   fetchValue(id: string, owner: string, at?: [number, string]): Promise<unknown>;
   /** Write a large return value into the node's object store under `id`. */

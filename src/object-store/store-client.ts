@@ -101,16 +101,6 @@ export class StoreClient {
     return value;
   }
 
-  /** The encoded bytes of a stored object, copied out (for paths that decode later). */
-  async readBytes(id: string): Promise<Uint8Array> {
-    const pin = await this.acquire(id);
-    try {
-      return this.cowMapping().read(pin.offset, pin.size).slice();
-    } finally {
-      this.unview(id);
-    }
-  }
-
   /** Pin an object for this process (one count) and learn where it is. */
   private async acquire(id: string): Promise<LocalPin> {
     let pin = this.pins.get(id);
