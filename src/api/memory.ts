@@ -4,6 +4,7 @@ import {
   type ObjectMemoryInfo,
   type ObjectStoreStats,
   type ProcessMemoryInfo,
+  type RequestBody,
 } from "../protocol/index.js";
 import { checkKeys, show } from "./validate.js";
 
@@ -141,9 +142,17 @@ export function memoryRequest(
 export async function memory(opts?: MemoryOptions): Promise<MemorySummary> {
   const request = memoryRequest(opts, "memory()");
   const core = requireCoreWorker("memory()");
-  const [reports, store] = await Promise.all([
-    core.call<ProcessMemoryInfo[]>(request),
-    core.call<ObjectStoreStats>({ t: Msg.GetStoreStats }),
-  ]);
-  return summarizeMemory(reports, [store]);
+  return fetchMemory((body) => core.call(body), request);
+}
+
+/**
+ * Ask a node manager (through `call`) for its processes' reports and its store's
+ * stats, and merge them: `memory()` and `tsray memory` alike.
+ */
+export async function fetchMemory(
+  call: (body: RequestBody) => Promise<unknown>,
+  request: ReturnType<typeof memoryRequest>,
+): Promise<MemorySummary> {
+  const [reports, store] = await Promise.all([call(request), call({ t: Msg.GetStoreStats })]);
+  return summarizeMemory(reports as ProcessMemoryInfo[], [store as ObjectStoreStats]);
 }

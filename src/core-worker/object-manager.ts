@@ -62,14 +62,19 @@ export class ObjectManager extends RefCounter {
       released: (id) => this.onRefReleased(id),
       storedAt: (ref) => {
         const e = this.objects.get(ref.id);
-        if (!e?.owned || e.state !== READY || e.stored === 0 || !this.store) return undefined;
-        return [e.stored, this.store.info.name];
+        return e ? this.storedAt(e) : undefined;
       },
       located: (ref, size, store) => {
         const e = this.objects.get(ref.id);
         if (e) this.locate(e, [size, store]);
       },
     });
+  }
+
+  /** [size, store name] of an owned value sealed in this node's store, for readers to go there directly. */
+  private storedAt(e: ObjEntry): [number, string] | undefined {
+    if (!e.owned || e.state !== READY || e.stored === 0 || !this.store) return undefined;
+    return [e.stored, this.store.info.name];
   }
 
   /**
@@ -204,7 +209,10 @@ export class ObjectManager extends RefCounter {
       if (!e?.owned || e.state === PENDING) continue;
       if (e.state === FAILED) return e.data!;
       if (!e.stored) d[3] = bytesOf(e);
-      else if (this.store) d[4] = [e.stored, this.store.info.name]; // read in place by the executor
+      else {
+        const at = this.storedAt(e); // read in place by the executor
+        if (at) d[4] = at;
+      }
     }
     return undefined;
   }

@@ -1,7 +1,7 @@
 /** `tsray memory`: every live object of the running cluster, who holds it and why (Ray's `ray memory`). */
 import type { Command } from "commander";
-import { type MemorySummary, memoryRequest, summarizeMemory } from "../../api/memory.js";
-import { Msg, type ObjectStoreStats, type ProcessMemoryInfo } from "../../protocol/index.js";
+import { fetchMemory, type MemorySummary, memoryRequest } from "../../api/memory.js";
+import type { ObjectStoreStats } from "../../protocol/index.js";
 import { formatBytes } from "../../scheduling/index.js";
 import { CliError } from "../errors.js";
 import { connectHead } from "../head-client.js";
@@ -68,13 +68,8 @@ export function registerMemory(program: Command): void {
       if (!address) throw new CliError(`no running head (${latestHeadFile()} is missing); pass --address`, 1);
       const client = await connectHead(address, 10_000);
       try {
-        const [reports, store] = await Promise.all([
-          client.request<ProcessMemoryInfo[]>(
-            memoryRequest({ collectGarbage: opts.collectGarbage === true }, "tsray memory"),
-          ),
-          client.request<ObjectStoreStats>({ t: Msg.GetStoreStats }),
-        ]);
-        const summary = summarizeMemory(reports, [store]);
+        const request = memoryRequest({ collectGarbage: opts.collectGarbage === true }, "tsray memory");
+        const summary = await fetchMemory((body) => client.request(body), request);
         process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatMemory(summary));
       } finally {
         client.close();
