@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { findPackageRoot } from "../util/package-root.js";
+import { FOUND_PACKAGE_ROOT } from "../util/package-root.js";
 
 /** The raw exports of build/Release/tsray_shm.node (native/tsray_shm.c). */
 export interface NativeAddon {
@@ -46,10 +46,13 @@ function isAddon(value: unknown): value is NativeAddon {
 export function loadAddon(): AddonLoad {
   let path = process.env.TSRAY_SHM_ADDON;
   if (path === undefined || path === "") {
-    const here = dirname(fileURLToPath(import.meta.url));
-    const root = findPackageRoot(here);
-    if (root === null) return { addon: null, reason: `no package.json found above ${here}` };
-    path = join(root, ADDON_RELATIVE_PATH);
+    if (FOUND_PACKAGE_ROOT === null) {
+      return {
+        addon: null,
+        reason: `no package.json found above ${dirname(fileURLToPath(import.meta.url))}`,
+      };
+    }
+    path = join(FOUND_PACKAGE_ROOT, ADDON_RELATIVE_PATH);
   }
   if (!existsSync(path)) {
     return { addon: null, reason: `${path} does not exist (the native build was skipped or failed)` };

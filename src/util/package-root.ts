@@ -33,10 +33,14 @@ export function findPackageRoot(start: string): string | null {
 const HERE = fileURLToPath(import.meta.url);
 
 /**
- * The tsray package root. Found by walking up rather than by a fixed "../.."
- * because bundled code sits at different depths (dist/index.js, dist/chunks/*).
+ * The tsray package root as found by walking up from this file (null if no package.json
+ * is above it). Walking up rather than a fixed "../..": bundled code sits at different
+ * depths (dist/index.js, dist/chunks/*).
  */
-export const PACKAGE_ROOT: string = findPackageRoot(dirname(HERE)) ?? dirname(dirname(HERE));
+export const FOUND_PACKAGE_ROOT: string | null = findPackageRoot(dirname(HERE));
+
+/** The tsray package root (two folders above this file when no package.json was found). */
+export const PACKAGE_ROOT: string = FOUND_PACKAGE_ROOT ?? dirname(dirname(HERE));
 
 /** True when this runtime runs from TypeScript sources (src/ under tsx), false when bundled (dist/). */
 export const FROM_SOURCE: boolean = HERE.endsWith(".ts");
