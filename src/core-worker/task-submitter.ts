@@ -40,8 +40,14 @@ class Shape {
   readonly queue: TaskSpec[] = [];
   head = 0;
   readonly leases: Lease[] = [];
-  /** rids of RequestLease messages in flight to the node manager. */
+  /** rids of RequestLease messages in flight to the node manager (count toward the work queued). */
   readonly requests = new Set<number>();
+  /**
+   * rids we sent CancelLeaseRequest for, still unanswered. Kept apart from `requests`: a
+   * request being cancelled must not stand in for a new one when work is queued again
+   * before its reply (the reply is "cancelled", and nothing would be left asking).
+   */
+  readonly cancelling = new Set<number>();
   /** Mean execution time of recent tasks, microseconds (-1: unknown). */
   meanUs = -1;
 
@@ -170,7 +176,7 @@ export class TaskSubmitter {
   close(): void {
     this.closed = true;
     for (const shape of this.shapes.values()) {
-      for (const lease of shape.leases) this.returnLease(shape, lease);
+      for (const lease of [...shape.leases]) this.returnLease(shape, lease);
     }
   }
 
@@ -210,7 +216,7 @@ export class TaskSubmitter {
       const want = Math.min(this.cfg.maxPendingLeaseRequests, queued);
       while (shape.requests.size < want) this.requestLease(shape);
     } else {
-      for (const rid of shape.requests) this.cancelRequest(rid);
+      for (const rid of shape.requests) this.cancelRequest(shape, rid);
     }
     for (const lease of shape.leases) {
       if (lease.inflight.size === 0 && queued === 0) this.armIdle(shape, lease);
@@ -305,21 +311,31 @@ export class TaskSubmitter {
     nm.request<LeaseGrant | { cancelled: true }>(msg).then(
       (grant) => {
         shape.requests.delete(rid);
+        shape.cancelling.delete(rid);
         void this.onGrant(shape, grant);
       },
       (err: unknown) => {
+        const wasCancelled = shape.cancelling.delete(rid);
         shape.requests.delete(rid);
-        this.onLeaseError(shape, err);
+        // A request we had cancelled says nothing about the requests made since.
+        if (wasCancelled && !this.closed) this.pump(shape);
+        else this.onLeaseError(shape, err);
       },
     );
   }
 
-  private cancelRequest(rid: number): void {
+  /** Cancel once: the rid moves to `cancelling` (a grant that crosses the cancel is still used). */
+  private cancelRequest(shape: Shape, rid: number): void {
+    shape.requests.delete(rid);
+    shape.cancelling.add(rid);
     this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: rid });
   }
 
   private async onGrant(shape: Shape, grant: LeaseGrant | { cancelled: true }): Promise<void> {
-    if ("cancelled" in grant) return;
+    if ("cancelled" in grant) {
+      this.pump(shape);
+      return;
+    }
     let conn: Connection;
     try {
       conn = await this.endpoint.connect(grant.address);

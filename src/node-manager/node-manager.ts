@@ -363,7 +363,7 @@ export class NodeManager {
       if (w) {
         this.pending.splice(i--, 1);
         this.grant(p, w);
-      } else if (p.starting?.state !== "starting") {
+      } else if (p.starting?.state !== "starting" || p.starting.killed) {
         // None starting for p (or the one it waited for went to another request or died).
         // Adopt a worker already starting that no request waits for (prestarted, or left by a
         // cancelled request) before starting another: else every cancel would spawn a process.
@@ -377,7 +377,14 @@ export class NodeManager {
 
   private unclaimedStarting(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
     for (const w of this.pool.workers.values()) {
-      if (w.state !== "starting" || w.runtimeKey !== runtimeKey || w.gpuEnv !== gpuEnv || w.actorId) continue;
+      if (
+        w.state !== "starting" ||
+        w.killed ||
+        w.runtimeKey !== runtimeKey ||
+        w.gpuEnv !== gpuEnv ||
+        w.actorId
+      )
+        continue;
       if (!this.pending.some((q) => q.starting === w)) return w;
     }
     return undefined;
@@ -385,7 +392,7 @@ export class NodeManager {
 
   private takeIdle(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
     for (const w of this.pool.workers.values()) {
-      if (w.state === "idle" && w.runtimeKey === runtimeKey && w.gpuEnv === gpuEnv) return w;
+      if (w.state === "idle" && !w.killed && w.runtimeKey === runtimeKey && w.gpuEnv === gpuEnv) return w;
     }
     return undefined;
   }
@@ -412,7 +419,7 @@ export class NodeManager {
   private trimIdle(): void {
     const max =
       this.cfg.maxIdleWorkers >= 0 ? this.cfg.maxIdleWorkers : 2 * Math.ceil(this.resources.total.CPU ?? 1);
-    const idle = [...this.pool.workers.values()].filter((w) => w.state === "idle");
+    const idle = [...this.pool.workers.values()].filter((w) => w.state === "idle" && !w.killed);
     if (idle.length <= max) return;
     idle.sort((a, b) => a.idleSince - b.idleSince);
     for (const w of idle.slice(0, idle.length - max)) this.pool.kill(w);

@@ -22,6 +22,8 @@ export interface WorkerProc {
   startTimer: NodeJS.Timeout | undefined;
   /** Set when the worker is dedicated to an actor. */
   actorId?: string;
+  /** SIGKILL sent, exit not yet seen: never lease it (its state is still what it was). */
+  killed?: boolean;
 }
 
 /** Where the worker entry point is, and its flags (workers collect garbage when idle: --expose-gc). */
@@ -119,6 +121,7 @@ export class WorkerPool {
   /** Kill one worker (SIGKILL: workers hold no state worth a graceful exit). */
   kill(w: WorkerProc): void {
     if (w.state === "dead") return;
+    w.killed = true;
     try {
       w.child.kill("SIGKILL");
     } catch {
