@@ -228,8 +228,13 @@ export class NodeManager {
     return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available, workers };
   }
 
-  /** A connection closed: if it was an owner, drop its leases and requests. */
+  /**
+   * A connection closed (its process is gone: connections live as long as their
+   * processes): drop its leases and requests, and free the stored objects it owned.
+   */
   onDisconnect(conn: Connection): void {
+    const freed = this.objectStore.freeOwnedBy(conn.peerId);
+    if (freed > 0) log.debug(`freed ${freed} stored objects owned by ${conn.peerId}, which is gone`);
     for (let i = this.pending.length - 1; i >= 0; i--) {
       const p = this.pending[i]!;
       if (p.conn !== conn) continue;

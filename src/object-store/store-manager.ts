@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ObjectStoreFullError } from "../errors/index.js";
+import { ObjectStoreFullError, OwnerDiedError } from "../errors/index.js";
 import { Msg, type ObjectStoreStats, type StoreInfo } from "../protocol/index.js";
 
 /** Bytes for messages: "64.0 MiB (67108928 bytes)". */
@@ -64,6 +64,8 @@ export class StoreManager {
   private readonly watched = new WeakSet<Connection>();
   /** Store operations that move data (spill/restore) run one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Ids of owner processes that are gone (see freeOwnedBy); one short string per process that ever left. */
+  private readonly goneOwners = new Set<string>();
   /** Readers waiting for objects being written (see get). */
   private readonly sealWaiters = new Map<string, Array<() => void>>();
   /** Objects on disk now, and their bytes. */
@@ -135,7 +137,14 @@ export class StoreManager {
     this.watch(conn);
     return this.serial(async () => {
       if (this.objects.has(id)) throw new Error(`object ${id} is already in the store`);
+      this.checkOwnerLives(id);
       const [block, offset] = await this.allocate(size, id);
+      try {
+        this.checkOwnerLives(id); // it may have gone while we spilled to make room
+      } catch (err) {
+        this.alloc.free(block);
+        throw err;
+      }
       const obj: StoredObject = {
         id,
         offset,
@@ -208,6 +217,31 @@ export class StoreManager {
       obj.freed = true;
       this.wakeReaders(id);
       if (obj.pins.size === 0) this.delete(obj);
+    }
+  }
+
+  /**
+   * The process with this id is gone: free the objects it owned (ids `<owner>/<n>`).
+   * Under ownership nobody can reach them any more (borrowers get OwnerDiedError), so
+   * without this a crashed worker or a driver that disconnects from a long-lived
+   * cluster would leave its objects in the store for good. Views still held elsewhere
+   * keep the bytes until released, as for any free.
+   */
+  freeOwnedBy(ownerId: string): number {
+    if (ownerId === "") return 0;
+    this.goneOwners.add(ownerId);
+    const prefix = `${ownerId}/`;
+    const ids: string[] = [];
+    for (const id of this.objects.keys()) if (id.startsWith(prefix)) ids.push(id);
+    this.free(ids);
+    return ids.length;
+  }
+
+  /** A worker storing a return value for an owner that is gone would leave an object nobody frees. */
+  private checkOwnerLives(id: string): void {
+    const owner = id.slice(0, id.lastIndexOf("/"));
+    if (this.goneOwners.has(owner)) {
+      throw new OwnerDiedError(`object ${id} is not stored: its owner ${owner} is gone`);
     }
   }
 

@@ -49,3 +49,34 @@ test("a get of an object whose writer dies before sealing answers null", async (
 test("a get of an unknown object answers null at once", async () => {
   assert.deepEqual(await state(store.get(["nope/1"], fakeConnection().conn)), { locs: [null] });
 });
+
+test("when an owner is gone its objects are freed (a held view defers that) and no new ones are stored for it", async () => {
+  const owner = fakeConnection();
+  const reader = fakeConnection();
+  const other = fakeConnection();
+  const before = store.count;
+  for (const id of ["gone/1", "gone/2", "alive/1"]) {
+    await store.create(id, 10_000, id.startsWith("gone") ? owner.conn : other.conn);
+    store.seal(id, id.startsWith("gone") ? owner.conn : other.conn);
+  }
+  // A reader keeps a view of gone/2; a name sharing the prefix text is not the owner's.
+  await store.get(["gone/2"], reader.conn);
+  await store.create("gone-not/1", 10_000, other.conn);
+  store.seal("gone-not/1", other.conn);
+  assert.equal(store.count, before + 4);
+
+  assert.equal(store.freeOwnedBy("gone"), 2);
+  assert.equal(store.count, before + 3, "gone/1 freed; gone/2 stays while viewed");
+  assert.deepEqual(await state(store.get(["gone/2"], fakeConnection().conn)), { locs: [null] });
+  store.release(["gone/2"], reader.conn);
+  assert.equal(store.count, before + 2, "the last view released frees gone/2");
+
+  // A worker storing a return value for the gone owner is refused (nobody would free it).
+  await assert.rejects(store.create("gone/3", 10_000, other.conn), (err: Error) => {
+    assert.equal((err as { code?: string }).code, "OWNER_DIED");
+    assert.match(err.message, /owner gone is gone/);
+    return true;
+  });
+  store.free(["alive/1", "gone-not/1"]);
+  assert.equal(store.count, before);
+});

@@ -9,7 +9,13 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
-import { describeArg, makeArray, putInWorker, sumOfNestedReturn } from "../fixtures/store-tasks.js";
+import {
+  describeArg,
+  makeArray,
+  putInWorker,
+  StoreOwner,
+  sumOfNestedReturn,
+} from "../fixtures/store-tasks.js";
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
@@ -173,6 +179,34 @@ describe("store usage", () => {
     );
     const m = await ray.memory();
     assert.equal(m.objects.filter((o) => ids.includes(o.id)).length, 0);
+  });
+  test("objects owned by a process that dies leave the store; a view held elsewhere keeps its bytes until collected", async () => {
+    await emptyStore("an empty store (the baseline)");
+    const owner = StoreOwner.remote();
+    const { shared } = await ray.get(owner.putTwo.remote(N4), { timeout: 20_000 });
+    let view: Float64Array | undefined = await ray.get(shared);
+    assert.equal(view[0], 2);
+    assert.equal((await storeStats()).numObjects, 2, "both puts are in the store");
+
+    await ray.kill(owner); // SIGKILL: the owner never releases anything itself
+    await pollUntil(
+      async () => ((await storeStats()).numObjects === 1 ? true : undefined),
+      SETTLE_MS,
+      "the object nobody views to leave the store once its owner is gone",
+      25,
+    );
+    assert.equal(view[N4 - 1], 2, "the driver's view stays intact");
+
+    view = undefined;
+    await collectUntil(
+      async () => {
+        const s = await storeStats();
+        return s.usedBytes === 0 && s.numObjects === 0;
+      },
+      SETTLE_MS,
+      "the viewed object to leave the store once the view is collected",
+    );
+    assert.equal(view, undefined);
   });
 });
 

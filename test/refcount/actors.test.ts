@@ -4,7 +4,7 @@
 // last one is gone. Detached actors are exempt. The seed's limitation (the actor
 // died with its *original* handle while a task still used a copy) is the first test.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import * as ray from "tsray";
@@ -12,7 +12,7 @@ import { Counter, type CounterHandle, HandleKeeper, useHandleAfterGate } from ".
 import { useCluster } from "../helpers/cluster.js";
 import { expectAllDead, isAlive, pollUntil } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
-import { collectUntil, fileAppears, releaseHandle } from "./helpers.js";
+import { collectUntil, fileContent, releaseHandle } from "./helpers.js";
 
 useCluster({ numCpus: 2, logToDriver: false });
 
@@ -100,8 +100,7 @@ describe("actor lifetime", () => {
     const counter = Counter.remote();
     const actor = await identify(counter);
     const task = useHandleAfterGate.remote(counter, started, gate, 3, 30_000);
-    await fileAppears(started, 10_000);
-    const taskPid = Number(readFileSync(started, "utf8"));
+    const taskPid = Number(await fileContent(started, 10_000));
     releaseHandle(counter); // the driver holds no handle any more; the task's copy remains
     // The task's copy is the only handle: it is used (the task's own calls) once the gate opens.
     await expectStillAlive(actor, {

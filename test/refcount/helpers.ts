@@ -3,7 +3,7 @@
  * (the test process runs without --expose-gc), reads of `ray.memory()`, and
  * bounded polls on it.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -73,6 +73,22 @@ export async function driverEntry(): Promise<ray.MemorySummary["processes"][numb
 /** Resolves once `file` exists (a task announced itself). */
 export function fileAppears(file: string, timeoutMs: number): Promise<boolean> {
   return pollUntil(() => existsSync(file), timeoutMs, `file ${file}`);
+}
+
+/**
+ * The content of a file another process announces itself in, once it is there and
+ * not empty: writeFileSync creates the file before it writes, so a reader polling
+ * for the file alone can read it empty.
+ */
+export function fileContent(file: string, timeoutMs: number): Promise<string> {
+  return pollUntil(
+    () => {
+      const text = existsSync(file) ? readFileSync(file, "utf8") : "";
+      return text === "" ? undefined : text;
+    },
+    timeoutMs,
+    `file ${file} with content`,
+  );
 }
 
 /** The state and death cause of one actor in `ray.listActors()`. */
