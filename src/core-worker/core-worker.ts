@@ -34,6 +34,8 @@ import type { TaskSpec } from "./task-spec.js";
 import { TaskSubmitter } from "./task-submitter.js";
 import { WorkerCollector } from "./worker-gc.js";
 
+/** `module#key` per descriptor, made once: a new string per task would be hashed anew at every lookup. */
+const descKeys = new WeakMap<FunctionDescriptor, string>();
 /** How a core worker is started. */
 export interface CoreWorkerOptions {
   readonly workerId: string;
@@ -213,11 +215,15 @@ export class CoreWorker {
     this.checkOpen();
     const prepared = this.objects.prepareArgs(args, true);
     const ret = this.objects.allocate(opts.numReturns);
-    const { ids, refs } = this.objects.createPending(ret, opts.numReturns);
+    const ids: string[] = [];
+    const refs: ObjectRef<unknown>[] = [];
+    const first = this.objects.createPending(ret, opts.numReturns, ids, refs);
+    let descKey = descKeys.get(desc);
+    if (descKey === undefined) descKeys.set(desc, (descKey = `${desc.module}${desc.key}`));
     const spec: TaskSpec = {
       id: this.nextTask++,
       desc,
-      descKey: `${desc.module}${desc.key}`,
+      descKey,
       args: prepared.data,
       deps: prepared.deps,
       ret,
@@ -233,7 +239,7 @@ export class CoreWorker {
       label,
     };
     this.keepAlive.hold();
-    this.objects.owned(ids[0]!)!.task = spec;
+    first.task = spec;
     const ready = () => {
       if (spec.cancelled) return;
       const failed = this.objects.inlineDeps(spec.deps);
@@ -409,7 +415,9 @@ export class CoreWorker {
       (prepared.lent ??= []).push(e);
     }
     const ret = this.objects.allocate(numReturns);
-    const { ids, refs } = this.objects.createPending(ret, numReturns);
+    const ids: string[] = [];
+    const refs: ObjectRef<unknown>[] = [];
+    this.objects.createPending(ret, numReturns, ids, refs);
     const call: ActorCall = {
       id: this.nextTask++,
       method,

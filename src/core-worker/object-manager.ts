@@ -18,7 +18,7 @@ import {
 } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import type { KeepAlive } from "./keep-alive.js";
-import { ObjectRef, setRefHooks } from "./object-ref.js";
+import { ObjectRef, setRefHooks, uncountedRef } from "./object-ref.js";
 import {
   detach,
   FAILED,
@@ -102,17 +102,23 @@ export class ObjectManager extends RefCounter {
     return `${this.selfId}/${seq}`;
   }
 
-  /** Create pending owned entries and their refs (task and call returns). */
-  createPending(first: number, n: number): { ids: string[]; refs: ObjectRef<unknown>[] } {
-    const ids: string[] = [];
-    const refs: ObjectRef<unknown>[] = [];
+  /**
+   * Create `n` pending owned entries (task and call returns) with one local ref each:
+   * their ids go to `ids`, the refs to `refs`. Returns the first entry.
+   */
+  createPending(first: number, n: number, ids: string[], refs: ObjectRef<unknown>[]): ObjEntry {
+    let firstEntry: ObjEntry | undefined;
     for (let k = 0; k < n; k++) {
       const id = this.idFor(first + k);
+      const e = new ObjEntry(id, true, this.address);
+      e.localRefs = 1;
+      this.objects.set(id, e);
       ids.push(id);
-      this.objects.set(id, new ObjEntry(id, true, this.address));
-      refs.push(new ObjectRef(id, this.address));
+      refs.push(uncountedRef(id, this.address));
+      firstEntry ??= e;
     }
-    return { ids, refs };
+    this.createdSinceGc += n;
+    return firstEntry!;
   }
 
   /**

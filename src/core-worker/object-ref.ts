@@ -11,7 +11,35 @@ export interface RefHooks {
   located(ref: ObjectRef<unknown>, size: number, store: string): void;
 }
 let hooks: RefHooks | undefined;
-const finalizer = new FinalizationRegistry<string>((id) => hooks?.released(id));
+/**
+ * Refs released by hand whose instances are not collected yet, per id. Registering
+ * without an unregister token costs half as much as with one (a token is a second
+ * weak cell and a hash-table entry per ref, on every call's hot path), so release()
+ * does not unregister: it counts here, and the finalizer skips that many collections
+ * of the id. If another instance of the same id is collected first, the skip lands on
+ * it and the hand-released instance's collection releases instead: the object may
+ * live until then, never shorter than a live ref needs.
+ */
+const releasedByHand = new Map<string, number>();
+const finalizer = new FinalizationRegistry<string>((id) => {
+  const skip = releasedByHand.get(id);
+  if (skip === undefined) hooks?.released(id);
+  else if (skip > 1) releasedByHand.set(id, skip - 1);
+  else releasedByHand.delete(id);
+});
+
+/** False while {@link uncountedRef} constructs a ref. */
+let announce = true;
+
+/**
+ * A ref whose creation is not reported to the hooks: for the owner's return refs,
+ * whose entries are made with their local count already set (one table lookup per
+ * call less). Its release and collection are reported as for any ref.
+ */
+export function uncountedRef<T>(id: string, ownerAddress: string): ObjectRef<T> {
+  announce = false;
+  return new ObjectRef<T>(id, ownerAddress);
+}
 
 /** Install the process's reference hooks (one core worker per process). */
 export function setRefHooks(h: RefHooks | undefined): void {
@@ -39,15 +67,16 @@ export class ObjectRef<T = unknown> {
     readonly id: string,
     readonly ownerAddress: string,
   ) {
-    finalizer.register(this, id, this);
-    hooks?.created(this as ObjectRef<unknown>);
+    finalizer.register(this, id);
+    if (announce) hooks?.created(this as ObjectRef<unknown>);
+    else announce = true;
   }
 
   /** Drop this ref now instead of at garbage collection. Idempotent; the ref must not be used afterwards. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    finalizer.unregister(this);
+    releasedByHand.set(this.id, (releasedByHand.get(this.id) ?? 0) + 1);
     hooks?.released(this.id);
   }
 

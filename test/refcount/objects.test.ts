@@ -220,6 +220,31 @@ describe("dropping refs", () => {
     await expectGone([id, payload.id], SETTLE_MS, "the dropped return and its argument to be freed");
   });
 
+  test("a ref released by hand and later collected counts once: another ref to the object keeps it", async () => {
+    const inner = await ray.put("kept by the other ref");
+    const outer = await ray.put({ inner });
+    const weak = await (async () => {
+      const { inner: copy } = await ray.get(outer); // a second instance of the same ref
+      assert.equal(copy.id, inner.id);
+      copy.release();
+      return new WeakRef(copy);
+    })();
+    outer.release();
+    await pollUntil(
+      async () => {
+        await ray.memory({ collectGarbage: true });
+        return weak.deref() === undefined;
+      },
+      10_000,
+      "the released copy to be collected",
+    );
+    await ray.memory({ collectGarbage: true }); // its finalizer has run by now
+    assert.ok(await objectInfo(inner.id), "the collection of a released copy must not release again");
+    assert.equal(await ray.get(inner), "kept by the other ref");
+    inner.release();
+    assert.equal(await objectInfo(inner.id), undefined, "the last ref released frees it at once");
+  });
+
   test("refs dropped without release() are freed when garbage collected", async () => {
     const ids = await (async () => {
       const a = await ray.put("collected");
