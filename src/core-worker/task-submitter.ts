@@ -214,7 +214,8 @@ export class TaskSubmitter {
     const queued = shape.queued;
     if (queued > 0) {
       const want = Math.min(this.cfg.maxPendingLeaseRequests, queued);
-      while (shape.requests.size < want) this.requestLease(shape);
+      // requestLease may fail the queue instead (node manager gone): stop then.
+      while (shape.requests.size < want && shape.queued > 0 && this.requestLease(shape));
     } else {
       for (const rid of shape.requests) this.cancelRequest(shape, rid);
     }
@@ -293,13 +294,14 @@ export class TaskSubmitter {
     }
   }
 
-  private requestLease(shape: Shape): void {
+  /** Ask for one lease; false if the node manager is unreachable (the queued tasks were failed). */
+  private requestLease(shape: Shape): boolean {
     let nm: Connection;
     try {
       nm = this.nodeManager();
     } catch (err) {
       this.onLeaseError(shape, err);
-      return;
+      return false;
     }
     const rid = nm.peekNextRid();
     shape.requests.add(rid);
@@ -322,6 +324,7 @@ export class TaskSubmitter {
         else this.onLeaseError(shape, err);
       },
     );
+    return true;
   }
 
   /** Cancel once: the rid moves to `cancelling` (a grant that crosses the cancel is still used). */

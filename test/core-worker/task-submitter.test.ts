@@ -3,86 +3,16 @@
 // where tasks are pushed. Races that a cluster hits only under load are replayed
 // here in a fixed order.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { test } from "node:test";
-import type { TaskSpec } from "../../src/core-worker/task-spec.js";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type TaskOwner, TaskSubmitter } from "../../src/core-worker/task-submitter.js";
-import { type LeaseGrant, type Message, Msg, type PushTask } from "../../src/protocol/index.js";
-import type { Connection, Endpoint } from "../../src/transport/index.js";
+import { type Message, Msg } from "../../src/protocol/index.js";
+import type { Endpoint } from "../../src/transport/index.js";
+import { fakeWorker, grant, ScriptedNodeManager, settle, spec } from "./submitter-fakes.js";
 
-type Answer = LeaseGrant | { cancelled: true };
-
-/** A node manager that answers lease requests only when the test says so. */
-class ScriptedNodeManager {
-  private nextRid = 1;
-  readonly open = new Map<number, (a: Answer) => void>();
-  readonly cancelled: number[] = [];
-  readonly conn = {
-    peekNextRid: () => this.nextRid,
-    request: (msg: Message) => {
-      assert.equal(msg.t, Msg.RequestLease);
-      const rid = this.nextRid++;
-      return new Promise<Answer>((resolve) => this.open.set(rid, resolve));
-    },
-    send: (msg: Message) => {
-      if (msg.t === Msg.CancelLeaseRequest) this.cancelled.push(msg.req);
-    },
-  } as unknown as Connection;
-
-  /** rids asked for and neither answered nor cancelled. */
-  live(): number[] {
-    return [...this.open.keys()].filter((rid) => !this.cancelled.includes(rid));
-  }
-
-  answer(rid: number, a: Answer): void {
-    const resolve = this.open.get(rid);
-    assert.ok(resolve, `request ${rid} is not open`);
-    this.open.delete(rid);
-    resolve(a);
-  }
-}
-
-/** A leased worker: records the tasks pushed to it. */
-function fakeWorker(address: string): { conn: Connection; pushed: number[] } {
-  const pushed: number[] = [];
-  const conn = {
-    peerAddress: address,
-    peerId: address,
-    state: new Map<string, unknown>(),
-    send: (msg: Message) => {
-      if (msg.t === Msg.PushTask) pushed.push((msg as PushTask).id);
-    },
-    onClose: () => undefined,
-  } as unknown as Connection;
-  return { conn, pushed };
-}
-
-function grant(n: number): LeaseGrant {
-  return { leaseId: n, workerId: `w${n}`, address: `addr-${n}`, pid: 1000 + n, gpuIds: [] };
-}
-
-function spec(id: number): TaskSpec {
-  return {
-    id,
-    desc: { module: "m", name: "f", key: "f" },
-    descKey: "m#f",
-    args: [],
-    deps: undefined,
-    ret: id,
-    returnIds: [`o/${id}`],
-    demand: { CPU: 1 },
-    shapeKey: "CPU:1",
-    maxRetries: 0,
-    retryExceptions: false,
-    lentEntries: undefined,
-    pendingDeps: 0,
-    attempt: 0,
-    crashes: 0,
-    label: undefined,
-  } as unknown as TaskSpec;
-}
-
-/** Lets promise callbacks (grants, connects) run. */
-const settle = () => new Promise<void>((r) => setImmediate(r));
+const execFileP = promisify(execFile);
 
 test("work queued again while a lease request is being cancelled gets a new request (not the cancelled one)", async () => {
   const nm = new ScriptedNodeManager();
@@ -185,4 +115,21 @@ test("a grant that crosses our cancel is used, not leaked", async () => {
     sub.close();
   }
   assert.deepEqual(returned.sort(), [1, 2], "close returns both leases");
+});
+
+test("tasks queued when the node manager is gone fail with its error instead of spinning", async () => {
+  // In a child process: the bug was a synchronous endless loop, which only a kill stops.
+  const fixture = fileURLToPath(new URL("../fixtures/submitter-nm-gone.ts", import.meta.url));
+  const { stdout } = await execFileP(process.execPath, ["--import", "tsx", fixture], {
+    timeout: 20_000,
+    killSignal: "SIGKILL",
+  }).catch((err: Error & { killed?: boolean }) => {
+    throw err.killed ? new Error("no answer within 20 s: the submitter spins") : err;
+  });
+  const report = JSON.parse(stdout) as { failed: Array<[number, string]> };
+  assert.deepEqual(
+    report.failed.map(([id]) => id),
+    [1, 2],
+  );
+  for (const [, message] of report.failed) assert.match(message, /node manager is not reachable/);
 });
