@@ -36,6 +36,7 @@ import { WorkerCollector } from "./worker-gc.js";
 
 /** `module#key` per descriptor, made once: a new string per task would be hashed anew at every lookup. */
 const descKeys = new WeakMap<FunctionDescriptor, string>();
+
 /** How a core worker is started. */
 export interface CoreWorkerOptions {
   readonly workerId: string;
