@@ -70,6 +70,25 @@ export async function storeStats(): Promise<ray.ObjectStoreStats> {
   return stores[0]!;
 }
 
+/**
+ * Waits until the store holds no bytes, with a garbage collection in every process
+ * (driver and workers) before each look: for a baseline that must not depend on when
+ * an earlier test's views happen to be collected. `what` names the wait.
+ */
+export async function storeEmptiedEverywhere(timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let used = -1;
+  for (;;) {
+    gc();
+    const stores = (await ray.memory({ collectGarbage: true })).objectStores;
+    used = stores[0]?.usedBytes ?? -1;
+    if (used === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${used} bytes in use)`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** The bytes of the local node's object store in use (allocated), as the store reports it. */
 export async function storeInUse(): Promise<number> {
   return (await storeStats()).usedBytes;

@@ -13,7 +13,17 @@ import { describeArg } from "../fixtures/store-tasks.js";
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
-import { collectUntil, gc, MiB, patterned, report, storeBytes, storeInUse, storeStats } from "./helpers.js";
+import {
+  collectUntil,
+  gc,
+  MiB,
+  patterned,
+  report,
+  storeBytes,
+  storeEmptiedEverywhere,
+  storeInUse,
+  storeStats,
+} from "./helpers.js";
 
 // The head reads its settings when it starts (at init, below): it inherits this.
 const spillRoot = tempDir("store-spill");
@@ -110,7 +120,8 @@ describe("capacity and spilling", () => {
   });
 
   test("released objects leave the store: ray.memory() and store usage go back to the baseline, and no spilling follows", async () => {
-    await pollUntil(async () => (await storeInUse()) === 0, 10_000, "an empty store");
+    // The previous test's views (driver, worker) may not be collected yet: collect everywhere.
+    await storeEmptiedEverywhere(10_000, "an empty store");
     const baselineObjects = await objectCount();
 
     const refs: ray.ObjectRef<Float64Array>[] = [];

@@ -48,10 +48,15 @@ function spillName(id: string): string {
   return id.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/** Waits until the store holds nothing at all (in memory or spilled): the baseline of every test here. */
+/**
+ * Waits until the store holds nothing at all (in memory or spilled): the baseline of
+ * every test here. Every process collects garbage before each look, so the baseline
+ * does not depend on when an earlier test's views happen to be collected.
+ */
 async function emptyStore(what: string): Promise<void> {
   await pollUntil(
     async () => {
+      await ray.memory({ collectGarbage: true });
       const s = await storeStats();
       return s.usedBytes === 0 && s.numObjects === 0 && s.spilledObjects === 0;
     },
