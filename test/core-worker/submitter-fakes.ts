@@ -1,10 +1,10 @@
 // Scripted stand-ins for the task submitter's collaborators (node manager, leased
-// workers) and a minimal task spec, shared by its unit tests and their worker-thread
-// fixtures.
+// workers) and a minimal task spec, shared by its unit tests and their child-process
+// fixture.
 import assert from "node:assert/strict";
 import type { TaskSpec } from "../../src/core-worker/task-spec.js";
 import { type LeaseGrant, type Message, Msg, type PushTask } from "../../src/protocol/index.js";
-import type { Connection } from "../../src/transport/index.js";
+import type { Connection, Endpoint } from "../../src/transport/index.js";
 
 type Answer = LeaseGrant | { cancelled: true };
 
@@ -13,6 +13,8 @@ export class ScriptedNodeManager {
   private nextRid = 1;
   readonly open = new Map<number, (a: Answer) => void>();
   readonly cancelled: number[] = [];
+  /** Lease ids handed back with ReturnLease. */
+  readonly returned: number[] = [];
   readonly conn = {
     peekNextRid: () => this.nextRid,
     request: (msg: Message) => {
@@ -22,6 +24,7 @@ export class ScriptedNodeManager {
     },
     send: (msg: Message) => {
       if (msg.t === Msg.CancelLeaseRequest) this.cancelled.push(msg.req);
+      if (msg.t === Msg.ReturnLease) this.returned.push(msg.leaseId);
     },
   } as unknown as Connection;
 
@@ -51,6 +54,22 @@ export function fakeWorker(address: string): { conn: Connection; pushed: number[
     onClose: () => undefined,
   } as unknown as Connection;
   return { conn, pushed };
+}
+
+/** An endpoint whose connect() makes a fake worker per address; `workers` has them by address. */
+export function fakeEndpoint(): {
+  endpoint: Endpoint;
+  workers: Map<string, ReturnType<typeof fakeWorker>>;
+} {
+  const workers = new Map<string, ReturnType<typeof fakeWorker>>();
+  const endpoint = {
+    connect: async (address: string) => {
+      const w = fakeWorker(address);
+      workers.set(address, w);
+      return w.conn;
+    },
+  } as unknown as Endpoint;
+  return { endpoint, workers };
 }
 
 export function grant(n: number): LeaseGrant {

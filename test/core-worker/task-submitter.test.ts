@@ -8,22 +8,14 @@ import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type TaskOwner, TaskSubmitter } from "../../src/core-worker/task-submitter.js";
-import { type Message, Msg } from "../../src/protocol/index.js";
-import type { Endpoint } from "../../src/transport/index.js";
-import { fakeWorker, grant, ScriptedNodeManager, settle, spec } from "./submitter-fakes.js";
+import { Msg } from "../../src/protocol/index.js";
+import { fakeEndpoint, grant, ScriptedNodeManager, settle, spec } from "./submitter-fakes.js";
 
 const execFileP = promisify(execFile);
 
 test("work queued again while a lease request is being cancelled gets a new request (not the cancelled one)", async () => {
   const nm = new ScriptedNodeManager();
-  const workers = new Map<string, ReturnType<typeof fakeWorker>>();
-  const endpoint = {
-    connect: async (address: string) => {
-      const w = fakeWorker(address);
-      workers.set(address, w);
-      return w.conn;
-    },
-  } as unknown as Endpoint;
+  const { endpoint, workers } = fakeEndpoint();
   const done: number[] = [];
   const owner: TaskOwner = {
     completeReturns: (s) => done.push(s.id),
@@ -44,11 +36,10 @@ test("work queued again while a lease request is being cancelled gets a new requ
     await settle();
     const w1 = workers.get("addr-1")!;
     assert.deepEqual(w1.pushed, [1]);
-    const w1conn = w1.conn;
-    sub.onReply({ t: Msg.TaskDone, id: 1, r: [], us: 10 }, w1conn);
+    sub.onReply({ t: Msg.TaskDone, id: 1, r: [], us: 10 }, w1.conn);
     assert.deepEqual(w1.pushed, [1, 2], "fast tasks pipeline on the lease held");
     assert.deepEqual(nm.cancelled, [2], "the request no longer needed is cancelled");
-    sub.onReply({ t: Msg.TaskDone, id: 2, r: [], us: 10 }, w1conn);
+    sub.onReply({ t: Msg.TaskDone, id: 2, r: [], us: 10 }, w1.conn);
 
     // A long task, and one pipelined behind it that the worker hands back.
     sub.enqueue(spec(3));
@@ -74,22 +65,8 @@ test("work queued again while a lease request is being cancelled gets a new requ
 
 test("a grant that crosses our cancel is used, not leaked", async () => {
   const nm = new ScriptedNodeManager();
-  const workers = new Map<string, ReturnType<typeof fakeWorker>>();
-  const endpoint = {
-    connect: async (address: string) => {
-      const w = fakeWorker(address);
-      workers.set(address, w);
-      return w.conn;
-    },
-  } as unknown as Endpoint;
+  const { endpoint, workers } = fakeEndpoint();
   const owner: TaskOwner = { completeReturns: () => undefined, failReturns: () => undefined };
-  const returned: number[] = [];
-  const nmConn = nm.conn as unknown as { send: (m: Message) => void };
-  const send = nmConn.send;
-  nmConn.send = (m) => {
-    if (m.t === Msg.ReturnLease) returned.push(m.leaseId);
-    send(m);
-  };
   const sub = new TaskSubmitter(
     endpoint,
     () => nm.conn,
@@ -114,7 +91,7 @@ test("a grant that crosses our cancel is used, not leaked", async () => {
   } finally {
     sub.close();
   }
-  assert.deepEqual(returned.sort(), [1, 2], "close returns both leases");
+  assert.deepEqual(nm.returned.sort(), [1, 2], "close returns both leases");
 });
 
 test("tasks queued when the node manager is gone fail with its error instead of spinning", async () => {

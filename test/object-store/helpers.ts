@@ -10,6 +10,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import * as ray from "tsray";
 import { type ArrayReport, reportArray } from "../fixtures/store-tasks.js";
+import { pollUntil } from "../helpers/processes.js";
 
 export const MiB = 1024 * 1024;
 
@@ -71,22 +72,21 @@ export async function storeStats(): Promise<ray.ObjectStoreStats> {
 }
 
 /**
- * Waits until the store holds no bytes, with a garbage collection in every process
- * (driver and workers) before each look: for a baseline that must not depend on when
- * an earlier test's views happen to be collected. `what` names the wait.
+ * Waits until the store holds nothing at all (no bytes, no objects in memory or
+ * spilled), with a garbage collection in every process (driver and workers) before
+ * each look: a test's starting baseline must not depend on when an earlier test's
+ * views happen to be collected. `what` names the wait.
  */
 export async function storeEmptiedEverywhere(timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let used = -1;
-  for (;;) {
-    gc();
-    const stores = (await ray.memory({ collectGarbage: true })).objectStores;
-    used = stores[0]?.usedBytes ?? -1;
-    if (used === 0) return;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (${used} bytes in use)`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await pollUntil(
+    async () => {
+      const s = (await ray.memory({ collectGarbage: true })).objectStores[0];
+      return s !== undefined && s.usedBytes === 0 && s.numObjects === 0 && s.spilledObjects === 0;
+    },
+    timeoutMs,
+    what,
+    25,
+  );
 }
 
 /** The bytes of the local node's object store in use (allocated), as the store reports it. */

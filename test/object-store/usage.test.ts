@@ -19,7 +19,16 @@ import {
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
-import { collectUntil, gc, MiB, patterned, report, storeBytes, storeStats } from "./helpers.js";
+import {
+  collectUntil,
+  gc,
+  MiB,
+  patterned,
+  report,
+  storeBytes,
+  storeEmptiedEverywhere,
+  storeStats,
+} from "./helpers.js";
 
 // The head reads its settings when it starts (at init, below): it inherits this.
 const spillRoot = tempDir("store-usage");
@@ -48,28 +57,22 @@ function spillName(id: string): string {
   return id.replace(/[^A-Za-z0-9_.-]/g, "_");
 }
 
-/**
- * Waits until the store holds nothing at all (in memory or spilled): the baseline of
- * every test here. Every process collects garbage before each look, so the baseline
- * does not depend on when an earlier test's views happen to be collected.
- */
-async function emptyStore(what: string): Promise<void> {
-  await pollUntil(
+/** The store is back to nothing after the driver's collections (workers collect on their own). */
+async function collectUntilStoreEmpty(what: string): Promise<void> {
+  await collectUntil(
     async () => {
-      await ray.memory({ collectGarbage: true });
       const s = await storeStats();
-      return s.usedBytes === 0 && s.numObjects === 0 && s.spilledObjects === 0;
+      return s.usedBytes === 0 && s.numObjects === 0;
     },
     SETTLE_MS,
     what,
-    25,
   );
 }
 
 describe("store usage", () => {
   test("memory().objectStores describes the node's store: backend, capacity, bytes and objects in use", async () => {
     const capacity = storeBytes(cluster.info);
-    await emptyStore("an empty store at start");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store at start");
     const empty = await storeStats();
     assert.equal(empty.backend, "native");
     assert.equal(empty.capacity, capacity);
@@ -111,7 +114,7 @@ describe("store usage", () => {
   });
 
   test("objects owned by workers (puts and nested task returns) leave the store once released: usage returns to the baseline", async () => {
-    await emptyStore("an empty store (the baseline)");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store (the baseline)");
     // Two workers each put 8 MiB and hand the ref out: the workers own the objects, the driver borrows them.
     const outs = await ray.get([putInWorker.remote(MiB, 1), putInWorker.remote(MiB, 2)], {
       timeout: 20_000,
@@ -161,7 +164,7 @@ describe("store usage", () => {
   });
 
   test("objects whose refs were dropped without release() leave the store once collected: usage returns to the baseline", async () => {
-    await emptyStore("an empty store (the baseline)");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store (the baseline)");
     const ids = await (async () => {
       const put = await ray.put(patterned(N4, 5)); // driver put
       const ret = makeArray.remote(N4, 1, 0); // task return, owned by the driver, written by a worker
@@ -174,19 +177,15 @@ describe("store usage", () => {
     const held = await storeStats();
     assert.equal(held.numObjects, 2, "the put and the task return are in the store");
     // No release(): the driver's collection drops the refs (and its view), the worker collects its own views.
-    await collectUntil(
-      async () => {
-        const s = await storeStats();
-        return s.usedBytes === 0 && s.numObjects === 0;
-      },
-      SETTLE_MS,
+    await collectUntilStoreEmpty(
       "store usage to return to the baseline after the refs were garbage collected",
     );
     const m = await ray.memory();
     assert.equal(m.objects.filter((o) => ids.includes(o.id)).length, 0);
   });
+
   test("objects owned by a process that dies leave the store; a view held elsewhere keeps its bytes until collected", async () => {
-    await emptyStore("an empty store (the baseline)");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store (the baseline)");
     const owner = StoreOwner.remote();
     const { shared } = await ray.get(owner.putTwo.remote(N4), { timeout: 20_000 });
     let view: Float64Array | undefined = await ray.get(shared);
@@ -203,14 +202,7 @@ describe("store usage", () => {
     assert.equal(view[N4 - 1], 2, "the driver's view stays intact");
 
     view = undefined;
-    await collectUntil(
-      async () => {
-        const s = await storeStats();
-        return s.usedBytes === 0 && s.numObjects === 0;
-      },
-      SETTLE_MS,
-      "the viewed object to leave the store once the view is collected",
-    );
+    await collectUntilStoreEmpty("the viewed object to leave the store once the view is collected");
     assert.equal(view, undefined);
   });
 });
@@ -218,7 +210,7 @@ describe("store usage", () => {
 describe("pinning", () => {
   test("a view kept after release() keeps its bytes in the store, intact under pressure, until it is collected", async () => {
     const capacity = storeBytes(cluster.info);
-    await emptyStore("an empty store at start");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store at start");
     const original = patterned(N16, 7);
     const expected = report(original);
     const ref = await ray.put(original);
@@ -268,12 +260,12 @@ describe("pinning", () => {
     assert.ok(after.usedBytes <= before - objectBytes, `in use ${before} -> ${after.usedBytes} bytes`);
     assert.equal(view, undefined);
     for (const r of fill) r.release();
-    await emptyStore("the store to be empty once everything is released");
+    await storeEmptiedEverywhere(SETTLE_MS, "the store to be empty once everything is released");
     assert.deepEqual(spillFiles(), []);
   });
 
   test("an object with a live view is never spilled, however full the store gets", async () => {
-    await emptyStore("an empty store at start");
+    await storeEmptiedEverywhere(SETTLE_MS, "an empty store at start");
     const original = patterned(N16, 20);
     const expected = report(original);
     const ref = await ray.put(original);
