@@ -320,7 +320,7 @@ export class TaskSubmitter {
         const wasCancelled = shape.cancelling.delete(rid);
         shape.requests.delete(rid);
         // A request we had cancelled says nothing about the requests made since.
-        if (wasCancelled && !this.closed) this.pump(shape);
+        if (wasCancelled) this.pump(shape);
         else this.onLeaseError(shape, err);
       },
     );
