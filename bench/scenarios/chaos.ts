@@ -6,14 +6,15 @@
  * then leaks (test/fixtures/ft-chaos-leaks.ts): no worker the run saw outlives its
  * place in the pool, no unlisted child of the node manager, no shared-memory
  * segment of a worker. The value is the wall time in seconds; a `chaos details`
- * line reports kills, attempts, restarts and replays.
+ * line reports kills, attempts, restarts and replays, and the seed (TSRAY_CHAOS_SEED
+ * replays the killer's choices).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chaosApi } from "../../test/fixtures/ft-chaos.js";
 import { expectNoLeaks } from "../../test/fixtures/ft-chaos-leaks.js";
-import { type ChaosReport, runChaos } from "../../test/fixtures/ft-chaos-run.js";
+import { type ChaosReport, chaosSeed, runChaos } from "../../test/fixtures/ft-chaos-run.js";
 import { emit, register, type Scenario } from "../harness.js";
 
 /** CHAOS_MAX_KILLS: a positive integer, or unset/empty for no cap (the default). */
@@ -48,8 +49,12 @@ const chaos: Scenario & { readonly limitSeconds: number } = {
   limitSeconds: 600,
   run: async () => {
     const dir = mkdtempSync(join(tmpdir(), "tsray-bench-chaos-"));
+    const seed = chaosSeed();
+    // On stderr before the run, so a failed or hung run can be replayed (TSRAY_CHAOS_SEED).
+    process.stderr.write(`chaos seed: ${seed} (replay with TSRAY_CHAOS_SEED=${seed})\n`);
     try {
       const r = await runChaos(chaosApi, {
+        seed,
         tasks: 2_000,
         actors: 4,
         callsPerActor: 500,

@@ -16,7 +16,7 @@ import { after, test } from "node:test";
 import * as ray from "tsray";
 import { chaosApi } from "../fixtures/ft-chaos.js";
 import { expectNoLeaks, segmentsOf } from "../fixtures/ft-chaos-leaks.js";
-import { type ChaosReport, expectedTaskValue, runChaos } from "../fixtures/ft-chaos-run.js";
+import { type ChaosReport, chaosSeed, expectedTaskValue, runChaos } from "../fixtures/ft-chaos-run.js";
 import { useCluster } from "../helpers/cluster.js";
 import { expectAllDead, killPids } from "../helpers/processes.js";
 import { tempDir } from "../helpers/temp.js";
@@ -40,7 +40,11 @@ after(async () => {
 });
 
 test("chaos: 300 tasks and 4 x 100 checkpointed counter calls under a SIGKILL every 200 ms", async () => {
+  const seed = chaosSeed();
+  // Printed first, so a run that fails or hangs can be replayed.
+  console.log(`chaos seed: ${seed} (replay with TSRAY_CHAOS_SEED=${seed})`);
   report = await runChaos(chaosApi, {
+    seed,
     tasks: 300,
     actors: 4,
     callsPerActor: 100,
