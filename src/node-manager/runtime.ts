@@ -77,7 +77,8 @@ function checkCwd(value: unknown, where: string): string {
     value.length > MAX_PATH_LENGTH ||
     value.includes("\0") ||
     !isAbsolute(value) ||
-    normalize(value) !== value
+    normalize(value) !== value ||
+    (value.length > 1 && value.endsWith("/"))
   ) {
     throw invalid(
       where,
