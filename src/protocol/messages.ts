@@ -347,8 +347,8 @@ export interface RuntimeEnv {
   loader: WorkerLoader;
   /**
    * Working directory of the workers (user code may rely on process.cwd()): an
-   * absolute, normalized path of an existing directory. It selects no code of the
-   * node's: the worker entry and the tsx loader are absolute paths.
+   * absolute, normalized path of an existing directory. It cannot pick the binary, the
+   * worker entry or the tsx loader (absolute paths); see docs/design/node-manager.md.
    */
   cwd: string;
   /** The job the workers serve (getRuntimeContext().jobId in workers). */
