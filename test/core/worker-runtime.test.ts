@@ -3,12 +3,13 @@
 // absolute path of a directory), derives the loader's flags itself, and a driver
 // derives its loader from its own flags, saying which flags its workers will not get.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { loaderOf } from "../../src/api/worker-loader.js";
 import {
   loaderFlags,
@@ -16,9 +17,14 @@ import {
   parseRuntime,
   runtimeKeyOf,
 } from "../../src/node-manager/index.js";
+import { expectAllDead, killPids, within } from "../helpers/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsray-runtime-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const started: number[] = [];
+after(() => {
+  killPids(started);
+  rmSync(dir, { recursive: true, force: true });
+});
 const file = join(dir, "a-file");
 writeFileSync(file, "");
 const valid = { loader: "tsx", cwd: dir, jobId: "0001", namespace: "default" };
@@ -168,4 +174,43 @@ describe("the driver's loader, from its own flags", () => {
       assert.deepEqual(loaderOf(argv, typescript), { loader, ignored });
     });
   }
+});
+
+describe("a driver's own node flags", () => {
+  test("reach no worker: the driver warns; the node's TSRAY_WORKER_EXTRA_ARGV does reach them", async () => {
+    const driver = fileURLToPath(new URL("../fixtures/flags-driver.ts", import.meta.url));
+    const env: NodeJS.ProcessEnv = { ...process.env, TSRAY_WORKER_EXTRA_ARGV: "--max-semi-space-size=2" };
+    delete env.NODE_TEST_CONTEXT;
+    // Its own tsx by absolute URL (as the tsx CLI does): a bare one resolves from the cwd.
+    const child = spawn(process.execPath, [...loaderFlags("tsx"), "--max-old-space-size=300", driver], {
+      cwd: dir,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    started.push(child.pid!);
+    let out = "";
+    let err = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await within(
+      new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))),
+      60_000,
+      "the driver with its own flags to finish",
+    );
+    assert.equal(code, 0, `driver failed: ${err}`);
+    const report = JSON.parse(out.trim()) as {
+      execArgv: string[];
+      cwd: string;
+      pid: number;
+      headPid: number;
+    };
+    started.push(report.pid, report.headPid);
+    assert.match(err, /workers do not get these node flags of this driver: --max-old-space-size=300\./);
+    assert.match(err, /the loader "tsx"/);
+    assert.equal(report.execArgv.includes("--max-old-space-size=300"), false, report.execArgv.join(" "));
+    assert.ok(report.execArgv.includes("--max-semi-space-size=2"), report.execArgv.join(" "));
+    assert.deepEqual(report.execArgv.slice(0, 2), loaderFlags("tsx"));
+    assert.equal(report.cwd, dir);
+    await expectAllDead([report.pid, report.headPid], 10_000);
+  });
 });
