@@ -9,9 +9,11 @@ import type { HeadConfig } from "../head/head.js";
 import { defaultObjectStoreMemory, MAX_OBJECT_STORE_MEMORY } from "../object-store/index.js";
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
+import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
-import { createSessionDir, detectGpus, sessionRoot, workerExecArgv } from "./session.js";
+import { createSessionDir, detectGpus, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
+import { loaderOf } from "./worker-loader.js";
 
 /** Options of init(). */
 export interface InitOptions {
@@ -124,9 +126,19 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
         `(what one mapping can hold on Node ${process.versions.node}), got ${show(opts.objectStoreMemory)}`,
     );
   }
+  const { loader, ignored } = loaderOf(
+    process.execArgv,
+    (process.features as { typescript?: unknown }).typescript,
+  );
+  if (ignored.length > 0) {
+    log.warn(
+      `workers do not get these node flags of this driver: ${ignored.join(" ")}. A node starts workers only ` +
+        `from its own configuration: the loader "${loader}" (chosen from this driver's flags) and ` +
+        "TSRAY_WORKER_EXTRA_ARGV in the node's environment",
+    );
+  }
   const runtime: RuntimeEnv = {
-    execPath: process.execPath,
-    execArgv: workerExecArgv(process.execArgv),
+    loader,
     cwd: process.cwd(),
     // An embedded head's control store hands out job "0001" first: the workers it
     // prestarts for this runtime are the ones this driver registers below.

@@ -94,7 +94,7 @@ const SETTINGS = {
   workerExtraArgv: {
     env: "TSRAY_WORKER_EXTRA_ARGV",
     default: "",
-    doc: "Extra node flags for worker processes, space-separated (e.g. --cpu-prof for profiling).",
+    doc: "Extra node flags for worker processes, space-separated (e.g. --cpu-prof for profiling); read from the node manager's own environment, the only way flags reach workers (a driver's flags never do).",
   },
   logLevel: {
     env: "TSRAY_LOG_LEVEL",

@@ -3,6 +3,6 @@ export {
   type ControlStoreClient,
   NodeManager,
   type NodeManagerOptions,
-  runtimeKeyOf,
 } from "./node-manager.js";
+export { loaderFlags, parseRegisterDriver, parseRuntime, runtimeKeyOf } from "./runtime.js";
 export type { WorkerProc } from "./worker-pool.js";

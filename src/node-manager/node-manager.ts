@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { config } from "../config/index.js";
 import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
@@ -16,6 +16,7 @@ import {
 import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
+import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
 
 /** What the node manager needs from the control store (in-process on the head, remote elsewhere). */
@@ -75,14 +76,6 @@ interface Lease {
   blocked: boolean;
 }
 
-/** A stable short key for a runtime environment. */
-export function runtimeKeyOf(rt: RuntimeEnv): string {
-  return createHash("sha1")
-    .update(JSON.stringify([rt.execPath, rt.execArgv, rt.cwd]))
-    .digest("hex")
-    .slice(0, 12);
-}
-
 /**
  * Ray's raylet for one machine: resource accounting, a pool of pre-started worker
  * processes, and worker leases. Owners lease a worker for a resource shape and then
@@ -98,7 +91,7 @@ export class NodeManager {
   /** The node's shared-memory object store. */
   readonly objectStore: StoreManager;
   private readonly pool: WorkerPool;
-  private readonly runtimes = new Map<string, RuntimeEnv>();
+  private readonly runtimes = new Map<string, WorkerRuntime>();
   private readonly pending: Pending[] = [];
   private readonly leases = new Map<number, Lease>();
   private readonly leaseByWorker = new Map<string, Lease>();
@@ -149,7 +142,7 @@ export class NodeManager {
       total: this.resources.total,
       isHead: opts.isHead,
     });
-    if (opts.prestartRuntime) this.addRuntime(opts.prestartRuntime);
+    if (opts.prestartRuntime) this.addRuntime(parseRuntime(opts.prestartRuntime, "prestartRuntime"));
   }
 
   /** Handle a message addressed to the node manager; returns undefined for others. */
@@ -157,10 +150,13 @@ export class NodeManager {
     switch (msg.t) {
       case Msg.RegisterWorker:
         return this.onRegisterWorker(msg.workerId, msg.address, conn);
-      case Msg.RegisterDriver:
+      case Msg.RegisterDriver: {
+        // Validated before anything is started: a peer's message must not pick a command.
+        const key = this.addRuntime(parseRegisterDriver(msg));
         this.drivers.add(conn);
         conn.onClose(() => this.drivers.delete(conn));
-        return { runtimeKey: this.addRuntime(msg.runtime), store: this.objectStore.info };
+        return { runtimeKey: key, store: this.objectStore.info };
+      }
       case Msg.StoreCreate:
         return this.objectStore.create(msg.id, msg.size, conn);
       case Msg.StoreSeal:
@@ -264,15 +260,16 @@ export class NodeManager {
     return [...this.pool.workers.values()].map((w) => w.pid);
   }
 
-  private addRuntime(rt: RuntimeEnv): string {
-    const key = runtimeKeyOf(rt);
-    if (!this.runtimes.has(key)) {
-      this.runtimes.set(key, rt);
+  /** Register a validated runtime (prestarting its pool). @throws RuntimeUnavailableError for a loader this node cannot run. */
+  private addRuntime(choice: RuntimeEnv): string {
+    const rt = resolveRuntime(choice);
+    if (!this.runtimes.has(rt.key)) {
+      this.runtimes.set(rt.key, rt);
       const n =
         this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
-      for (let i = 0; i < n; i++) this.pool.start(key, rt, "");
+      for (let i = 0; i < n; i++) this.pool.start(rt, "");
     }
-    return key;
+    return rt.key;
   }
 
   private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
@@ -374,7 +371,7 @@ export class NodeManager {
         // cancelled request) before starting another: else every cancel would spawn a process.
         p.starting =
           this.unclaimedStarting(p.runtimeKey, gpuEnv) ??
-          this.pool.start(p.runtimeKey, this.runtimes.get(p.runtimeKey)!, gpuEnv);
+          this.pool.start(this.runtimes.get(p.runtimeKey)!, gpuEnv);
       }
     }
     this.publish();
@@ -500,7 +497,7 @@ export class NodeManager {
     for (const x of this.pool.workers.values()) {
       if (x.runtimeKey === runtimeKey && x.gpuEnv === "" && x.actorId === undefined) have++;
     }
-    for (; have < want; have++) this.pool.start(runtimeKey, rt, "");
+    for (; have < want; have++) this.pool.start(rt, "");
   }
 
   private failRuntime(runtimeKey: string, why: string): void {

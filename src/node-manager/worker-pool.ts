@@ -2,10 +2,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { openSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
-import type { RuntimeEnv } from "../protocol/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
+import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker process started by this node manager. */
 export interface WorkerProc {
@@ -30,6 +30,21 @@ export interface WorkerProc {
 function workerEntry(): { file: string; extraArgv: string[] } {
   const entry = entryPoint("worker/main");
   return { file: entry.file, extraArgv: ["--expose-gc", ...entry.execArgv] };
+}
+
+/** Drop a repeated `--import X` (the tsx loader of a runtime and of a from-source entry are the same). */
+function withoutRepeatedImports(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--import" && i + 1 < argv.length) {
+      const target = argv[++i]!;
+      if (!seen.has(target)) out.push(a, target);
+      seen.add(target);
+    } else out.push(a);
+  }
+  return out;
 }
 
 /** Static facts every worker of this node is started with. */
@@ -60,8 +75,14 @@ export class WorkerPool {
     private readonly onStartTimeout: (w: WorkerProc) => void,
   ) {}
 
-  /** Start a worker for `runtime` with the given CUDA_VISIBLE_DEVICES. */
-  start(runtimeKey: string, runtime: RuntimeEnv, gpuEnv: string): WorkerProc {
+  /**
+   * Start a worker for `runtime` with the given CUDA_VISIBLE_DEVICES. The command is
+   * this node's own: its node binary, the loader flags it derived for the runtime, its
+   * worker entry and TSRAY_WORKER_EXTRA_ARGV; only the validated cwd and names come
+   * from the driver.
+   */
+  start(runtime: WorkerRuntime, gpuEnv: string): WorkerProc {
+    const runtimeKey = runtime.key;
     const workerId = `${this.ctx.nodeId.slice(0, 6)}-w${this.next++}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -83,8 +104,12 @@ export class WorkerPool {
     const out = this.ctx.logToDriver ? "inherit" : this.logFile();
     const extra = this.cfg.workerExtraArgv ? this.cfg.workerExtraArgv.split(" ").filter(Boolean) : [];
     const child = spawn(
-      runtime.execPath,
-      [...runtime.execArgv, ...this.entry.extraArgv, ...extra, this.entry.file],
+      process.execPath,
+      [
+        ...withoutRepeatedImports([...runtime.loaderArgv, ...this.entry.extraArgv]),
+        ...extra,
+        this.entry.file,
+      ],
       {
         cwd: runtime.cwd,
         env,

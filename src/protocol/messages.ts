@@ -325,10 +325,31 @@ export interface WorkerUnblocked {
   t: typeof Msg.WorkerUnblocked;
 }
 
-/** How workers for a job are started: the driver's node binary, flags and directory. */
+/**
+ * Loaders a node can start workers with, so they import user modules the way the
+ * driver does: `tsx` (`node --import tsx`), `strip-types` (Node's own type stripping,
+ * on by default from Node 22.18/23.6) or `none` (plain JavaScript). A driver names one;
+ * the node turns it into flags of its own (an absolute tsx loader from its own
+ * installation), so the wire never carries a command, a path to run or an argument.
+ */
+export const WORKER_LOADERS = ["tsx", "strip-types", "none"] as const;
+/** One of WORKER_LOADERS. */
+export type WorkerLoader = (typeof WORKER_LOADERS)[number];
+
+/**
+ * A driver's choices for its job's workers. Only choices: the node starts workers with
+ * its own node binary, its own entry point and its own flags (TSRAY_WORKER_EXTRA_ARGV
+ * on the node), plus the flags of `loader`. Validated strictly by the node manager:
+ * any other field (e.g. `execPath`, `execArgv` of older drivers) is refused.
+ */
 export interface RuntimeEnv {
-  execPath: string;
-  execArgv: string[];
+  /** How workers load TypeScript (see WORKER_LOADERS). */
+  loader: WorkerLoader;
+  /**
+   * Working directory of the workers (user code may rely on process.cwd()): an
+   * absolute, normalized path of an existing directory. It cannot pick the binary, the
+   * worker entry or the tsx loader (absolute paths); see docs/design/node-manager.md.
+   */
   cwd: string;
   /** The job the workers serve (getRuntimeContext().jobId in workers). */
   jobId: string;
@@ -340,6 +361,11 @@ export interface RuntimeEnv {
  * Driver -> node manager, once. Reply body: `{ runtimeKey: string, store: StoreInfo }`.
  * The node manager prestarts workers for this runtime. Idempotent (a known runtime
  * starts no more workers).
+ * Bad input (a field not listed here or in RuntimeEnv, an unknown `loader`, a `cwd`
+ * that is not an absolute path of a directory): reply error TypeError with code
+ * ERR_INVALID_ARG_VALUE naming the field, the value and what is valid; nothing is
+ * started. A loader this node cannot run (`strip-types` on a Node without type
+ * stripping): RuntimeUnavailableError.
  * Failure: lost with the connection -> init() fails. When the driver's connection
  * closes later, the node manager drops its pending lease requests and kills the
  * workers it leased, and the control store ends its non-detached actors.

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { RuntimeUnavailableError } from "../errors/index.js";
 
 /**
  * The directory of the nearest package.json above `start` whose name is "tsray"
@@ -45,10 +47,32 @@ export const PACKAGE_ROOT: string = FOUND_PACKAGE_ROOT ?? dirname(dirname(HERE))
 /** True when this runtime runs from TypeScript sources (src/ under tsx), false when bundled (dist/). */
 export const FROM_SOURCE: boolean = HERE.endsWith(".ts");
 
+let tsxUrl: string | undefined;
+
+/**
+ * The `file://` URL of the tsx loader of tsray's own installation (tsx is a dependency
+ * of tsray), resolved from PACKAGE_ROOT, never from a working directory: a bare
+ * `--import tsx` is resolved against the child's cwd, which a driver chooses, so a
+ * directory with its own node_modules/tsx would pick the code that runs.
+ * @throws RuntimeUnavailableError when tsx is not installed next to tsray.
+ */
+export function tsxLoaderUrl(): string {
+  if (tsxUrl === undefined) {
+    try {
+      tsxUrl = pathToFileURL(createRequire(join(PACKAGE_ROOT, "package.json")).resolve("tsx")).href;
+    } catch (err) {
+      throw new RuntimeUnavailableError(
+        `cannot find the tsx loader of tsray's installation at ${PACKAGE_ROOT}: ${(err as Error).message}`,
+      );
+    }
+  }
+  return tsxUrl;
+}
+
 /** A process entry point of the runtime: the file to run and the node flags it needs. */
 export interface EntryPoint {
   readonly file: string;
-  /** `--import tsx` when running from sources, so the child can load .ts files. */
+  /** `--import <tsray's tsx loader>` when running from sources, so the child can load .ts files. */
   readonly execArgv: string[];
 }
 
@@ -58,6 +82,6 @@ export interface EntryPoint {
  */
 export function entryPoint(name: "worker/main" | "head/main"): EntryPoint {
   return FROM_SOURCE
-    ? { file: join(PACKAGE_ROOT, "src", `${name}.ts`), execArgv: ["--import", "tsx"] }
+    ? { file: join(PACKAGE_ROOT, "src", `${name}.ts`), execArgv: ["--import", tsxLoaderUrl()] }
     : { file: join(PACKAGE_ROOT, "dist", `${name}.js`), execArgv: [] };
 }
