@@ -365,8 +365,8 @@ export class StoreManager {
         await this.spill(obj);
       } catch (err) {
         throw new ObjectStoreFullError(
-          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling ${obj.id} ` +
-            `to ${this.spillDir} failed: ${(err as Error).message} (${this.describe()})`,
+          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling to ${this.spillDir} ` +
+            `failed (writing out ${obj.id}): ${(err as Error).message} (${this.describe()})`,
           { cause: err },
         );
       }
