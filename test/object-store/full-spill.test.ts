@@ -9,7 +9,7 @@
 // object needed another spill, so it failed with "cannot store object …/1".
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmdirSync, statfsSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmdirSync, statfsSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
@@ -117,6 +117,11 @@ if (typeof disk === "string") {
         "every object is in memory or on disk",
       );
       assert.equal(spillFiles().length, before.spilledObjects, "no partial spill file is left on the disk");
+      const onDisk = spillFiles().reduce(
+        (n, f) => n + statSync(join(mnt, `tsray-${cluster.info.headPid}`, f)).size,
+        0,
+      );
+      assert.equal(onDisk, before.spilledBytes, "every spill file holds its whole object (none truncated)");
       assert.ok(
         freeOnDisk() < 4 * MiB,
         `the disk has no room for one more object: ${freeOnDisk()} bytes free`,
