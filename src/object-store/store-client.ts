@@ -16,10 +16,15 @@ interface LocalPin {
 interface SpillFileLoc {
   spillFile: string;
   size: number;
+  pinned: boolean;
 }
 
-/** Reads of a spill file that vanished (restored for another reader meanwhile) before the object counts as lost. */
-const SPILL_FILE_TRIES = 3;
+/**
+ * StoreGets of a spilled object answered with its file before the reader reads it
+ * anyway (`pinned`: after collecting garbage, as retryWhenFull) or, when the file
+ * vanished each time (restored for another reader meanwhile), gives it up as lost.
+ */
+const SPILL_FILE_TRIES = 4;
 
 /**
  * One process's access to its node's object store. Writes go through a shared
@@ -99,7 +104,15 @@ export class StoreClient {
     for (let attempt = 1; ; attempt++) {
       const at = await this.acquire(id);
       if ("count" in at) return this.decodePinned(id, at);
-      const bytes = await this.readSpilled(id, at, attempt === SPILL_FILE_TRIES);
+      const last = attempt >= SPILL_FILE_TRIES;
+      if (at.pinned && !last) {
+        this.releases.push(id);
+        this.scheduleRelease();
+        await collectAndSettle();
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+        continue;
+      }
+      const bytes = await this.readSpilled(id, at, last);
       if (bytes) return decodeValue(bytes, true);
     }
   }

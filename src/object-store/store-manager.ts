@@ -411,7 +411,8 @@ export class StoreManager {
       log.debug(
         `object ${obj.id} is read from its spill file ${path}: no room to restore it: ${err.message}`,
       );
-      return { spillFile: path, size: obj.size };
+      // A failed spill is the error's cause; without one, nothing unpinned was left to spill.
+      return { spillFile: path, size: obj.size, pinned: err.cause === undefined };
     }
     try {
       const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);

@@ -871,18 +871,21 @@ export interface StoreSeal {
 /**
  * Where StoreGet found one object:
  * - `[offset, size]`: in the arena (the normal case; a spilled object is restored first);
- * - `{ spillFile, size }`: spilled, and the store has no room to restore it (full of
- *   pinned objects, or making room needs a spill the disk refuses): the reader reads
- *   the file itself, into its own memory, then releases the pin, which keeps the file
- *   from being deleted meanwhile (a restore for another reader may still remove it:
- *   on ENOENT the reader asks again);
+ * - `{ spillFile, size, pinned }`: spilled, and the store has no room to restore it:
+ *   the reader reads the file itself, into its own memory, then releases the pin,
+ *   which keeps the file from being deleted meanwhile (a restore for another reader
+ *   may still remove it: on ENOENT the reader asks again). `pinned`: there was
+ *   nothing to spill, every object in the arena being pinned (views that are only
+ *   garbage may hold them: the reader collects and asks again first, as for a full
+ *   create, so it can still get a view in place); false when a spill failed (e.g.
+ *   ENOSPC on the spill disk: no retry helps);
  * - `{ lost }`: the store had it but cannot give it back (its spill file is
  *   unreadable); `lost` says why, for the reader's ObjectLostError;
  * - `null`: the store does not have it (never stored, freed, or its writer died).
  */
 export type StoreLocation =
   | [offset: number, size: number]
-  | { spillFile: string; size: number }
+  | { spillFile: string; size: number; pinned: boolean }
   | { lost: string }
   | null;
 

@@ -105,6 +105,11 @@ test("a spilled object with no room to restore it (the store is full of pinned o
   const loc = locs[0];
   assert.ok(loc && "spillFile" in loc, `f/1 is answered with its spill file, got ${JSON.stringify(loc)}`);
   assert.equal(loc.size, size);
+  assert.equal(
+    loc.pinned,
+    true,
+    "nothing could be spilled because all is pinned: the reader may collect and retry",
+  );
   assert.equal(statSync(loc.spillFile).size, size, "the spill file holds the whole object");
   // The answer pinned it: a free by its owner keeps the file until that pin goes.
   store.free(["f/1"]);
