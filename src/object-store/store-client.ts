@@ -1,9 +1,10 @@
 import { ObjectLostError, ObjectStoreFullError, RuntimeUnavailableError } from "../errors/index.js";
-import { Msg, type StoreInfo } from "../protocol/index.js";
+import { Msg, type StoreInfo, type StoreLocation } from "../protocol/index.js";
 import { decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
 import { openSegment, type Segment } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
 import { collectAndSettle } from "../util/gc.js";
+import { readSpillFile } from "./spill-file.js";
 
 interface LocalPin {
   count: number;
@@ -11,12 +12,28 @@ interface LocalPin {
   size: number;
 }
 
+/** A spilled object the store had no room to restore: read from its file (see StoreLocation). */
+interface SpillFileLoc {
+  spillFile: string;
+  size: number;
+  pinned: boolean;
+}
+
+/**
+ * StoreGets of a spilled object answered with its file before the reader reads it
+ * anyway (`pinned`: after collecting garbage, as retryWhenFull) or, when the file
+ * vanished each time (restored for another reader meanwhile), gives it up as lost.
+ */
+const SPILL_FILE_TRIES = 4;
+
 /**
  * One process's access to its node's object store. Writes go through a shared
  * mapping of the arena; reads through a second, copy-on-write mapping, so a process
  * that writes into an array it got changes only its own copy (never the sealed
  * object, never what other processes see). An object stays pinned in the store
  * while any array viewing it is alive in this process (FinalizationRegistry).
+ * A spilled object the store has no room to restore is read from its spill file
+ * into this process's own memory instead (a copy; the arena is not involved).
  */
 export class StoreClient {
   private shared: Segment | undefined;
@@ -64,7 +81,7 @@ export class StoreClient {
     return this.retryWhenFull(() => nm.request<{ offset: number }>({ t: Msg.StoreCreate, id, size }));
   }
 
-  /** Run a store request that needs space (create, or restore of a spilled object); see create(). */
+  /** Run a store request that needs space; see create(). */
   private async retryWhenFull<T>(request: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -79,11 +96,29 @@ export class StoreClient {
 
   /**
    * Read an object's value in place: large arrays in it are views into the store
-   * (copies with the fallback backend). Rejects with ObjectLostError if the store
-   * no longer has it.
+   * (copies with the fallback backend), or views of a private copy read from its
+   * spill file when the store has no room to restore it. Rejects with
+   * ObjectLostError (naming the object and why) if the store no longer has it.
    */
   async get(id: string): Promise<unknown> {
-    const pin = await this.acquire(id);
+    for (let attempt = 1; ; attempt++) {
+      const at = await this.acquire(id);
+      if ("count" in at) return this.decodePinned(id, at);
+      const last = attempt >= SPILL_FILE_TRIES;
+      if (at.pinned && !last) {
+        this.releases.push(id);
+        this.scheduleRelease();
+        await collectAndSettle();
+        await new Promise((r) => setTimeout(r, 20 * attempt));
+        continue;
+      }
+      const bytes = await this.readSpilled(id, at, last);
+      if (bytes) return decodeValue(bytes, true);
+    }
+  }
+
+  /** Decode an object pinned in the arena; its views keep the pin (see the class). */
+  private decodePinned(id: string, pin: LocalPin): unknown {
     const seg = this.cowMapping();
     const views: ArrayBufferView[] = [];
     let value: unknown;
@@ -101,18 +136,47 @@ export class StoreClient {
     return value;
   }
 
-  /** Pin an object for this process (one count) and learn where it is. */
-  private async acquire(id: string): Promise<LocalPin> {
+  /**
+   * Read a spilled object's file into memory of its own (exactly its size, so blob
+   * offsets hold), then give back the store pin that kept the file. Undefined when
+   * the file is gone (ENOENT: restored for another reader since the answer; asking
+   * again finds it in the arena) and this is not the `last` try.
+   */
+  private async readSpilled(id: string, loc: SpillFileLoc, last: boolean): Promise<Uint8Array | undefined> {
+    const bytes = Buffer.allocUnsafeSlow(loc.size);
+    try {
+      await readSpillFile(loc.spillFile, bytes);
+      return bytes;
+    } catch (err) {
+      if (!last && (err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw new ObjectLostError(
+        `object ${id} is lost: the store had no room to restore it and its spill file ${loc.spillFile} ` +
+          `cannot be read: ${(err as Error).message}`,
+        { cause: err },
+      );
+    } finally {
+      this.releases.push(id);
+      this.scheduleRelease();
+    }
+  }
+
+  /**
+   * Pin an object for this process (one count) and learn where it is: in the arena
+   * (a local pin), or in a spill file (the store pin is given back by readSpilled).
+   */
+  private async acquire(id: string): Promise<LocalPin | SpillFileLoc> {
     let pin = this.pins.get(id);
     if (pin) {
       pin.count++;
       return pin;
     }
-    const { locs } = await this.retryWhenFull(() =>
-      this.nodeManager().request<{ locs: Array<[number, number] | null> }>({ t: Msg.StoreGet, ids: [id] }),
-    );
+    const { locs } = await this.nodeManager().request<{ locs: StoreLocation[] }>({
+      t: Msg.StoreGet,
+      ids: [id],
+    });
     const loc = locs[0];
     if (!loc) throw new ObjectLostError(`object ${id} is not in the object store any more`);
+    if ("lost" in loc) throw new ObjectLostError(loc.lost);
     pin = this.pins.get(id);
     if (pin) {
       // A concurrent read pinned it first: give our store pin back.
@@ -121,6 +185,7 @@ export class StoreClient {
       this.scheduleRelease();
       return pin;
     }
+    if (!Array.isArray(loc)) return loc;
     pin = { count: 1, offset: loc[0], size: loc[1] };
     this.pins.set(id, pin);
     return pin;

@@ -1,8 +1,8 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { open, unlink } from "node:fs/promises";
+import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ObjectStoreFullError, OwnerDiedError } from "../errors/index.js";
-import { Msg, type ObjectStoreStats, type StoreInfo } from "../protocol/index.js";
+import { Msg, type ObjectStoreStats, type StoreInfo, type StoreLocation } from "../protocol/index.js";
 
 /** Bytes for messages: "64.0 MiB (67108928 bytes)". */
 function formatBytes(n: number): string {
@@ -27,6 +27,7 @@ import {
 } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
+import { readSpillFile, writeSpillFile } from "./spill-file.js";
 
 /** Objects at least this large start on a page boundary, so copy-on-write pages are never shared between objects. */
 const PAGE = 4096;
@@ -53,7 +54,8 @@ interface StoredObject {
  * allocator, and the objects in it. Processes create (reserve, write through their
  * own mapping, seal), read in place (pinned per process while views live), and the
  * owner frees. When the arena is full, sealed objects nobody is viewing are spilled
- * to disk (least recently used first) and restored on the next read.
+ * to disk (least recently used first) and restored on the next read; when there is
+ * no room to restore one, the reader is sent to its spill file instead.
  */
 export class StoreManager {
   readonly info: StoreInfo;
@@ -171,32 +173,33 @@ export class StoreManager {
   }
 
   /**
-   * Locations of objects (restoring spilled ones), pinned for `conn`. An object being
-   * written is waited for: a reader can learn of an object (from its owner, or from a
-   * ref that says where it is) before the writer's StoreSeal, which travels on another
-   * connection, has been read here.
+   * Locations of objects (restoring spilled ones), pinned for `conn` (see
+   * StoreLocation: a spilled object with no room to restore it is answered with its
+   * spill file). An object being written is waited for: a reader can learn of an
+   * object (from its owner, or from a ref that says where it is) before the writer's
+   * StoreSeal, which travels on another connection, has been read here.
    */
-  async get(ids: string[], conn: Connection): Promise<{ locs: Array<[number, number] | null> }> {
+  async get(ids: string[], conn: Connection): Promise<{ locs: StoreLocation[] }> {
     this.watch(conn);
     for (const id of ids) {
       const obj = this.objects.get(id);
       if (obj && !obj.sealed && !obj.freed) await new Promise<void>((r) => this.whenSealed(id, r));
     }
     return this.serial(async () => {
-      const locs: Array<[number, number] | null> = [];
+      const locs: StoreLocation[] = [];
       for (const id of ids) {
         const obj = this.objects.get(id);
         if (!obj?.sealed || obj.freed) {
           locs.push(null);
           continue;
         }
-        if (obj.spillPath !== undefined && !(await this.restore(obj))) {
-          locs.push(null); // the reader gets ObjectLostError
-          continue;
+        const loc: StoreLocation =
+          obj.spillPath === undefined ? [obj.offset, obj.size] : await this.restore(obj);
+        if (loc !== null && !("lost" in loc)) {
+          obj.pins.set(conn, (obj.pins.get(conn) ?? 0) + 1);
+          obj.lastUse = Date.now();
         }
-        obj.pins.set(conn, (obj.pins.get(conn) ?? 0) + 1);
-        obj.lastUse = Date.now();
-        locs.push([obj.offset, obj.size]);
+        locs.push(loc); // null or lost: the reader gets ObjectLostError
       }
       return { locs };
     });
@@ -343,7 +346,8 @@ export class StoreManager {
       for (const o of this.objects.values()) for (const c of o.pins.keys()) holders.add(c);
       for (const c of holders) c.send({ t: Msg.StorePressure });
       throw new ObjectStoreFullError(
-        `cannot store object ${forId} of ${formatBytes(size)}: the object store is full and nothing more can be spilled (${this.describe()})`,
+        `cannot store object ${forId} of ${formatBytes(size)}: the object store is full and nothing more can be spilled: ` +
+          `the objects in memory are pinned by readers or being written (${this.describe()})`,
       );
     }
     const offset = size >= PAGE ? Math.ceil(block / PAGE) * PAGE : block;
@@ -361,8 +365,8 @@ export class StoreManager {
         await this.spill(obj);
       } catch (err) {
         throw new ObjectStoreFullError(
-          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling to ${this.spillDir} failed: ` +
-            `${(err as Error).message} (${this.describe()})`,
+          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling to ${this.spillDir} ` +
+            `failed (writing out ${obj.id}): ${(err as Error).message} (${this.describe()})`,
           { cause: err },
         );
       }
@@ -372,12 +376,8 @@ export class StoreManager {
   private async spill(obj: StoredObject): Promise<void> {
     mkdirSync(this.spillDir, { recursive: true });
     const path = join(this.spillDir, obj.id.replace(/[^A-Za-z0-9_.-]/g, "_"));
-    const fh = await open(path, "w");
-    try {
-      await fh.write(this.segment.read(obj.offset, obj.size), 0, obj.size, 0);
-    } finally {
-      await fh.close();
-    }
+    // On failure (ENOSPC) no partial file stays: the object is still in the arena, intact.
+    await writeSpillFile(path, this.segment.read(obj.offset, obj.size));
     if (this.objects.get(obj.id) !== obj) {
       // Freed by its owner while it was being written out: delete() gave its block back.
       await unlink(path).catch(() => undefined);
@@ -393,30 +393,43 @@ export class StoreManager {
     log.debug(`spilled ${obj.id} (${formatBytes(obj.size)}) to ${path}`);
   }
 
-  /** Bring a spilled object back; false (the object is dropped as lost) when its spill file cannot be read. */
-  private async restore(obj: StoredObject): Promise<boolean> {
-    const [block, offset] = await this.allocate(obj.size, obj.id);
+  /**
+   * Bring a spilled object back into the arena: its location there; its spill file
+   * when there is no room (the reader reads the file: a full disk or a store full of
+   * pinned objects must not strand what is already on disk); `lost` (the object is
+   * dropped) when the file cannot be read; null when it was freed meanwhile.
+   */
+  private async restore(obj: StoredObject): Promise<StoreLocation> {
     const path = obj.spillPath!;
+    let block: number;
+    let offset: number;
     try {
-      const fh = await open(path, "r");
-      try {
-        const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);
-        const { bytesRead } = await fh.read(target, 0, obj.size, 0);
-        if (bytesRead !== obj.size) throw new Error(`it holds ${bytesRead} of ${obj.size} bytes`);
-        if (!this.segment.view) this.segment.write(offset, target);
-      } finally {
-        await fh.close();
-      }
+      [block, offset] = await this.allocate(obj.size, obj.id);
     } catch (err) {
-      log.warn(`object ${obj.id} is lost: its spill file ${path} cannot be read: ${(err as Error).message}`);
+      if (!(err instanceof ObjectStoreFullError)) throw err;
+      if (this.objects.get(obj.id) !== obj) return null;
+      log.debug(
+        `object ${obj.id} is read from its spill file ${path}: no room to restore it: ${err.message}`,
+      );
+      // A failed spill is the error's cause; without one, nothing unpinned was left to spill.
+      return { spillFile: path, size: obj.size, pinned: err.cause === undefined };
+    }
+    try {
+      const target = this.segment.view ? this.segment.view(offset, obj.size) : new Uint8Array(obj.size);
+      await readSpillFile(path, target);
+      if (!this.segment.view) this.segment.write(offset, target);
+    } catch (err) {
+      const lost = `object ${obj.id} is lost: its spill file ${path} cannot be read: ${(err as Error).message}`;
+      log.warn(lost);
       this.alloc.free(block);
-      if (this.objects.get(obj.id) === obj) this.delete(obj);
-      return false;
+      if (this.objects.get(obj.id) !== obj) return null;
+      this.delete(obj);
+      return { lost };
     }
     if (this.objects.get(obj.id) !== obj) {
       // Freed by its owner while it was being read back: delete() already counted its spill file gone.
       this.alloc.free(block);
-      return false;
+      return null;
     }
     obj.block = block;
     obj.offset = offset;
@@ -426,7 +439,7 @@ export class StoreManager {
     this.totals.restores++;
     this.totals.restoredBytes += obj.size;
     await unlink(path).catch(() => undefined);
-    return true;
+    return [offset, obj.size];
   }
 }
 

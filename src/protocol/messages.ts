@@ -895,15 +895,35 @@ export interface StoreSeal {
 }
 
 /**
+ * Where StoreGet found one object:
+ * - `[offset, size]`: in the arena (the normal case; a spilled object is restored first);
+ * - `{ spillFile, size, pinned }`: spilled, and the store has no room to restore it:
+ *   the reader reads the file itself, into its own memory, then releases the pin,
+ *   which keeps the file from being deleted meanwhile (a restore for another reader
+ *   may still remove it: on ENOENT the reader asks again). `pinned`: there was
+ *   nothing to spill, every object in the arena being pinned (views that are only
+ *   garbage may hold them: the reader collects and asks again first, as for a full
+ *   create, so it can still get a view in place); false when a spill failed (e.g.
+ *   ENOSPC on the spill disk: no retry helps);
+ * - `{ lost }`: the store had it but cannot give it back (its spill file is
+ *   unreadable); `lost` says why, for the reader's ObjectLostError;
+ * - `null`: the store does not have it (never stored, freed, or its writer died).
+ */
+export type StoreLocation =
+  | [offset: number, size: number]
+  | { spillFile: string; size: number; pinned: boolean }
+  | { lost: string }
+  | null;
+
+/**
  * Process -> node manager: where these objects are (restoring spilled ones), and pin
  * them for this connection until StoreRelease (or the connection closes). Reply body
- * `{ locs }`: [offset, size] per id, null for an id the store does not have (or
- * freed, or whose spill file is unreadable): the reader fails with
- * ObjectLostError. ObjectStoreFullError when a spilled object cannot be restored
- * (the reader collects garbage and retries). An object still being written is
- * answered once its StoreSeal arrives (the writer's seal travels on another
+ * `{ locs }`: one {@link StoreLocation} per id; every answer but `null` and `lost`
+ * adds a pin (not idempotent). Never fails for want of space: a spilled object that
+ * cannot be restored is answered with its spill file. An object still being written
+ * is answered once its StoreSeal arrives (the writer's seal travels on another
  * connection and may come after a reader that learned of the object through its
- * owner), or with null if its writer dies first. Each answer adds a pin: not idempotent.
+ * owner), or with null if its writer dies first.
  */
 export interface StoreGet {
   t: typeof Msg.StoreGet;

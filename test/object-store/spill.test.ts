@@ -177,6 +177,8 @@ describe("capacity and spilling", () => {
       async () => ray.get(refs[0]!),
       (e: unknown) => {
         assert.ok(e instanceof ray.ObjectLostError, `expected ObjectLostError, got ${String(e)}`);
+        assert.ok(e.message.includes(`object ${refs[0]!.id} is lost`), `names the object: ${e.message}`);
+        assert.match(e.message, /spill file .* cannot be read: ENOENT/, "and the cause");
         return true;
       },
     );
