@@ -15,6 +15,7 @@ const cluster = useCluster({ numCpus: 2, logToDriver: false });
 /** Every pid this file learns of (workers the dead head can no longer list): checked dead in teardown. */
 const pids = new Set<number>();
 const BLOCK_MS = 30_000;
+const MiB = 1024 * 1024;
 
 after(async () => {
   try {
@@ -62,6 +63,8 @@ describe("after the head is SIGKILLed", () => {
   let busyPid = 0;
   let busyCall: ray.ObjectRef<number>;
   let blockedTask: ray.ObjectRef<number>;
+  /** A value large enough for the head's object store, put before the kill and not read since. */
+  let stored: ray.ObjectRef<Float64Array>;
   const releaseTask = tempPath("head-death", "release-task");
 
   test("setup: a busy actor, an idle actor and a task blocking its worker; then the head is killed", async () => {
@@ -76,6 +79,7 @@ describe("after the head is SIGKILLed", () => {
     blockedTask = blockingTask.remote(taskStarted, releaseTask, BLOCK_MS);
     pids.add(Number(await fileWritten(taskStarted, "the blocking task to start")));
     for (const w of await ray.listWorkers()) pids.add(w.pid);
+    stored = await ray.put(new Float64Array(MiB / 8).fill(1));
 
     process.kill(cluster.info.headPid!, "SIGKILL");
     // The driver has seen its connection to the head close once a request to it fails.
@@ -96,6 +100,13 @@ describe("after the head is SIGKILLed", () => {
 
   test("a task submitted after the kill rejects with RuntimeUnavailableError", async () => {
     await rejectsWith(one.remote(), ray.RuntimeUnavailableError, "task after the kill");
+  });
+
+  test("put and get after the kill: a store-sized put rejects, a stored value's get rejects, a small put works", async () => {
+    await assert.rejects(async () => ray.put(new Float64Array(MiB / 8)), ray.RuntimeUnavailableError);
+    await rejectsWith(stored, ray.RuntimeUnavailableError, "get of a value in the dead head's store");
+    // Small values live in the driver (their owner), which is alive: nothing to fail.
+    assert.deepEqual(await ray.get(await ray.put({ small: [1, 2] })), { small: [1, 2] });
   });
 
   test("getActor after the kill rejects with RuntimeUnavailableError", async () => {
