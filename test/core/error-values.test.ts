@@ -71,6 +71,18 @@ describe("a returned error is a value, a thrown one a rejection", () => {
     );
   });
 
+  test("an actor whose constructor argument failed: every call rejects with that error, class kept", async () => {
+    const a = Blocker.remote(throwError.remote("constructor argument") as unknown as number);
+    for (let i = 0; i < 2; i++) {
+      await assert.rejects(ray.get(a.value.remote(), T), (err: Error) => {
+        assert.ok(err instanceof ray.RayTaskError, `got ${err.constructor.name}`);
+        assert.ok(err instanceof ReturnedError, "still an instance of the user's class");
+        assert.match(err.message, /constructor argument/);
+        return true;
+      });
+    }
+  });
+
   test("a borrower's get (nested ref read in a worker): value for a returned error, rejection for a thrown one", async () => {
     const returned = returnError.remote("borrowed value");
     const thrown = throwError.remote("borrowed failure");
