@@ -52,7 +52,7 @@ class ActorQueue {
   address = "";
   /** The id the actor's worker knows (differs from ours when getIfExists found an existing actor). */
   realId: string;
-  /** Settles once the creator's registration was answered; rejects with the encoded error. */
+  /** Settles once the creator's registration was answered; rejects with the Error its calls fail with. */
   registered: Promise<void> | undefined;
   resolving = false;
   deathError: Uint8Array | undefined;
@@ -106,7 +106,10 @@ export class ActorSubmitter {
     private readonly owner: ActorCallOwner,
   ) {}
 
-  /** This process is creating `actorId`: calls wait until the registration is answered. */
+  /**
+   * This process is creating `actorId`: calls wait until the registration is answered.
+   * `registered` rejects with the Error (never a value) every call then fails with.
+   */
   expect(actorId: string, registered: Promise<void>): void {
     this.queueFor(actorId).registered = registered;
     registered.catch(() => undefined);
@@ -272,7 +275,7 @@ export class ActorSubmitter {
         await q.registered;
       } catch (err) {
         q.resolving = false;
-        this.kill(q, err as Uint8Array);
+        this.kill(q, encodeError(err));
         return;
       }
     }
@@ -352,8 +355,18 @@ export class ActorSubmitter {
 
   /** Fail calls lost with the actor's process; ask the control store why first, so the error names the cause. */
   private failLost(q: ActorQueue, lost: ActorCall[]): void {
-    void this.controlStore()
-      .request<ActorInfo>({ t: Msg.GetActorInfo, actorId: q.actorId, after: q.address })
+    let asked: Promise<ActorInfo>;
+    try {
+      asked = this.controlStore().request<ActorInfo>({
+        t: Msg.GetActorInfo,
+        actorId: q.actorId,
+        after: q.address,
+      });
+    } catch (err) {
+      // The head is gone too: a throw here (in a close listener) would leave the calls unsettled.
+      asked = Promise.reject(err);
+    }
+    void asked
       .then(
         (info) => (c: ActorCall) => info.deathError ?? encodeError(restartedError(q, info, c)),
         (err: Error) => () =>

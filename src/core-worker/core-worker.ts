@@ -27,7 +27,7 @@ import { current } from "./context.js";
 import { KeepAlive } from "./keep-alive.js";
 import { ObjectManager } from "./object-manager.js";
 import type { ObjectRef } from "./object-ref.js";
-import { FAILED, PENDING, READY } from "./object-table.js";
+import { PENDING } from "./object-table.js";
 import { ACTOR_REF_PREFIX } from "./ref-key.js";
 import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
@@ -121,12 +121,12 @@ export class CoreWorker {
       () => this.runtimeKey,
       {
         completeReturns: (spec, msg, conn) => this.complete(spec.returnIds, spec.lentEntries, msg, conn),
-        failReturns: (spec, err) => this.finish(spec.returnIds, spec.lentEntries, FAILED, [err]),
+        failReturns: (spec, err) => this.fail(spec.returnIds, spec.lentEntries, err),
       },
     );
     this.actorSubmitter = new ActorSubmitter(this.endpoint, () => this.controlStore(), {
       completeCall: (call, msg, conn) => this.complete(call.returnIds, call.lentEntries, msg, conn),
-      failCall: (call, err) => this.finish(call.returnIds, call.lentEntries, FAILED, [err]),
+      failCall: (call, err) => this.fail(call.returnIds, call.lentEntries, err),
       resolveDeps: (call) => this.objects.inlineDeps(call.deps),
       unlend: (entries) => this.objects.unlend(entries),
     });
@@ -244,7 +244,7 @@ export class CoreWorker {
     const ready = () => {
       if (spec.cancelled) return;
       const failed = this.objects.inlineDeps(spec.deps);
-      if (failed) this.finish(spec.returnIds, spec.lentEntries, FAILED, [failed]);
+      if (failed) this.fail(spec.returnIds, spec.lentEntries, failed);
       else this.submitter.enqueue(spec);
     };
     if (!prepared.pending) ready();
@@ -262,13 +262,13 @@ export class CoreWorker {
   private complete(ids: string[], lent: TaskSpec["lentEntries"], msg: TaskDone, conn: Connection): void {
     this.detachTask(ids);
     if (!msg.n && !msg.s) {
-      this.finish(ids, lent, READY, msg.r);
+      this.finish(ids, lent, msg.r);
       return;
     }
     const stored = new Map(msg.s ?? []);
     if (!msg.n) {
       for (let k = 0; k < ids.length; k++)
-        this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, undefined, stored.get(k));
+        this.objects.settleOwned(ids[k]!, msg.r[k]!, undefined, stored.get(k));
       this.objects.unlend(lent);
       this.keepAlive.release();
       return;
@@ -280,7 +280,7 @@ export class CoreWorker {
       list.push([id, owner]);
     }
     for (let k = 0; k < ids.length; k++) {
-      this.objects.settleOwned(ids[k]!, READY, msg.r[k]!, nested.get(k), stored.get(k));
+      this.objects.settleOwned(ids[k]!, msg.r[k]!, nested.get(k), stored.get(k));
     }
     this.objects.unlend(lent);
     this.keepAlive.release();
@@ -288,15 +288,20 @@ export class CoreWorker {
     this.objects.whenRegistered(() => conn.send({ t: Msg.Unpin, ids: unpin }));
   }
 
-  /** Settle the returns of a finished task or call and give back what it borrowed. */
-  private finish(
-    ids: string[],
-    lent: TaskSpec["lentEntries"],
-    state: typeof READY | typeof FAILED,
-    values: WireValue[],
-  ): void {
-    for (let k = 0; k < ids.length; k++)
-      this.objects.settleOwned(ids[k]!, state, values[state === READY ? k : 0]!);
+  /** Settle the returns of a finished task or call with their values and give back what it borrowed. */
+  private finish(ids: string[], lent: TaskSpec["lentEntries"], values: WireValue[]): void {
+    for (let k = 0; k < ids.length; k++) this.objects.settleOwned(ids[k]!, values[k]!);
+    this.objects.unlend(lent);
+    this.keepAlive.release();
+  }
+
+  /**
+   * Fail every return of a task or call with one encoded error (reading any of them
+   * rejects with it) and give back what it borrowed. The only way a return fails: an
+   * error never travels the value path of finish().
+   */
+  private fail(ids: string[], lent: TaskSpec["lentEntries"], error: Uint8Array): void {
+    for (let k = 0; k < ids.length; k++) this.objects.failOwned(ids[k]!, error);
     this.objects.unlend(lent);
     this.keepAlive.release();
   }
@@ -317,9 +322,11 @@ export class CoreWorker {
     if (spec.pendingDeps > 0) {
       // Still waiting for its arguments: it never reaches a worker.
       spec.cancelled = true;
-      this.finish(spec.returnIds, spec.lentEntries, FAILED, [
+      this.fail(
+        spec.returnIds,
+        spec.lentEntries,
         errorCodec.encode(new TaskCancelledError(`task ${spec.label ?? spec.desc.name} was cancelled`)),
-      ]);
+      );
       return true;
     }
     return this.submitter.cancel(spec, force);
@@ -347,18 +354,26 @@ export class CoreWorker {
       runtimeKey: this.runtimeKey,
       owner: this.address,
     };
+    // Rejects with the Error every call of the actor fails with. register() may run in a
+    // dependency's settle callback: it must reject, never throw (a throw there would skip
+    // the entry's other waiters, and calls would wait for a registration that never ends).
     const registered = new Promise<{ actorId: string; owner: string }>((resolve, reject) => {
       const register = () => {
         const failed = this.objects.inlineDeps(prepared.deps);
         this.objects.unlend(prepared.lent);
         if (failed) {
-          reject(failed); // an argument failed: every call fails with its error
+          reject(errorCodec.decode(failed)); // an argument failed: every call fails with its error
           return;
         }
         if (prepared.deps) spec.dep = prepared.deps;
-        this.controlStore()
-          .request<{ actorId: string; owner: string }>({ t: Msg.RegisterActor, spec })
-          .then(resolve, (err: unknown) => reject(errorCodec.encode(err)));
+        let cs: Connection;
+        try {
+          cs = this.controlStore();
+        } catch (err) {
+          reject(err); // the head is gone (RuntimeUnavailableError): every call fails with it
+          return;
+        }
+        cs.request<{ actorId: string; owner: string }>({ t: Msg.RegisterActor, spec }).then(resolve, reject);
       };
       if (!prepared.pending) register();
       else {

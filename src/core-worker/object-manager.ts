@@ -233,17 +233,12 @@ export class ObjectManager extends RefCounter {
   }
 
   /**
-   * Settle an owned object (a task return). `nested` are refs inside the value:
-   * they stay alive while this object does; resolves once this process is
-   * registered for them (the worker then drops its pins).
+   * Settle an owned object (a task return) with its value: encoded bytes or a wire
+   * primitive. `nested` are refs inside the value: they stay alive while this object
+   * does; resolves once this process is registered for them (the worker then drops
+   * its pins). Failures go through failOwned, never here: a value read back is a value.
    */
-  settleOwned(
-    id: string,
-    state: typeof READY | typeof FAILED,
-    data: WireValue,
-    nested?: Array<[string, string]>,
-    stored = 0,
-  ): void {
+  settleOwned(id: string, data: WireValue, nested?: Array<[string, string]>, stored = 0): void {
     const e = this.objects.get(id);
     if (!e) {
       // Dropped before it finished (the task's refs were released): still account for nested refs.
@@ -255,8 +250,20 @@ export class ObjectManager extends RefCounter {
     }
     e.stored = stored;
     if (!(data instanceof Uint8Array)) e.settleValue(data);
-    else e.settle(state, stored ? EMPTY : detach(data));
+    else e.settle(READY, stored ? EMPTY : detach(data));
     if (nested) this.setContains(e, nested);
+    this.check(e);
+  }
+
+  /**
+   * Fail an owned object (a task return) with an encoded error: every read of it
+   * rejects with that error. Anything else passed as the error (an Error object that
+   * slipped past the types) is encoded here: it must never settle as a value.
+   */
+  failOwned(id: string, error: Uint8Array): void {
+    const e = this.objects.get(id);
+    if (!e) return; // dropped before it finished: nothing nested, nothing stored
+    e.settle(FAILED, error instanceof Uint8Array ? detach(error) : errorCodec.encode(error));
     this.check(e);
   }
 
@@ -267,7 +274,7 @@ export class ObjectManager extends RefCounter {
     for (let i = 0; i < refs.length; i++) {
       const e = this.objects.get(refs[i]!.id);
       if (e && e.state !== PENDING) {
-        if (e.state === FAILED) return Promise.reject(decode(e.data!));
+        if (e.state === FAILED) return Promise.reject(errorCodec.decode(e.data!));
         if (e.stored) (missing ??= []).push(i);
         else out[i] = e.hasValue ? e.value : decode(e.data!);
       } else {
@@ -280,7 +287,7 @@ export class ObjectManager extends RefCounter {
 
   /** The value of a settled entry: decoded bytes, or read in place from the object store. */
   private read(e: ObjEntry): unknown {
-    if (e.state === FAILED) throw decode(e.data!);
+    if (e.state === FAILED) throw errorCodec.decode(e.data!);
     return e.stored ? this.requireStore().get(e.id) : inlineValue(e);
   }
 
@@ -305,7 +312,7 @@ export class ObjectManager extends RefCounter {
       }
       for (let k = 0; k < missing.length; k++) {
         const e = entries[k]!;
-        if (e.state === FAILED) throw decode(e.data!);
+        if (e.state === FAILED) throw errorCodec.decode(e.data!);
         out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : inlineValue(e);
       }
       return out;
