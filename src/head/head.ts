@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
 import { NodeManager } from "../node-manager/index.js";
 import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
@@ -89,12 +90,24 @@ export class Head {
     return NODE_MANAGER_KINDS.has(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
   }
 
-  /** Kill every worker, close the socket. Idempotent. */
+  /**
+   * Kill every worker, close the socket; an embedded head also removes its driver's
+   * session directory (sockets, logs, spill files), since it is the one process
+   * sure to outlive that driver: it stops when the driver's IPC channel closes,
+   * however the driver died. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       log.debug("head stopping");
       await this.nodeManager?.stop();
       await this.store.close();
+      if (this.cfg.embedded) {
+        try {
+          rmSync(this.cfg.sessionDir, { recursive: true, force: true });
+        } catch (err) {
+          log.warn(`cannot remove the session directory ${this.cfg.sessionDir}: ${(err as Error).message}`);
+        }
+      }
       setImmediate(() => {
         this.endpoint.close();
         this.onStopped?.();
