@@ -1,0 +1,94 @@
+// A standalone head (`tsray start --head`) killed with SIGKILL: its workers exit and
+// unlink its store segment at once; whatever is left (its head-* session dir, the
+// latest-head files, the segment of a head that had no workers) is removed by the
+// next `tsray` command. Checked by pid and by path.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { expectAllDead } from "../helpers/processes.js";
+import { isAlive, killPids, pollUntil, runCli } from "./helpers.js";
+
+// Before tsray is imported (it reads its settings once): a private session root.
+const root = mkdtempSync(join(tmpdir(), "tsray-cli-crash-"));
+process.env.TSRAY_SESSION_ROOT = root;
+const ray = await import("tsray");
+const { square } = await import("./fixtures/tasks.js");
+
+const leftovers = new Set<number>();
+after(async () => {
+  await ray.shutdown();
+  killPids(leftovers);
+  rmSync(root, { recursive: true, force: true });
+});
+
+interface HeadRecord {
+  address: string;
+  pid: number;
+  sessionDir: string;
+}
+
+async function startHead(): Promise<HeadRecord> {
+  const r = await runCli(["start", "--head", "--num-cpus", "2"], root);
+  assert.equal(r.code, 0, r.stderr);
+  const rec = JSON.parse(readFileSync(join(root, "latest-head.json"), "utf8")) as HeadRecord;
+  leftovers.add(rec.pid);
+  assert.ok(isAlive(rec.pid));
+  assert.ok(existsSync(rec.sessionDir));
+  return rec;
+}
+
+function segmentsOf(pid: number): string[] {
+  return readdirSync("/dev/shm").filter((n) => n.startsWith(`tsray-${pid}-`));
+}
+
+/** Kill the head and wait until it is gone (a zombie counts as gone). */
+async function killHead(rec: HeadRecord): Promise<void> {
+  process.kill(rec.pid, "SIGKILL");
+  await expectAllDead([rec.pid], 10_000);
+}
+
+/** The next tsray command (any) leaves nothing of the dead head under the root or in /dev/shm. */
+async function expectSweptBy(args: string[], rec: HeadRecord): Promise<void> {
+  const r = await runCli(args, root);
+  assert.match(
+    r.stderr,
+    new RegExp(`the head at .* \\(pid ${rec.pid}\\) is gone; removed its session files`),
+  );
+  assert.equal(existsSync(rec.sessionDir), false, `${rec.sessionDir} removed by \`tsray ${args.join(" ")}\``);
+  assert.equal(existsSync(join(root, "latest-head")), false);
+  assert.equal(existsSync(join(root, "latest-head.json")), false);
+  assert.deepEqual(
+    segmentsOf(rec.pid),
+    [],
+    `no segment of head ${rec.pid} after \`tsray ${args.join(" ")}\``,
+  );
+  assert.deepEqual(readdirSync(root), [], "nothing left in the session root");
+}
+
+describe("a standalone head killed with SIGKILL", () => {
+  test("with workers: they exit and unlink its segment; `tsray status` removes its session files", async () => {
+    const rec = await startHead();
+    await ray.init({ address: "auto" });
+    assert.equal(await ray.get(square.remote(4)), 16);
+    const workers = (await ray.listWorkers()).map((w) => w.pid);
+    for (const pid of workers) leftovers.add(pid);
+    assert.ok(workers.length > 0, "the head started workers for the driver");
+    assert.equal(segmentsOf(rec.pid).length, 1, "the head's store segment exists");
+
+    await killHead(rec);
+    await expectAllDead(workers, 10_000);
+    await pollUntil(() => segmentsOf(rec.pid).length === 0, 10_000, `the segment of head ${rec.pid} to go`);
+    await ray.shutdown();
+    await expectSweptBy(["status"], rec);
+  });
+
+  test("without workers: `tsray stop` removes its segment and session files", async () => {
+    const rec = await startHead();
+    await killHead(rec);
+    // Nobody else saw it die: what it left waits for the next command.
+    assert.equal(segmentsOf(rec.pid).length, 1, "a SIGKILLed head cannot remove its own segment");
+    await expectSweptBy(["stop"], rec);
+  });
+});
