@@ -68,7 +68,7 @@ async function expectSweptBy(args: string[], rec: HeadRecord): Promise<void> {
 }
 
 describe("a standalone head killed with SIGKILL", () => {
-  test("with workers: they exit and unlink its segment; `tsray status` removes its session files", async () => {
+  test("with workers: they exit and unlink its segment; `tsray stop` removes its session files", async () => {
     const rec = await startHead();
     await ray.init({ address: "auto" });
     assert.equal(await ray.get(square.remote(4)), 16);
@@ -81,14 +81,14 @@ describe("a standalone head killed with SIGKILL", () => {
     await expectAllDead(workers, 10_000);
     await pollUntil(() => segmentsOf(rec.pid).length === 0, 10_000, `the segment of head ${rec.pid} to go`);
     await ray.shutdown();
-    await expectSweptBy(["status"], rec);
+    await expectSweptBy(["stop"], rec);
   });
 
-  test("without workers: `tsray stop` removes its segment and session files", async () => {
+  test("without workers: `tsray status` removes its segment and session files", async () => {
     const rec = await startHead();
+    // Nobody sees it die: what it left waits for the next command. (Not asserted here: any
+    // init() on this machine also removes segments of dead heads.)
     await killHead(rec);
-    // Nobody else saw it die: what it left waits for the next command.
-    assert.equal(segmentsOf(rec.pid).length, 1, "a SIGKILLed head cannot remove its own segment");
-    await expectSweptBy(["stop"], rec);
+    await expectSweptBy(["status"], rec);
   });
 });

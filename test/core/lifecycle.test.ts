@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -146,9 +146,11 @@ describe("GPU detection", () => {
 
 describe("a driver process that goes away", () => {
   const children = new Set<ChildProcess>();
+  const roots: string[] = [];
   afterEach(() => {
     for (const c of children) if (c.pid) killPids([c.pid]);
     children.clear();
+    for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
   });
 
   interface Report {
@@ -169,8 +171,13 @@ describe("a driver process that goes away", () => {
     report: Report;
     stderr: string[];
   }> {
+    // A private session root: another process's init() (which removes dirs of dead drivers)
+    // must not do the cleanup this test checks.
+    const sessionRoot = mkdtempSync(join(tmpdir(), "tsray-crash-"));
+    roots.push(sessionRoot);
     const child = spawn(process.execPath, ["--import", "tsx", CRASH_DRIVER, mode, ...flags], {
       cwd: ROOT,
+      env: { ...process.env, TSRAY_SESSION_ROOT: sessionRoot },
       stdio: ["ignore", "pipe", "pipe"],
     });
     children.add(child);
@@ -190,6 +197,7 @@ describe("a driver process that goes away", () => {
     });
     const report = JSON.parse(await within(first, 60_000, "the driver's pid report")) as Report;
     lines.close();
+    assert.equal(dirname(report.sessionDir), sessionRoot);
     const pids = [report.headPid, ...report.workerPids];
     for (const pid of pids) started.add(pid);
     assert.ok(report.workerPids.length >= 2, `the driver saw workers ${report.workerPids.join(", ")}`);
@@ -200,6 +208,11 @@ describe("a driver process that goes away", () => {
     return { child, exited, pids, report, stderr };
   }
 
+  /** Nothing left in the driver's session root (its session dir was the only entry). */
+  function rootEmpty(report: Report): boolean {
+    return readdirSync(dirname(report.sessionDir)).length === 0;
+  }
+
   for (const signal of ["SIGKILL", "SIGTERM"] as const) {
     test(`${signal} of a driver: its head and workers exit, its session dir (with spill files) is removed`, async () => {
       const { child, exited, pids, report } = await startDriver("hang", "spill");
@@ -208,7 +221,7 @@ describe("a driver process that goes away", () => {
       child.kill(signal);
       await within(exited, 10_000, "the killed driver's exit");
       await expectAllDead(pids, 10_000);
-      await pollUntil(() => !existsSync(report.sessionDir), 10_000, `${report.sessionDir} to be removed`);
+      await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
     });
   }
 
@@ -216,7 +229,7 @@ describe("a driver process that goes away", () => {
     const { exited, pids, report } = await startDriver("exit");
     await within(exited, 20_000, "the driver's exit");
     await expectAllDead(pids, 10_000);
-    await pollUntil(() => !existsSync(report.sessionDir), 10_000, `${report.sessionDir} to be removed`);
+    await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
   });
 
   test("SIGKILL of the head: no segment of it left, session dir removed, each worker exits with one quiet line", async () => {
@@ -226,7 +239,7 @@ describe("a driver process that goes away", () => {
     process.kill(report.headPid, "SIGKILL");
     await expectAllDead(pids, 10_000);
     await pollUntil(() => segments().length === 0, 10_000, `no /dev/shm segment of head ${report.headPid}`);
-    await pollUntil(() => !existsSync(report.sessionDir), 10_000, `${report.sessionDir} to be removed`);
+    await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
     // A worker's line can reach this end of the pipe after its exit is visible: wait for it.
     for (const pid of report.workerPids) {
       await pollUntil(
