@@ -52,10 +52,6 @@ async function killHead(rec: HeadRecord): Promise<void> {
 /** The next tsray command (any) leaves nothing of the dead head under the root or in /dev/shm. */
 async function expectSweptBy(args: string[], rec: HeadRecord): Promise<void> {
   const r = await runCli(args, root);
-  assert.match(
-    r.stderr,
-    new RegExp(`the head at .* \\(pid ${rec.pid}\\) is gone; removed its session files`),
-  );
   assert.equal(existsSync(rec.sessionDir), false, `${rec.sessionDir} removed by \`tsray ${args.join(" ")}\``);
   assert.equal(existsSync(join(root, "latest-head")), false);
   assert.equal(existsSync(join(root, "latest-head.json")), false);
@@ -65,6 +61,10 @@ async function expectSweptBy(args: string[], rec: HeadRecord): Promise<void> {
     `no segment of head ${rec.pid} after \`tsray ${args.join(" ")}\``,
   );
   assert.deepEqual(readdirSync(root), [], "nothing left in the session root");
+  assert.match(
+    r.stderr,
+    new RegExp(`the head at .* \\(pid ${rec.pid}\\) is gone; removed its session files`),
+  );
 }
 
 describe("a standalone head killed with SIGKILL", () => {
@@ -80,6 +80,14 @@ describe("a standalone head killed with SIGKILL", () => {
     await killHead(rec);
     await expectAllDead(workers, 10_000);
     await pollUntil(() => segmentsOf(rec.pid).length === 0, 10_000, `the segment of head ${rec.pid} to go`);
+    // A standalone head's workers write to <session dir>/workers.log: one quiet line each.
+    const log = readFileSync(join(rec.sessionDir, "workers.log"), "utf8");
+    for (const pid of workers) {
+      const lines = log.split("\n").filter((l) => l.includes(`(pid ${pid})`));
+      assert.equal(lines.length, 1, `worker ${pid} logged one line: ${log}`);
+      assert.match(lines[0]!, /exiting: its node manager at .* (closed the connection|is gone)$/);
+    }
+    assert.doesNotMatch(log, /ECONNREFUSED|\n\s+at /, "no stack trace in the workers' log");
     await ray.shutdown();
     await expectSweptBy(["stop"], rec);
   });
