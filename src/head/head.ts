@@ -6,6 +6,7 @@ import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint } from "../transport/index.js";
 import { log } from "../util/log.js";
+import { removeDeadDriverDir } from "./driver-dirs.js";
 
 /** Message kinds served by the node manager; every other kind the head receives is the control store's. */
 const NODE_MANAGER_KINDS = new Set<number>([
@@ -86,6 +87,10 @@ export class Head {
   private route(msg: Message, conn: Connection): unknown {
     if (msg.t === Msg.ShutdownNode) {
       return this.stop().then(() => ({ pids: [] }));
+    }
+    if (msg.t === Msg.RegisterDriver && !this.cfg.embedded) {
+      // An embedded head's driver dir is its own session dir (removed at stop); others are not.
+      conn.onClose(() => void removeDeadDriverDir(conn.peerAddress, this.cfg.sessionDir));
     }
     return NODE_MANAGER_KINDS.has(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
   }

@@ -1,20 +1,26 @@
-// A standalone head (`tsray start --head`) killed with SIGKILL: its workers exit and
+// A driver connected to a standalone head, killed with SIGKILL: the head removes its
+// session dir. A standalone head (`tsray start --head`) killed with SIGKILL: its workers exit and
 // unlink its store segment at once; whatever is left (its head-* session dir, the
 // latest-head files, the segment of a head that had no workers) is removed by the
 // next `tsray` command. Checked by pid and by path.
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { after, describe, test } from "node:test";
-import { expectAllDead } from "../helpers/processes.js";
-import { isAlive, killPids, pollUntil, runCli } from "./helpers.js";
+import { fileURLToPath } from "node:url";
+import { expectAllDead, within } from "../helpers/processes.js";
+import { cliEnv, isAlive, killPids, pollUntil, repoRoot, runCli } from "./helpers.js";
 
 // Before tsray is imported (it reads its settings once): a private session root.
 const root = mkdtempSync(join(tmpdir(), "tsray-cli-crash-"));
 process.env.TSRAY_SESSION_ROOT = root;
 const ray = await import("tsray");
 const { square } = await import("./fixtures/tasks.js");
+
+const CONNECTED_DRIVER = fileURLToPath(new URL("./fixtures/connected-driver.ts", import.meta.url));
 
 const leftovers = new Set<number>();
 after(async () => {
@@ -66,6 +72,37 @@ async function expectSweptBy(args: string[], rec: HeadRecord): Promise<void> {
     new RegExp(`the head at .* \\(pid ${rec.pid}\\) is gone; removed its session files`),
   );
 }
+
+describe("a driver of a standalone head killed with SIGKILL", () => {
+  test("the head removes the driver's session dir", async () => {
+    const rec = await startHead();
+    const child = spawn(process.execPath, ["--import", "tsx", CONNECTED_DRIVER], {
+      cwd: repoRoot,
+      env: cliEnv(root),
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    leftovers.add(child.pid!);
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    const line = new Promise<string>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).once("line", resolve);
+      child.once("exit", (code, signal) =>
+        reject(new Error(`the driver exited (code ${code}, signal ${signal})`)),
+      );
+    });
+    const { sessionDir } = JSON.parse(await within(line, 60_000, "the driver's report")) as {
+      sessionDir: string;
+    };
+    assert.equal(dirname(sessionDir), root);
+    assert.ok(existsSync(sessionDir));
+    child.kill("SIGKILL");
+    await within(exited, 10_000, "the killed driver's exit");
+    await pollUntil(() => !existsSync(sessionDir), 10_000, `${sessionDir} to be removed by the head`);
+    assert.ok(isAlive(rec.pid), "the head keeps serving");
+    const stopped = await runCli(["stop"], root);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.deepEqual(readdirSync(root), [], "nothing left in the session root");
+  });
+});
 
 describe("a standalone head killed with SIGKILL", () => {
   test("with workers: they exit and unlink its segment; `tsray stop` removes its session files", async () => {
