@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { after, describe, test } from "node:test";
+import { after, afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { expectAllDead, within } from "../helpers/processes.js";
 import { cliEnv, isAlive, killPids, pollUntil, repoRoot, runCli } from "./helpers.js";
@@ -23,11 +23,14 @@ const { square } = await import("./fixtures/tasks.js");
 const CONNECTED_DRIVER = fileURLToPath(new URL("./fixtures/connected-driver.ts", import.meta.url));
 
 const leftovers = new Set<number>();
-after(async () => {
+// Each test starts from an empty root with no head: a failed one leaves nothing to the next.
+afterEach(async () => {
   await ray.shutdown();
   killPids(leftovers);
-  rmSync(root, { recursive: true, force: true });
+  leftovers.clear();
+  for (const name of readdirSync(root)) rmSync(join(root, name), { recursive: true, force: true });
 });
+after(() => rmSync(root, { recursive: true, force: true }));
 
 interface HeadRecord {
   address: string;
