@@ -6,7 +6,11 @@ import { config } from "../config/index.js";
 import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RayError, RuntimeUnavailableError } from "../errors/index.js";
 import type { HeadConfig } from "../head/head.js";
-import { defaultObjectStoreMemory, MAX_OBJECT_STORE_MEMORY } from "../object-store/index.js";
+import {
+  defaultObjectStoreMemory,
+  MAX_OBJECT_STORE_MEMORY,
+  removeStaleStoreFiles,
+} from "../object-store/index.js";
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { log } from "../util/log.js";
@@ -225,7 +229,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     };
     const onExit = () => {
       // Synchronous last resort when the script ends without shutdown(): the head cleans up its workers.
-      if (head?.pid)
+      if (head?.pid && head.exitCode === null && head.signalCode === null)
         try {
           process.kill(head.pid, "SIGTERM");
         } catch {
@@ -234,6 +238,9 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     };
     process.on("exit", onExit);
     state = { info, head, sessionDir, namespace, onExit };
+    head?.once("exit", (code, signal) => {
+      if (state?.head === head) onHeadDied(head!, sessionDir!, code, signal);
+    });
     setCoreWorker(cw);
     return info;
   } catch (err) {
@@ -242,6 +249,26 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     if (sessionDir) rmSync(sessionDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The embedded head died on its own (SIGKILL, a crash): it cleaned up nothing, and
+ * this driver is the one process that saw it go. Its workers exit by themselves;
+ * remove its store segment (and spill files) and the session directory here.
+ * Calls fail from now on (the node manager is unreachable) until shutdown().
+ */
+function onHeadDied(
+  head: ChildProcess,
+  sessionDir: string,
+  code: number | null,
+  signal: string | null,
+): void {
+  removeStaleStoreFiles();
+  rmSync(sessionDir, { recursive: true, force: true });
+  log.warn(
+    `the tsray head (pid ${head.pid}) exited unexpectedly (code ${code}, signal ${signal}); its cluster is gone: ` +
+      "call shutdown() and init() again",
+  );
 }
 
 async function startHead(cfg: HeadConfig): Promise<ChildProcess> {

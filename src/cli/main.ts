@@ -16,6 +16,7 @@ import { registerStatus } from "./commands/status.js";
 import { registerStop } from "./commands/stop.js";
 import { registerTimeline } from "./commands/timeline.js";
 import { CliError } from "./errors.js";
+import { sweepDeadHeads } from "./sweep.js";
 
 function version(): string {
   try {
@@ -47,6 +48,7 @@ registerMicrobenchmark(program);
 registerDashboard(program);
 registerTimeline(program);
 
+sweepDeadHeads();
 try {
   await program.parseAsync(process.argv);
 } catch (err) {

@@ -4,7 +4,7 @@
  */
 
 import { type ChildProcess, fork } from "node:child_process";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { sessionRoot } from "../api/session.js";
 import { config } from "../config/index.js";
@@ -13,7 +13,8 @@ import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { entryPoint } from "../util/package-root.js";
 import { CliError } from "./errors.js";
-import { type HeadRecord, isAlive } from "./head-files.js";
+import type { HeadRecord } from "./head-files.js";
+import { removeStaleHeadDirs } from "./sweep.js";
 
 /** What the caller decides about the new head. */
 export interface SpawnHeadOptions {
@@ -27,26 +28,6 @@ export interface SpawnHeadOptions {
 export interface SpawnedHead {
   readonly record: HeadRecord;
   readonly child: ChildProcess;
-}
-
-/**
- * Remove `head-*` session dirs whose head is gone. (They are not named `session-*`:
- * drivers delete those when the creating pid is dead, and this CLI exits right away.)
- */
-function removeStaleHeadDirs(root: string): void {
-  for (const name of readdirSync(root)) {
-    if (!name.startsWith("head-")) continue;
-    const dir = join(root, name);
-    let pid = Number.NaN;
-    try {
-      pid = Number(readFileSync(join(dir, "head.pid"), "utf8"));
-    } catch {
-      // No pid file: a start that failed early (or is running right now; keep young ones).
-      const started = Number(name.split("-")[1]);
-      if (Date.now() - started < 60_000) continue;
-    }
-    if (!Number.isInteger(pid) || !isAlive(pid)) rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 function logTail(file: string): string {

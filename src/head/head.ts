@@ -1,3 +1,4 @@
+import { rmSync } from "node:fs";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
 import { NodeManager } from "../node-manager/index.js";
 import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
@@ -5,6 +6,7 @@ import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint } from "../transport/index.js";
 import { log } from "../util/log.js";
+import { removeDeadDriverDir } from "./driver-dirs.js";
 
 /** Message kinds served by the node manager; every other kind the head receives is the control store's. */
 const NODE_MANAGER_KINDS = new Set<number>([
@@ -86,15 +88,31 @@ export class Head {
     if (msg.t === Msg.ShutdownNode) {
       return this.stop().then(() => ({ pids: [] }));
     }
+    if (msg.t === Msg.RegisterDriver && !this.cfg.embedded) {
+      // An embedded head's driver dir is its own session dir (removed at stop); others are not.
+      conn.onClose(() => void removeDeadDriverDir(conn.peerAddress, this.cfg.sessionDir));
+    }
     return NODE_MANAGER_KINDS.has(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
   }
 
-  /** Kill every worker, close the socket. Idempotent. */
+  /**
+   * Kill every worker, close the socket; an embedded head also removes its driver's
+   * session directory (sockets, logs, spill files), since it is the one process
+   * sure to outlive that driver: it stops when the driver's IPC channel closes,
+   * however the driver died. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       log.debug("head stopping");
       await this.nodeManager?.stop();
       await this.store.close();
+      if (this.cfg.embedded) {
+        try {
+          rmSync(this.cfg.sessionDir, { recursive: true, force: true });
+        } catch (err) {
+          log.warn(`cannot remove the session directory ${this.cfg.sessionDir}: ${(err as Error).message}`);
+        }
+      }
       setImmediate(() => {
         this.endpoint.close();
         this.onStopped?.();

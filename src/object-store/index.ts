@@ -1,4 +1,5 @@
 /** The per-node shared-memory object store: see docs/design/object-store.md. */
+export { removeStaleStoreFiles } from "./stale.js";
 export { StoreClient } from "./store-client.js";
 export { StoreManager } from "./store-manager.js";
 

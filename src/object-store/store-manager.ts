@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { ObjectStoreFullError, OwnerDiedError } from "../errors/index.js";
@@ -19,7 +19,6 @@ import { config } from "../config/index.js";
 import {
   Allocator,
   createSegment,
-  listSegments,
   newSegmentName,
   type Segment,
   shmBackend,
@@ -28,6 +27,7 @@ import {
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { readSpillFile, writeSpillFile } from "./spill-file.js";
+import { removeStaleStoreFiles, STORE_SEGMENT_TAG } from "./stale.js";
 
 /** Objects at least this large start on a page boundary, so copy-on-write pages are never shared between objects. */
 const PAGE = 4096;
@@ -77,8 +77,8 @@ export class StoreManager {
   private readonly totals = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
 
   constructor(capacity: number, sessionDir: string) {
-    removeStaleSegments();
-    const name = newSegmentName("store");
+    removeStaleStoreFiles();
+    const name = newSegmentName(STORE_SEGMENT_TAG);
     this.segment = createSegment(name, capacity);
     this.alloc = new Allocator(capacity);
     this.info = { name, size: capacity, backend: shmBackend() };
@@ -440,29 +440,5 @@ export class StoreManager {
     this.totals.restoredBytes += obj.size;
     await unlink(path).catch(() => undefined);
     return [offset, obj.size];
-  }
-}
-
-/** Remove store segments left by heads that died without cleaning up (pid in the name). */
-function removeStaleSegments(): void {
-  for (const name of listSegments()) {
-    const m = /^\/tsray-(\d+)-store-/.exec(name);
-    if (m && processGone(Number(m[1]))) unlinkSegment(name);
-  }
-}
-
-/** True when `pid` is not running: no such process, or a zombie (exited, not yet reaped: it still answers kill 0). */
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat[stat.lastIndexOf(")") + 2];
-    return state === "Z" || state === "X";
-  } catch {
-    return false;
   }
 }

@@ -1,8 +1,12 @@
-// Lifecycle: init starts a head and worker processes; shutdown, a crashed driver and
-// a driver that exits without shutdown all leave no process behind (checked by pid).
+// Lifecycle: init starts a head and worker processes; shutdown, a crashed (SIGKILL,
+// SIGTERM) driver, a driver that exits without shutdown and a SIGKILLed head all leave
+// no process (checked by pid), session dir or segment (checked by path) behind, and
+// orphaned workers exit with one quiet line.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -142,22 +146,47 @@ describe("GPU detection", () => {
 
 describe("a driver process that goes away", () => {
   const children = new Set<ChildProcess>();
+  const roots: string[] = [];
   afterEach(() => {
     for (const c of children) if (c.pid) killPids([c.pid]);
     children.clear();
+    for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
   });
 
-  async function startDriver(mode: "hang" | "exit"): Promise<{
+  interface Report {
+    headPid: number;
+    workerPids: number[];
+    sessionDir: string;
+    spillFiles: string[];
+  }
+
+  /** Start test/fixtures/crash-driver.ts; `stderr` collects its stderr (with workers' when "log"). */
+  async function startDriver(
+    mode: "hang" | "exit",
+    ...flags: Array<"spill" | "log">
+  ): Promise<{
     child: ChildProcess;
     exited: Promise<unknown>;
     pids: number[];
+    report: Report;
+    stderr: string[];
   }> {
-    const child = spawn(process.execPath, ["--import", "tsx", CRASH_DRIVER, mode], {
+    // A private session root: another process's init() (which removes dirs of dead drivers)
+    // must not do the cleanup this test checks.
+    const sessionRoot = mkdtempSync(join(tmpdir(), "tsray-crash-"));
+    roots.push(sessionRoot);
+    const child = spawn(process.execPath, ["--import", "tsx", CRASH_DRIVER, mode, ...flags], {
       cwd: ROOT,
-      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, TSRAY_SESSION_ROOT: sessionRoot },
+      stdio: ["ignore", "pipe", "pipe"],
     });
     children.add(child);
     started.add(child.pid!);
+    const stderr: string[] = [];
+    createInterface({ input: child.stderr! }).on("line", (line) => {
+      stderr.push(line);
+      process.stderr.write(`[crash-driver] ${line}\n`);
+    });
     const exited = new Promise((resolve) => child.once("exit", resolve));
     const lines = createInterface({ input: child.stdout! });
     const first = new Promise<string>((resolve, reject) => {
@@ -166,28 +195,124 @@ describe("a driver process that goes away", () => {
         reject(new Error(`the driver exited before reporting (code ${code}, signal ${signal})`)),
       );
     });
-    const report = JSON.parse(await within(first, 60_000, "the driver's pid report")) as {
-      headPid: number;
-      workerPids: number[];
-    };
+    const report = JSON.parse(await within(first, 60_000, "the driver's pid report")) as Report;
     lines.close();
+    assert.equal(dirname(report.sessionDir), sessionRoot);
     const pids = [report.headPid, ...report.workerPids];
     for (const pid of pids) started.add(pid);
     assert.ok(report.workerPids.length >= 2, `the driver saw workers ${report.workerPids.join(", ")}`);
-    return { child, exited, pids };
+    if (flags.includes("spill")) {
+      assert.ok(report.spillFiles.length > 0, "the driver's store spilled an object into its session dir");
+      for (const f of report.spillFiles) assert.ok(existsSync(join(report.sessionDir, "spill", f)));
+    }
+    return { child, exited, pids, report, stderr };
   }
 
-  test("SIGKILL of a driver: its head and workers exit by themselves", async () => {
-    const { child, exited, pids } = await startDriver("hang");
-    for (const pid of pids) assert.ok(isAlive(pid), `${pid} should be running before the crash`);
-    child.kill("SIGKILL");
-    await within(exited, 10_000, "the killed driver's exit");
-    await expectAllDead(pids, 10_000);
-  });
+  /** Nothing left in the driver's session root (its session dir was the only entry). */
+  function rootEmpty(report: Report): boolean {
+    return readdirSync(dirname(report.sessionDir)).length === 0;
+  }
 
-  test("a driver that exits without shutdown() leaves no process", async () => {
-    const { exited, pids } = await startDriver("exit");
+  for (const signal of ["SIGKILL", "SIGTERM"] as const) {
+    test(`${signal} of a driver: its head and workers exit, its session dir (with spill files) is removed`, async () => {
+      const { child, exited, pids, report } = await startDriver("hang", "spill");
+      for (const pid of pids) assert.ok(isAlive(pid), `${pid} should be running before the crash`);
+      assert.ok(existsSync(report.sessionDir));
+      child.kill(signal);
+      await within(exited, 10_000, "the killed driver's exit");
+      await expectAllDead(pids, 10_000);
+      await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
+    });
+  }
+
+  test("a driver that exits without shutdown() leaves no process and no session dir", async () => {
+    const { exited, pids, report } = await startDriver("exit");
     await within(exited, 20_000, "the driver's exit");
     await expectAllDead(pids, 10_000);
+    await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
   });
+
+  test("SIGKILL of the head: no segment of it left, session dir removed, each worker exits with one quiet line", async () => {
+    const { pids, report, stderr } = await startDriver("hang", "log");
+    const segments = () => readdirSync("/dev/shm").filter((n) => n.startsWith(`tsray-${report.headPid}-`));
+    assert.equal(segments().length, 1, `the head's store segment exists: ${segments().join(", ")}`);
+    process.kill(report.headPid, "SIGKILL");
+    await expectAllDead(pids, 10_000);
+    await pollUntil(() => segments().length === 0, 10_000, `no /dev/shm segment of head ${report.headPid}`);
+    await pollUntil(() => rootEmpty(report), 10_000, `${report.sessionDir} to be removed`);
+    // A worker's line can reach this end of the pipe after its exit is visible: wait for it.
+    for (const pid of report.workerPids) {
+      await pollUntil(
+        () => stderr.some((l) => l.includes(`(pid ${pid})`)),
+        10_000,
+        `the orphan line of worker ${pid}`,
+      );
+      const mine = stderr.filter((l) => l.includes(`pid ${pid}`) || l.includes(`pid=${pid}`));
+      assert.equal(mine.length, 1, `worker ${pid} printed exactly one line: ${JSON.stringify(mine)}`);
+      assert.match(mine[0]!, /exiting: its node manager at .* closed the connection$/);
+    }
+    assert.deepEqual(
+      stderr.filter((l) => /^\s+at |ECONNREFUSED|Error\b/.test(l)),
+      [],
+      `no stack trace or connection error on stderr: ${JSON.stringify(stderr)}`,
+    );
+  });
+});
+
+describe("a worker that starts when its node manager is already gone", () => {
+  const WORKER_MAIN = fileURLToPath(new URL("../../dist/worker/main.js", import.meta.url));
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A Unix socket file nobody listens on: what a SIGKILLed node manager leaves (connect gives ECONNREFUSED). */
+  function deadSocket(dir: string): string {
+    const path = join(dir, "head.sock");
+    const r = spawnSync(process.execPath, [
+      "-e",
+      `require("node:net").createServer().listen(${JSON.stringify(path)}, () => process.kill(process.pid, "SIGKILL"))`,
+    ]);
+    assert.equal(r.signal, "SIGKILL");
+    assert.ok(existsSync(path), "the killed listener left its socket file");
+    return path;
+  }
+
+  for (const sessionDirGone of [false, true]) {
+    test(`exits 0 with one line and no stack trace (${sessionDirGone ? "session dir removed too" : "socket refuses"})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "tsray-orphan-"));
+      dirs.push(dir);
+      const nmAddress = deadSocket(dir);
+      const sessionDir = sessionDirGone ? join(dir, "gone") : dir;
+      const child = spawn(process.execPath, ["--expose-gc", WORKER_MAIN], {
+        env: {
+          ...process.env,
+          TSRAY_WORKER_ID: "orphan-w1",
+          TSRAY_NM_ADDRESS: nmAddress,
+          TSRAY_SESSION_DIR: sessionDir,
+        },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      started.add(child.pid!);
+      let err = "";
+      child.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+      });
+      const [code, signal] = await within(
+        new Promise<[number | null, string | null]>((resolve) =>
+          child.once("close", (c, s) => resolve([c, s])),
+        ),
+        20_000,
+        "the orphaned worker's exit",
+      );
+      assert.deepEqual([code, signal], [0, null], `exit status; stderr: ${err}`);
+      const lines = err.trimEnd().split("\n");
+      assert.equal(lines.length, 1, `one line on stderr, got: ${err}`);
+      assert.match(
+        lines[0]!,
+        new RegExp(`^tsray worker orphan-w1 \\(pid ${child.pid}\\) exiting: its node manager at .* is gone$`),
+      );
+      assert.doesNotMatch(err, /ECONNREFUSED|\n\s+at /);
+    });
+  }
 });
