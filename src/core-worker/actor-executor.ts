@@ -7,7 +7,7 @@ import {
   Msg,
   type PushActorTask,
 } from "../protocol/index.js";
-import { decode, encodeError } from "../serialization/index.js";
+import { classesSettled, decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { Checkpointer } from "./checkpoint.js";
 import { current } from "./context.js";
@@ -85,7 +85,9 @@ export class ActorExecutor {
         if (msg.ckpt) {
           const where = `${spec.className}.restoreCheckpoint`;
           try {
-            await instance.restoreCheckpoint(decode(msg.ckpt.state));
+            const state = decode(msg.ckpt.state);
+            await classesSettled();
+            await instance.restoreCheckpoint(state);
           } catch (err) {
             throw new RestoreFailed(RayTaskError.wrap(where, err, process.pid));
           }
@@ -219,6 +221,14 @@ export class ActorExecutor {
       this.fail(call, err, t0, true);
       return undefined;
     }
+    // An argument holds an instance of a class whose module is not imported here yet.
+    const classes = classesSettled();
+    if (classes) {
+      return classes.then(
+        () => this.invoke(call, method as Function, args, t0),
+        (err) => this.fail(call, err, t0, true),
+      );
+    }
     return this.invoke(call, method as Function, args, t0);
   }
 
@@ -258,6 +268,7 @@ export class ActorExecutor {
         throw new DependencyFailed(encodeError(err));
       }
     }
+    await classesSettled();
     return out;
   }
 

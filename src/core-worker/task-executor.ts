@@ -1,7 +1,7 @@
 import { loadedTarget, loadTarget } from "../code-loading/index.js";
 import { RayTaskError, TaskCancelledError } from "../errors/index.js";
 import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
-import { decode, encodeError, type StoreBlob } from "../serialization/index.js";
+import { classesSettled, decode, encodeError, type StoreBlob } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { current } from "./context.js";
 import { encodeReturns } from "./returns.js";
@@ -163,6 +163,9 @@ export class TaskExecutor {
     let result: unknown;
     try {
       const args = this.decodeArgs(job.msg);
+      // An argument holds an instance of a class whose module is not imported here yet.
+      const classes = classesSettled();
+      if (classes) return this.runAfter(classes, job, t0, fn, args);
       current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
       current.gpuIds = job.msg.gpu ?? [];
       result = fn(...args);
@@ -192,6 +195,25 @@ export class TaskExecutor {
           throw new ArgumentError(encodeError(err));
         }
       }
+      await classesSettled();
+      current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
+      current.gpuIds = job.msg.gpu ?? [];
+      const v = await fn(...args);
+      this.finish(job, v, t0);
+    } catch (err) {
+      this.fail(job, err, t0);
+    }
+  }
+
+  private async runAfter(
+    classes: Promise<void>,
+    job: Job,
+    t0: number,
+    fn: Function,
+    args: unknown[],
+  ): Promise<void> {
+    try {
+      await classes;
       current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
       current.gpuIds = job.msg.gpu ?? [];
       const v = await fn(...args);
