@@ -2,5 +2,12 @@
 export { callerModuleUrl, entryModuleUrl, isEntryModule } from "./caller.js";
 export { freeVariables } from "./free-variables.js";
 export { loadedTarget, loadTarget } from "./loader.js";
-export { importModule, loadedModule, loadedModules, modulesSettled, trackModule } from "./namespaces.js";
+export {
+  importMark,
+  importModule,
+  loadedModule,
+  loadedModules,
+  settledSince,
+  trackModule,
+} from "./namespaces.js";
 export { defineRemoteTarget, lookupRegistered } from "./registry.js";

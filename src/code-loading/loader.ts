@@ -1,5 +1,5 @@
 import type { FunctionDescriptor } from "../protocol/index.js";
-import { importModule } from "./namespaces.js";
+import { importMark, importModule, settledSince } from "./namespaces.js";
 import { lookupRegistered } from "./registry.js";
 
 const bySource = new Map<string, Function>();
@@ -26,7 +26,12 @@ export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
   }
   let found = lookupRegistered(desc.module, desc.key);
   if (!found) {
+    const mark = importMark();
     await importModule(desc.module);
+    // The modules it imports that define remote targets are imported once more to keep
+    // their namespaces (see namespaces.ts): wait for those too, so that the task can
+    // return instances of their classes at once.
+    await settledSince(mark);
     found = lookupRegistered(desc.module, desc.key);
   }
   if (!found) {

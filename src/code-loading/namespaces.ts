@@ -13,10 +13,19 @@ type Namespace = Readonly<Record<string, unknown>>;
 interface Tables {
   loaded: Map<string, Namespace>;
   loading: Map<string, Promise<Namespace>>;
+  /** Imports not settled yet, by start number. */
+  unsettled: Map<number, Promise<unknown>>;
+  /** Imports started so far. */
+  started: number;
 }
 const KEY = Symbol.for("tsray.code-loading.namespaces");
 const g = globalThis as unknown as Record<symbol, Tables | undefined>;
-const tables: Tables = (g[KEY] ??= { loaded: new Map(), loading: new Map() });
+const tables: Tables = (g[KEY] ??= {
+  loaded: new Map(),
+  loading: new Map(),
+  unsettled: new Map(),
+  started: 0,
+});
 
 /**
  * Import `url` once per process (later calls share the first import, also its
@@ -25,11 +34,17 @@ const tables: Tables = (g[KEY] ??= { loaded: new Map(), loading: new Map() });
 export function importModule(url: string): Promise<Namespace> {
   let p = tables.loading.get(url);
   if (!p) {
+    const n = tables.started++;
     p = (import(url) as Promise<Namespace>).then((ns) => {
       tables.loaded.set(url, ns);
       return ns;
     });
     tables.loading.set(url, p);
+    tables.unsettled.set(n, p);
+    p.then(
+      () => tables.unsettled.delete(n),
+      () => tables.unsettled.delete(n),
+    );
   }
   return p;
 }
@@ -53,7 +68,19 @@ export function loadedModules(): ReadonlyMap<string, Namespace> {
   return tables.loaded;
 }
 
-/** Resolves once every import started so far has settled (never rejects). */
-export async function modulesSettled(): Promise<void> {
-  await Promise.all([...tables.loading.values()].map((p) => p.catch(() => undefined)));
+/** A mark for settledSince: how many imports have started so far. */
+export function importMark(): number {
+  return tables.started;
+}
+
+/**
+ * Resolves (never rejects) once the imports started since `mark` have settled;
+ * undefined when none is still going (the common case: no promise, no tick).
+ * Waiting only for imports started since a mark, never for every pending one, means
+ * a module whose top-level await waits for this very task cannot deadlock it.
+ */
+export function settledSince(mark: number): Promise<void> | undefined {
+  let waits: Array<Promise<unknown>> | undefined;
+  for (const [n, p] of tables.unsettled) if (n >= mark) (waits ??= []).push(p.catch(() => undefined));
+  return waits && Promise.all(waits).then(() => undefined);
 }

@@ -1,4 +1,4 @@
-import { loadTarget } from "../code-loading/index.js";
+import { importMark, loadTarget, settledSince } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
 import {
   type ActorAck,
@@ -18,6 +18,8 @@ interface Call {
   conn: Connection;
   /** Stream key of a sequenced call (checkpointed actors). */
   key?: string;
+  /** importMark() when the call started: imports since then may hold its return value's classes. */
+  mark?: number;
 }
 
 /** The methods a checkpointed actor class defines. */
@@ -234,6 +236,7 @@ export class ActorExecutor {
 
   private invoke(call: Call, method: Function, args: unknown[], t0: number): Promise<void> | undefined {
     let result: unknown;
+    call.mark = importMark();
     try {
       current.taskId = `${call.conn.peerId || "caller"}:${call.msg.id}`;
       result = method.apply(this.instance, args);
@@ -247,8 +250,7 @@ export class ActorExecutor {
         (err) => this.fail(call, err, t0, true),
       );
     }
-    this.finish(call, result, t0);
-    return undefined;
+    return this.finish(call, result, t0);
   }
 
   private decodeInline(args: Uint8Array, dep: PushActorTask["dep"]): unknown[] {
@@ -272,7 +274,15 @@ export class ActorExecutor {
     return out;
   }
 
-  private finish(call: Call, value: unknown, t0: number): void {
+  /** Send the result; waits first for modules the call imported, whose classes its value may hold. */
+  private finish(call: Call, value: unknown, t0: number): Promise<void> | undefined {
+    const imports = settledSince(call.mark ?? 0);
+    if (imports) return imports.then(() => this.sendResult(call, value, t0));
+    this.sendResult(call, value, t0);
+    return undefined;
+  }
+
+  private sendResult(call: Call, value: unknown, t0: number): void {
     this.settled(call);
     try {
       sendDone(

@@ -7,6 +7,7 @@ import * as ray from "tsray";
 import { Unlisted } from "../fixtures/classes.js";
 import {
   describeInWorker,
+  makeGauge,
   makeHidden,
   makeLoose,
   returnHidden,
@@ -58,6 +59,15 @@ describe("instances of exported classes round-trip with their class", () => {
       back.map((c) => c.toFahrenheit()),
       [-40, 32],
     );
+  });
+
+  test("the driver decodes an instance of a class it has not imported: it imports the module, then get resolves", async () => {
+    const gauge = (await ray.get(makeGauge.remote(3)))[0]!;
+    assert.equal(Object.getPrototypeOf(gauge)?.constructor?.name, "Gauge");
+    assert.equal(gauge.read(), "level 3");
+    const { Gauge } = await import("../fixtures/worker-only-classes.js");
+    assert.ok(gauge instanceof Gauge);
+    assert.equal(Object.getPrototypeOf(gauge), Gauge.prototype);
   });
 
   test("task argument and return: instanceof holds in the worker, the returned instance is a class too", async () => {
