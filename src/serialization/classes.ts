@@ -4,6 +4,7 @@ import {
   isEntryModule,
   loadedModule,
   loadedModules,
+  settledSince,
   trackModule,
 } from "../code-loading/index.js";
 import { SerializationError } from "../errors/index.js";
@@ -83,6 +84,7 @@ function notFound(ctor: Function): SerializationError {
     why =
       `${name} is not exported from a module tsray knows (one that defines remote functions or actor classes, ` +
       `or that calls registerClass(${name})); classes of the driver's entry script cannot be imported by workers`;
+    if (settledSince(0)) why += "; some modules tsray knows are still loading (imported just now?)";
   } else if (loadedModule(reg) === undefined) {
     why = `registerClass(${name}) was called in ${pathOf(reg)}, which has not finished loading yet`;
   } else {
