@@ -81,6 +81,16 @@ describe("instances of exported classes round-trip with their class", () => {
     assert.equal(sub.normInWorker, 1);
   });
 
+  test("a large value in the object store: instances keep their class, big arrays in them stay typed", async () => {
+    const big = Object.assign(new Vec(3, 4), { samples: new Float64Array(64 * 1024).fill(0.5) });
+    const back = (await ray.get(await ray.put(big))) as typeof big;
+    assert.ok(back instanceof Vec);
+    assert.equal(back.norm(), 5);
+    assert.ok(back.samples instanceof Float64Array && back.samples.length === 64 * 1024);
+    const inWorker = await ray.get(describeInWorker.remote(await ray.put(big), "norm"));
+    assert.deepEqual(inWorker, { className: "Vec", result: 5 });
+  });
+
   test("nested: arrays, Map values and keys, Sets, shared references", async () => {
     const shared = new Vec(1, 1);
     const value = {
