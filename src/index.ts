@@ -25,7 +25,7 @@ import {
 } from "./api/index.js";
 import { ObjectRef } from "./core-worker/index.js";
 import * as errors from "./errors/index.js";
-import { registerSerializer } from "./serialization/index.js";
+import { registerClass, registerSerializer } from "./serialization/index.js";
 
 export * from "./api/index.js";
 export type { RuntimeContext } from "./core-worker/index.js";
@@ -47,7 +47,12 @@ export {
   WorkerCrashedError,
 } from "./errors/index.js";
 export type { ActorInfo, ActorState, NodeInfo, WorkerInfo } from "./protocol/index.js";
-export { registerSerializer, type Serializer } from "./serialization/index.js";
+export {
+  type RegisterClassOptions,
+  registerClass,
+  registerSerializer,
+  type Serializer,
+} from "./serialization/index.js";
 
 /** The default export: the same API as the named exports. */
 const ray = {
@@ -66,6 +71,7 @@ const ray = {
   availableResources,
   listWorkers,
   registerSerializer,
+  registerClass,
   ObjectRef,
   ActorHandle,
   getActor,

@@ -2,4 +2,12 @@
 export { callerModuleUrl, entryModuleUrl, isEntryModule } from "./caller.js";
 export { freeVariables } from "./free-variables.js";
 export { loadedTarget, loadTarget } from "./loader.js";
+export {
+  importMark,
+  importModule,
+  loadedModule,
+  loadedModules,
+  settledSince,
+  trackModule,
+} from "./namespaces.js";
 export { defineRemoteTarget, lookupRegistered } from "./registry.js";

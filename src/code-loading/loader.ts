@@ -1,8 +1,8 @@
 import type { FunctionDescriptor } from "../protocol/index.js";
+import { importMark, importModule, settledSince } from "./namespaces.js";
 import { lookupRegistered } from "./registry.js";
 
 const bySource = new Map<string, Function>();
-const imports = new Map<string, Promise<unknown>>();
 
 function nameHelper<F extends Function>(fn: F, name: string): F {
   return Object.defineProperty(fn, "name", { value: name, configurable: true });
@@ -26,9 +26,12 @@ export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
   }
   let found = lookupRegistered(desc.module, desc.key);
   if (!found) {
-    let p = imports.get(desc.module);
-    if (!p) imports.set(desc.module, (p = import(desc.module)));
-    await p;
+    const mark = importMark();
+    await importModule(desc.module);
+    // The modules it imports that define remote targets are imported once more to keep
+    // their namespaces (see namespaces.ts): wait for those too, so that the task can
+    // return instances of their classes at once.
+    await settledSince(mark);
     found = lookupRegistered(desc.module, desc.key);
   }
   if (!found) {

@@ -1,6 +1,7 @@
 import type { FunctionDescriptor } from "../protocol/index.js";
 import { callerModuleUrl, isEntryModule } from "./caller.js";
 import { freeVariables } from "./free-variables.js";
+import { trackModule } from "./namespaces.js";
 
 /**
  * Remote functions and classes are found in workers by the module that defined
@@ -42,6 +43,9 @@ export function defineRemoteTarget(target: Function, kind: "function" | "class")
     const source = target.toString();
     checkSelfContained(source, desc.name, kind, module);
     desc.source = source;
+  } else {
+    // Workers can import this module: classes it exports can travel by reference.
+    trackModule(module);
   }
   return desc;
 }

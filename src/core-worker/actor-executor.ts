@@ -1,4 +1,4 @@
-import { loadTarget } from "../code-loading/index.js";
+import { importMark, loadTarget, settledSince } from "../code-loading/index.js";
 import { RayTaskError } from "../errors/index.js";
 import {
   type ActorAck,
@@ -7,7 +7,7 @@ import {
   Msg,
   type PushActorTask,
 } from "../protocol/index.js";
-import { decode, encodeError } from "../serialization/index.js";
+import { classesSettled, decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { Checkpointer } from "./checkpoint.js";
 import { current } from "./context.js";
@@ -18,6 +18,8 @@ interface Call {
   conn: Connection;
   /** Stream key of a sequenced call (checkpointed actors). */
   key?: string;
+  /** importMark() when the call started: imports since then may hold its return value's classes. */
+  mark?: number;
 }
 
 /** The methods a checkpointed actor class defines. */
@@ -85,7 +87,9 @@ export class ActorExecutor {
         if (msg.ckpt) {
           const where = `${spec.className}.restoreCheckpoint`;
           try {
-            await instance.restoreCheckpoint(decode(msg.ckpt.state));
+            const state = decode(msg.ckpt.state);
+            await classesSettled();
+            await instance.restoreCheckpoint(state);
           } catch (err) {
             throw new RestoreFailed(RayTaskError.wrap(where, err, process.pid));
           }
@@ -219,11 +223,20 @@ export class ActorExecutor {
       this.fail(call, err, t0, true);
       return undefined;
     }
+    // An argument holds an instance of a class whose module is not imported here yet.
+    const classes = classesSettled();
+    if (classes) {
+      return classes.then(
+        () => this.invoke(call, method as Function, args, t0),
+        (err) => this.fail(call, err, t0, true),
+      );
+    }
     return this.invoke(call, method as Function, args, t0);
   }
 
   private invoke(call: Call, method: Function, args: unknown[], t0: number): Promise<void> | undefined {
     let result: unknown;
+    call.mark = importMark();
     try {
       current.taskId = `${call.conn.peerId || "caller"}:${call.msg.id}`;
       result = method.apply(this.instance, args);
@@ -237,8 +250,7 @@ export class ActorExecutor {
         (err) => this.fail(call, err, t0, true),
       );
     }
-    this.finish(call, result, t0);
-    return undefined;
+    return this.finish(call, result, t0);
   }
 
   private decodeInline(args: Uint8Array, dep: PushActorTask["dep"]): unknown[] {
@@ -258,10 +270,19 @@ export class ActorExecutor {
         throw new DependencyFailed(encodeError(err));
       }
     }
+    await classesSettled();
     return out;
   }
 
-  private finish(call: Call, value: unknown, t0: number): void {
+  /** Send the result; waits first for modules the call imported, whose classes its value may hold. */
+  private finish(call: Call, value: unknown, t0: number): Promise<void> | undefined {
+    const imports = settledSince(call.mark ?? 0);
+    if (imports) return imports.then(() => this.sendResult(call, value, t0));
+    this.sendResult(call, value, t0);
+    return undefined;
+  }
+
+  private sendResult(call: Call, value: unknown, t0: number): void {
     this.settled(call);
     try {
       sendDone(

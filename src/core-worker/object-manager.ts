@@ -9,6 +9,7 @@ import {
   type WireValue,
 } from "../protocol/index.js";
 import {
+  classesSettled,
   decode,
   encode,
   encodeValue,
@@ -281,7 +282,11 @@ export class ObjectManager extends RefCounter {
         (missing ??= []).push(i);
       }
     }
-    if (!missing) return Promise.resolve(out);
+    if (!missing) {
+      // Instances of classes whose module this process has not imported yet get their class first.
+      const classes = classesSettled();
+      return classes ? classes.then(() => out) : Promise.resolve(out);
+    }
     return this.waitAndRead(refs, out, missing, timeoutMs);
   }
 
@@ -315,6 +320,7 @@ export class ObjectManager extends RefCounter {
         if (e.state === FAILED) throw errorCodec.decode(e.data!);
         out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : inlineValue(e);
       }
+      await classesSettled();
       return out;
     } finally {
       this.keepAlive.release();

@@ -1,7 +1,7 @@
-import { loadedTarget, loadTarget } from "../code-loading/index.js";
+import { importMark, loadedTarget, loadTarget, settledSince } from "../code-loading/index.js";
 import { RayTaskError, TaskCancelledError } from "../errors/index.js";
 import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
-import { decode, encodeError, type StoreBlob } from "../serialization/index.js";
+import { classesSettled, decode, encodeError, type StoreBlob } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { current } from "./context.js";
 import { encodeReturns } from "./returns.js";
@@ -64,6 +64,8 @@ interface Job {
   msg: PushTask;
   conn: Connection;
   desc: FunctionDescriptor;
+  /** importMark() when the task started: imports since then may hold its return value's classes. */
+  mark?: number;
 }
 
 /** How long a running task may hold up the tasks pipelined behind it before they go back. */
@@ -158,11 +160,15 @@ export class TaskExecutor {
   /** Runs a task; returns a promise only if it could not complete synchronously. */
   private runOne(job: Job): Promise<void> | undefined {
     const t0 = performance.now();
+    job.mark = importMark();
     const fn = loadedTarget(job.desc);
     if (!fn || job.msg.dep?.some((d) => d[3] === null)) return this.runAsync(job, t0, fn);
     let result: unknown;
     try {
       const args = this.decodeArgs(job.msg);
+      // An argument holds an instance of a class whose module is not imported here yet.
+      const classes = classesSettled();
+      if (classes) return this.runAfter(classes, job, t0, fn, args);
       current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
       current.gpuIds = job.msg.gpu ?? [];
       result = fn(...args);
@@ -176,8 +182,7 @@ export class TaskExecutor {
         (err) => this.fail(job, err, t0),
       );
     }
-    this.finish(job, result, t0);
-    return undefined;
+    return this.finish(job, result, t0);
   }
 
   private async runAsync(job: Job, t0: number, fn: Function | undefined): Promise<void> {
@@ -192,10 +197,29 @@ export class TaskExecutor {
           throw new ArgumentError(encodeError(err));
         }
       }
+      await classesSettled();
       current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
       current.gpuIds = job.msg.gpu ?? [];
       const v = await fn(...args);
-      this.finish(job, v, t0);
+      await this.finish(job, v, t0);
+    } catch (err) {
+      this.fail(job, err, t0);
+    }
+  }
+
+  private async runAfter(
+    classes: Promise<void>,
+    job: Job,
+    t0: number,
+    fn: Function,
+    args: unknown[],
+  ): Promise<void> {
+    try {
+      await classes;
+      current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
+      current.gpuIds = job.msg.gpu ?? [];
+      const v = await fn(...args);
+      await this.finish(job, v, t0);
     } catch (err) {
       this.fail(job, err, t0);
     }
@@ -212,8 +236,16 @@ export class TaskExecutor {
     return args;
   }
 
-  private finish(job: Job, value: unknown, t0: number): void {
+  /** Send the result; waits first for modules the task imported, whose classes its value may hold. */
+  private finish(job: Job, value: unknown, t0: number): Promise<void> | undefined {
     current.taskId = undefined;
+    const imports = settledSince(job.mark ?? 0);
+    if (imports) return imports.then(() => this.sendResult(job, value, t0));
+    this.sendResult(job, value, t0);
+    return undefined;
+  }
+
+  private sendResult(job: Job, value: unknown, t0: number): void {
     try {
       sendDone(
         this.host,

@@ -22,6 +22,7 @@ export const ExtType = {
   ActorHandle: 0x41,
   Error: 0x44,
   UserClass: 0x43,
+  ClassInstance: 0x46,
 } as const;
 
 const packr = new Packr({
@@ -36,6 +37,107 @@ const packr = new Packr({
     );
   }) as () => never,
 });
+
+/**
+ * Classes with an extension of their own (tsray's and registered ones), in every copy
+ * of tsray in this process: the class-instance extension below leaves them alone even
+ * when another copy's extension comes later in msgpackr's list.
+ */
+const EXT_CLASSES_KEY = Symbol.for("tsray.serialization.extension-classes");
+const gx = globalThis as unknown as Record<symbol, WeakSet<Function> | undefined>;
+const extensionClasses: WeakSet<Function> = (gx[EXT_CLASSES_KEY] ??= new WeakSet());
+
+/** How instances of user classes are written and read (set by classes.ts). */
+export interface InstanceCodec {
+  write(value: object): unknown;
+  read(data: unknown): unknown;
+}
+let instanceCodec: InstanceCodec | undefined;
+
+/** Install the writer/reader of user class instances (classes.ts, once). */
+export function setInstanceCodec(c: InstanceCodec): void {
+  instanceCodec = c;
+}
+
+/**
+ * True for an object of a class that no extension handles and that msgpackr would
+ * otherwise write as a plain object, silently dropping its prototype. Only objects
+ * whose constructor is not Object, Array or Map and that matched no extension
+ * registered later get here, so plain values never pay for this check.
+ */
+function isClassInstance(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const proto: object | null = Object.getPrototypeOf(v);
+  if (proto === null || proto === Object.prototype) return false;
+  // A plain object from another realm (vm context): its prototype's prototype is null.
+  if (
+    Object.getPrototypeOf(proto) === null &&
+    (proto as { constructor?: Function }).constructor?.name === "Object"
+  )
+    return false;
+  if (
+    Array.isArray(v) ||
+    ArrayBuffer.isView(v) ||
+    v instanceof Date ||
+    v instanceof Set ||
+    v instanceof Map ||
+    v instanceof RegExp ||
+    v instanceof ArrayBuffer ||
+    v instanceof SharedArrayBuffer ||
+    v instanceof Error ||
+    v instanceof Boolean ||
+    v instanceof Number ||
+    v instanceof String
+  )
+    return false;
+  // toJSON is the user's own choice of encoding (msgpackr then writes its result).
+  if ((v as { toJSON?: unknown }).toJSON !== undefined) return false;
+  for (let p: object | null = proto; p !== null && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    const ctor = (p as { constructor?: unknown }).constructor;
+    if (typeof ctor === "function" && extensionClasses.has(ctor)) return false;
+  }
+  return true;
+}
+
+/** A "class" whose `instanceof` is isClassInstance: the extension's match for user class instances. */
+const ClassInstanceMatch = Object.defineProperty(function ClassInstanceMatch() {}, Symbol.hasInstance, {
+  value: isClassInstance,
+});
+
+// Added before any other extension: msgpackr tries extensions newest first, so this
+// one is tried only after all of tsray's and the user's, and before msgpackr's
+// built-ins (Date, Set, RegExp, ...), which isClassInstance leaves to them.
+addExtension({
+  Class: ClassInstanceMatch as unknown as new (...args: unknown[]) => unknown,
+  type: ExtType.ClassInstance,
+  write: (v: object): unknown => {
+    if (!instanceCodec) throw new SerializationError("class instances cannot be encoded yet");
+    return instanceCodec.write(v);
+  },
+  read: (data: unknown): unknown => {
+    if (!instanceCodec) throw new SerializationError("class instances cannot be decoded yet");
+    return instanceCodec.read(data);
+  },
+});
+
+/**
+ * Instances decoded by the unpack in progress that carry a cycle probe: an own
+ * enumerable `__proto__` accessor. msgpackr rebuilds a value that is part of a cycle
+ * by copying the decoded object's fields into a plain placeholder (Object.assign);
+ * the probe makes that copy set the placeholder's prototype too, so an instance in a
+ * cycle keeps its class. unpackRaw removes the probes before returning.
+ */
+let probed: object[] | undefined;
+
+/** Give a just-decoded instance a cycle probe that resolves to `proto` (see probed). */
+export function addCycleProbe(x: object, proto: object): void {
+  Object.defineProperty(x, "__proto__", { get: () => proto, enumerable: true, configurable: true });
+  (probed ??= []).push(x);
+}
+
+function stripProbes(): void {
+  if (probed) for (const x of probed) Reflect.deleteProperty(x, "__proto__");
+}
 
 let collector: unknown[] | undefined;
 
@@ -72,7 +174,14 @@ export function encode(value: unknown, refsOut?: unknown[]): Uint8Array {
 
 /** Decode plain msgpack bytes (no blob handling; see decode in index.ts). */
 export function unpackRaw(bytes: Uint8Array): unknown {
-  return packr.unpack(bytes);
+  const prev = probed;
+  probed = undefined;
+  try {
+    return packr.unpack(bytes);
+  } finally {
+    stripProbes();
+    probed = prev;
+  }
 }
 
 /** Install a msgpack extension with raw-bytes pack/unpack (typed arrays with out-of-band support). */
@@ -82,6 +191,7 @@ export function addExtensionRaw<T>(
   pack: (value: T) => Uint8Array,
   unpack: (data: Uint8Array) => unknown,
 ): void {
+  extensionClasses.add(Class);
   addExtension({
     Class: Class as unknown as new (...args: unknown[]) => unknown,
     type,
@@ -97,6 +207,7 @@ export function installExtension<T>(
   write: (value: T) => unknown,
   read: (data: unknown) => unknown,
 ): void {
+  extensionClasses.add(Class);
   addExtension({
     Class: Class as unknown as new (...args: unknown[]) => unknown,
     type,

@@ -15,6 +15,7 @@ export {
   type StoreBlob,
   writeBlob,
 } from "./blob.js";
+export { classesSettled, type RegisterClassOptions, registerClass } from "./classes.js";
 export { ExtType, encode, installExtension, noteContainedRef } from "./codec.js";
 export { decodeError, encodeError } from "./errors.js";
 export { registerSerializer, type Serializer } from "./registry.js";

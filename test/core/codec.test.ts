@@ -189,3 +189,48 @@ describe("errors survive encode/decode", () => {
     assert.match(back.message, /just a string/);
   });
 });
+
+describe("codec: objects of classes", () => {
+  test("a class instance tsray cannot find is refused, naming the class and the fixes", () => {
+    class NotExported {
+      n = 1;
+    }
+    assert.throws(
+      () => encode({ list: [new NotExported()] }),
+      (err: Error) => {
+        assert.ok(err instanceof errors.SerializationError, String(err));
+        assert.match(err.message, /class NotExported\b.*registerSerializer.*plainObject: true/);
+        return true;
+      },
+    );
+  });
+
+  test("an object whose prototype is no class's prototype is refused", () => {
+    // Its `constructor` is a function whose `prototype` is another object: no class to rebuild it with.
+    const obj = Object.create({ constructor: function Fake() {} }) as Record<string, unknown>;
+    obj.own = 1;
+    assert.throws(() => encode(obj), /prototype is not a class's prototype/);
+  });
+
+  test("what the codec handled before keeps its encoding: null prototypes, toJSON, built-ins", () => {
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { a: 1 });
+    assert.deepEqual({ ...(roundTrip(bare) as object) }, { a: 1 });
+    class Money {
+      constructor(readonly cents: number) {}
+      toJSON(): string {
+        return `${this.cents / 100} EUR`;
+      }
+    }
+    assert.equal(roundTrip(new Money(250)), "2.5 EUR");
+    assert.equal(roundTrip(new URL("https://example.com/a")), "https://example.com/a");
+    const mixed = roundTrip({
+      d: new Date(5),
+      s: new Set([1]),
+      r: /x/g,
+      e: new RangeError("r"),
+      u: new Uint8Array([1]),
+    });
+    assert.ok(mixed.d instanceof Date && mixed.s instanceof Set && mixed.r instanceof RegExp);
+    assert.ok(mixed.e instanceof RangeError && mixed.u instanceof Uint8Array);
+  });
+});
