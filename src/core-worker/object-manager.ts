@@ -51,21 +51,20 @@ export interface PreparedArgs {
  * references (with RefCounter) so objects are freed once nobody can reach them.
  */
 export class ObjectManager extends RefCounter {
-  private nextObject = 1;
   /** Blocked-in-get notifications (workers lend their CPU while they wait). */
   onBlock: ((blocked: boolean) => void) | undefined;
 
   constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive) {
     super(selfId, endpoint, keepAlive);
     setRefHooks({
-      created: (ref) => this.onRefCreated(ref.id, ref.ownerAddress),
-      released: (id) => this.onRefReleased(id),
+      created: (ref) => this.onRefInstance(ref),
+      released: (key) => this.onRefReleased(key),
       storedAt: (ref) => {
-        const e = this.objects.get(ref.id);
+        const e = this.objects.forRef(ref);
         return e ? this.storedAt(e) : undefined;
       },
       located: (ref, size, store) => {
-        const e = this.objects.get(ref.id);
+        const e = this.objects.forRef(ref);
         if (e) this.locate(e, [size, store]);
       },
     });
@@ -92,8 +91,8 @@ export class ObjectManager extends RefCounter {
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
   allocate(n: number): number {
-    const first = this.nextObject;
-    this.nextObject += n;
+    const first = nextObject;
+    nextObject += n;
     return first;
   }
 
@@ -101,9 +100,8 @@ export class ObjectManager extends RefCounter {
   idFor(seq: number): string {
     // join builds one flat string; `${a}/${n}` builds two cons strings and the
     // number's string (88 bytes per id instead of ~40), and every held ref keeps its id.
-    return [this.idPrefix, seq].join("");
+    return [this.home.prefix, seq].join("");
   }
-  private readonly idPrefix = `${this.selfId}/`;
 
   /**
    * Create `n` pending owned entries (task and call returns) with one local ref each:
@@ -112,12 +110,12 @@ export class ObjectManager extends RefCounter {
   createPending(first: number, n: number, ids: string[], refs: ObjectRef<unknown>[]): ObjEntry {
     let firstEntry: ObjEntry | undefined;
     for (let k = 0; k < n; k++) {
-      const id = this.idFor(first + k);
-      const e = new ObjEntry(id, true, this.address);
+      const seq = first + k;
+      const e = new ObjEntry(seq, true, this.home);
       e.localRefs = 1;
-      this.objects.set(id, e);
-      ids.push(id);
-      refs.push(uncountedRef(id, this.address));
+      this.objects.add(e);
+      ids.push(this.idFor(seq));
+      refs.push(uncountedRef(seq, this.home));
       firstEntry ??= e;
     }
     this.createdSinceGc += n;
@@ -131,12 +129,12 @@ export class ObjectManager extends RefCounter {
    * until then). Throws SerializationError / rejects with ObjectStoreFullError.
    */
   put(value: unknown): ObjectRef<unknown> | Promise<ObjectRef<unknown>> {
-    const id = this.idFor(this.allocate(1));
-    const e = new ObjEntry(id, true, this.address);
-    this.objects.set(id, e);
+    const seq = this.allocate(1);
+    const e = new ObjEntry(seq, true, this.home);
+    this.objects.add(e);
     if (isWirePrimitive(value)) {
       e.settleValue(value);
-      return new ObjectRef(id, this.address);
+      return new ObjectRef(seq, this.home);
     }
     const refs: unknown[] = [];
     const encoded = encodeValue(value, refs);
@@ -144,13 +142,13 @@ export class ObjectManager extends RefCounter {
     if (encoded instanceof Uint8Array) {
       e.state = READY;
       e.data = encoded;
-      return new ObjectRef(id, this.address);
+      return new ObjectRef(seq, this.home);
     }
-    const ref = new ObjectRef(id, this.address);
+    const ref = new ObjectRef(seq, this.home);
     this.keepAlive.hold();
     this.flushStoreFrees(); // free first, so a put loop reuses the block it just released
     return this.requireStore()
-      .put(id, encoded)
+      .put(this.idFor(seq), encoded)
       .then(
         () => {
           e.stored = encoded.size;
@@ -195,8 +193,9 @@ export class ObjectManager extends RefCounter {
       if (!(a instanceof ObjectRef)) continue;
       if (plain === args) plain = args.slice();
       (plain as unknown[])[i] = undefined;
-      (deps ??= []).push([i, a.id, a.ownerAddress, null]);
-      const e = this.entry(a.id, a.ownerAddress);
+      const id = a.id;
+      (deps ??= []).push([i, id, a.ownerAddress, null]);
+      const e = this.objects.forRef(a) ?? this.entry(id, a.ownerAddress);
       if (e.owned && e.state === PENDING) (pending ??= []).push(e);
       lent.push(e);
     }
@@ -250,7 +249,8 @@ export class ObjectManager extends RefCounter {
     const e = this.objects.get(id);
     if (!e) {
       // Dropped before it finished (the task's refs were released): still account for nested refs.
-      const gone = new ObjEntry(id, true, this.address);
+      const seq = this.objects.seqOf(id);
+      const gone = seq >= 0 ? new ObjEntry(seq, true, this.home) : new ObjEntry(id, true, this.address);
       gone.stored = stored;
       if (nested) this.setContains(gone, nested, true);
       else if (stored) this.free(gone);
@@ -268,7 +268,7 @@ export class ObjectManager extends RefCounter {
     const out = new Array<unknown>(refs.length);
     let missing: number[] | undefined;
     for (let i = 0; i < refs.length; i++) {
-      const e = this.objects.get(refs[i]!.id);
+      const e = this.objects.forRef(refs[i]!);
       if (e && e.state !== PENDING) {
         if (e.state === FAILED) return Promise.reject(decode(e.data!));
         if (e.stored) (missing ??= []).push(i);
@@ -396,13 +396,16 @@ export class ObjectManager extends RefCounter {
   }
 
   private entryFor(ref: ObjectRef<unknown>): ObjEntry {
-    let e = this.objects.get(ref.id);
-    if (!e) {
-      // Only for refs whose entry was dropped (released here): the value is not reachable any more.
-      e = new ObjEntry(ref.id, ref.ownerAddress === this.address, ref.ownerAddress);
-      if (e.owned)
-        e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
-    }
+    return this.objects.forRef(ref) ?? this.droppedEntry(ref.id, ref.ownerAddress);
+  }
+
+  /**
+   * An untracked entry for an id whose entry was dropped (its refs were released
+   * here): the value is not reachable any more.
+   */
+  private droppedEntry(id: string, owner: string): ObjEntry {
+    const e = new ObjEntry(id, owner === this.address, owner);
+    if (e.owned) e.settle(FAILED, encode(new OwnerDiedError(`object ${id} was already freed by its owner`)));
     return e;
   }
 
@@ -436,7 +439,7 @@ export class ObjectManager extends RefCounter {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return rawOf(local);
     if (owner === this.address) {
-      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      const e = local ?? this.droppedEntry(id, owner);
       await this.settled(e);
       return rawOf(e);
     }
@@ -475,7 +478,7 @@ export class ObjectManager extends RefCounter {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return this.read(local);
     if (owner === this.address) {
-      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      const e = local ?? this.droppedEntry(id, owner);
       await this.settled(e);
       return this.read(e);
     }
@@ -542,6 +545,12 @@ export class ObjectManager extends RefCounter {
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Sequence numbers of owned objects, for every core worker this process runs in turn
+ * (init, shutdown, init): a ref of an earlier session reports its number when it is
+ * collected, and must not match an object of a later one.
+ */
+let nextObject = 1;
 /** The encoding of an empty argument list (shared: nothing ever writes into it). */
 const NO_ARGS = encode([]);
 

@@ -1,3 +1,5 @@
+import type { OwnerHome, RefKey } from "./object-ref.js";
+
 /**
  * Object states held by one process: objects it owns (task returns, puts) and
  * objects it borrows (refs it received). Values are kept encoded; `get` decodes.
@@ -19,6 +21,9 @@ export type ObjState = typeof PENDING | typeof READY | typeof FAILED;
 export const UNREGISTERED = 0;
 export const REGISTERING = 1;
 export const REGISTERED = 2;
+
+/** Prefix of actor handle ids (as ref-key.ts's ACTOR_REF_PREFIX, which imports actor code). */
+const ACTOR_PREFIX = "actor:";
 
 // Bits of ObjEntry.bits: the state (2 bits), the registration (2 bits), two flags.
 const STATE_MASK = 0b11;
@@ -63,13 +68,15 @@ class EntryExtra {
 /**
  * One object as this process sees it.
  *
- * Layout (issue 16, point 9: a driver may hold millions): six slots — id, owner, one
- * small integer of bits (state, registration, owned, has-value), the payload (the
- * encoded bytes, or a primitive value kept as itself), the local ref count, and
- * `extra` for everything else (store size, lent/pin/contained counts, waiters, nested
- * refs, borrowers, a fetch, the producing task, a free hook). The properties below
- * read and write those slots; a rare field's setter makes `extra` on the first
- * non-default write and drops it when every rare field is back to its default.
+ * Layout (issue 16, point 9: a driver may hold millions): six slots — the key (an own
+ * object's sequence number, else its id: see {@link OwnerHome}), the home (owner
+ * address, or this process's OwnerHome for a numeric key), one small integer of bits
+ * (state, registration, owned, has-value), the payload (the encoded bytes, or a
+ * primitive value kept as itself), the local ref count, and `extra` for everything
+ * else (store size, lent/pin/contained counts, waiters, nested refs, borrowers, a
+ * fetch, the producing task, a free hook). The properties below read and write those
+ * slots; a rare field's setter makes `extra` on the first non-default write and drops
+ * it when every rare field is back to its default.
  */
 export class ObjEntry {
   private bits: number;
@@ -79,13 +86,35 @@ export class ObjEntry {
   localRefs = 0;
   private extra: EntryExtra | undefined = undefined;
 
+  /**
+   * @param key an own object's sequence number (then `home` is this process's OwnerHome), else the object id
+   * @param owned whether this process owns it
+   * @param home the owner: its address, or the OwnerHome for a numeric key
+   */
   constructor(
-    readonly id: string,
+    readonly key: RefKey,
     owned: boolean,
-    /** Owner address. */
-    readonly owner: string,
+    private readonly home: OwnerHome | string,
   ) {
     this.bits = owned ? OWNED : 0;
+  }
+
+  /** The object id (built on each read for a numeric key: keep reads off hot paths). */
+  get id(): string {
+    const k = this.key;
+    return typeof k === "number" ? (this.home as OwnerHome).prefix + k : k;
+  }
+
+  /** Owner address. */
+  get owner(): string {
+    const h = this.home;
+    return typeof h === "string" ? h : h.address;
+  }
+
+  /** True for the synthetic entry that counts an actor's handles. */
+  get isActor(): boolean {
+    const k = this.key;
+    return typeof k === "string" && k.startsWith(ACTOR_PREFIX);
   }
 
   /** Whether this process owns the object (it created it). */
