@@ -10,7 +10,8 @@
  * gives back after a full collection, and the driver's heap over 10 rounds of
  * HELD_REFS / 10 puts dropped in bulk with no forced collection (V8's own minor and
  * major collections only: per-ref bookkeeping that survives into old space shows
- * as growth there).
+ * as growth there), and the cost per held put of a small object (`{ i }`, kept
+ * encoded).
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { setFlagsFromString } from "node:v8";
@@ -54,10 +55,11 @@ async function settle(objects: number): Promise<number> {
   }
 }
 
-/** `n` puts of small numbers, every ref kept. */
-async function putMany(n: number): Promise<ObjectRef<number>[]> {
-  const refs: ObjectRef<number>[] = new Array(n);
-  for (let i = 0; i < n; i++) refs[i] = await put(i);
+/** `n` puts of small numbers (or of small objects, kept encoded), every ref kept. */
+async function putMany(n: number, objects = false): Promise<ObjectRef<unknown>[]> {
+  const refs: ObjectRef<unknown>[] = new Array(n);
+  if (objects) for (let i = 0; i < n; i++) refs[i] = await put({ i });
+  else for (let i = 0; i < n; i++) refs[i] = await put(i);
   return refs;
 }
 
@@ -72,7 +74,7 @@ const heldRefs: Scenario & { readonly limitSeconds: number } = {
     (await putMany(Math.min(n, 10_000))).length = 0; // warm up: code compiled, tables grown once
     const baseObjects = await settle(0);
     const before = process.memoryUsage();
-    let refs: ObjectRef<number>[] | undefined = await putMany(n);
+    let refs: ObjectRef<unknown>[] | undefined = await putMany(n);
     collect();
     const held = process.memoryUsage();
     const perRef = (held.heapUsed - before.heapUsed) / n;
@@ -116,6 +118,20 @@ const heldRefs: Scenario & { readonly limitSeconds: number } = {
       heapStartMB: round(start / MB),
       heapMB,
     });
+    await settle(baseObjects);
+    // Small objects are kept encoded (msgpack bytes): the bytes' view costs on top.
+    const objBefore = process.memoryUsage().heapUsed;
+    let objRefs: ObjectRef<unknown>[] | undefined = await putMany(n, true);
+    collect();
+    const objHeld = process.memoryUsage().heapUsed;
+    emit({
+      name: "driver bytes per held ref: small object values",
+      value: round((objHeld - objBefore) / n),
+      unit: "bytes",
+      refs: objRefs.length,
+      value_: "{ i }",
+    });
+    objRefs = undefined;
     await settle(baseObjects);
     return perRef;
   },

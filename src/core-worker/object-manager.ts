@@ -98,9 +98,8 @@ export class ObjectManager extends RefCounter {
 
   /** Object id for a sequence number of this owner. */
   idFor(seq: number): string {
-    // join builds one flat string; `${a}/${n}` builds two cons strings and the
-    // number's string (88 bytes per id instead of ~40), and every held ref keeps its id.
-    return [this.home.prefix, seq].join("");
+    // Built where an id must travel or name a store object: own refs and entries keep only `seq`.
+    return this.home.prefix + seq;
   }
 
   /**
