@@ -1,3 +1,4 @@
+import { EntryExtra } from "./entry-extra.js";
 import type { OwnerHome, RefKey } from "./object-ref.js";
 
 /**
@@ -31,39 +32,6 @@ const REG_SHIFT = 2;
 const REG_MASK = 0b11 << REG_SHIFT;
 const OWNED = 1 << 4;
 const HAS_VALUE = 1 << 5;
-
-/**
- * The bookkeeping most entries never need, made on first use and dropped once it is
- * all back to its defaults (see ObjEntry): a held put or task return then costs one
- * small object, not one with a slot for every case.
- */
-class EntryExtra {
-  stored = 0;
-  lent = 0;
-  pins = 0;
-  containedIn = 0;
-  waiters: Array<(e: ObjEntry) => void> | undefined = undefined;
-  contains: string[] | undefined = undefined;
-  borrowers: Set<string> | undefined = undefined;
-  fetching: Promise<ObjEntry> | undefined = undefined;
-  task: import("./task-spec.js").TaskSpec | undefined = undefined;
-  onFree: (() => void) | undefined = undefined;
-
-  get unused(): boolean {
-    return (
-      this.stored === 0 &&
-      this.lent === 0 &&
-      this.pins === 0 &&
-      this.containedIn === 0 &&
-      this.waiters === undefined &&
-      this.contains === undefined &&
-      this.borrowers === undefined &&
-      this.fetching === undefined &&
-      this.task === undefined &&
-      this.onFree === undefined
-    );
-  }
-}
 
 /**
  * One object as this process sees it.
