@@ -13,6 +13,7 @@ import "./scenarios/tasks.js";
 import "./scenarios/actors.js";
 import "./scenarios/objects.js";
 import "./scenarios/memory-soak.js";
+import "./scenarios/held-refs.js";
 import "./scenarios/store.js";
 import "./scenarios/chaos.js";
 

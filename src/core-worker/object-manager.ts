@@ -52,21 +52,20 @@ export interface PreparedArgs {
  * references (with RefCounter) so objects are freed once nobody can reach them.
  */
 export class ObjectManager extends RefCounter {
-  private nextObject = 1;
   /** Blocked-in-get notifications (workers lend their CPU while they wait). */
   onBlock: ((blocked: boolean) => void) | undefined;
 
   constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive) {
     super(selfId, endpoint, keepAlive);
     setRefHooks({
-      created: (ref) => this.onRefCreated(ref.id, ref.ownerAddress),
-      released: (id) => this.onRefReleased(id),
+      created: (ref) => this.onRefInstance(ref),
+      released: (key) => this.onRefReleased(key),
       storedAt: (ref) => {
-        const e = this.objects.get(ref.id);
+        const e = this.objects.forRef(ref);
         return e ? this.storedAt(e) : undefined;
       },
       located: (ref, size, store) => {
-        const e = this.objects.get(ref.id);
+        const e = this.objects.forRef(ref);
         if (e) this.locate(e, [size, store]);
       },
     });
@@ -93,14 +92,15 @@ export class ObjectManager extends RefCounter {
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
   allocate(n: number): number {
-    const first = this.nextObject;
-    this.nextObject += n;
+    const first = nextObject;
+    nextObject += n;
     return first;
   }
 
   /** Object id for a sequence number of this owner. */
   idFor(seq: number): string {
-    return `${this.selfId}/${seq}`;
+    // Built where an id must travel or name a store object: own refs and entries keep only `seq`.
+    return this.home.prefix + seq;
   }
 
   /**
@@ -110,12 +110,12 @@ export class ObjectManager extends RefCounter {
   createPending(first: number, n: number, ids: string[], refs: ObjectRef<unknown>[]): ObjEntry {
     let firstEntry: ObjEntry | undefined;
     for (let k = 0; k < n; k++) {
-      const id = this.idFor(first + k);
-      const e = new ObjEntry(id, true, this.address);
+      const seq = first + k;
+      const e = new ObjEntry(seq, true, this.home);
       e.localRefs = 1;
-      this.objects.set(id, e);
-      ids.push(id);
-      refs.push(uncountedRef(id, this.address));
+      this.objects.add(e);
+      ids.push(this.idFor(seq));
+      refs.push(uncountedRef(seq, this.home));
       firstEntry ??= e;
     }
     this.createdSinceGc += n;
@@ -129,12 +129,12 @@ export class ObjectManager extends RefCounter {
    * until then). Throws SerializationError / rejects with ObjectStoreFullError.
    */
   put(value: unknown): ObjectRef<unknown> | Promise<ObjectRef<unknown>> {
-    const id = this.idFor(this.allocate(1));
-    const e = new ObjEntry(id, true, this.address);
-    this.objects.set(id, e);
+    const seq = this.allocate(1);
+    const e = new ObjEntry(seq, true, this.home);
+    this.objects.add(e);
     if (isWirePrimitive(value)) {
       e.settleValue(value);
-      return new ObjectRef(id, this.address);
+      return new ObjectRef(seq, this.home);
     }
     const refs: unknown[] = [];
     const encoded = encodeValue(value, refs);
@@ -142,13 +142,13 @@ export class ObjectManager extends RefCounter {
     if (encoded instanceof Uint8Array) {
       e.state = READY;
       e.data = encoded;
-      return new ObjectRef(id, this.address);
+      return new ObjectRef(seq, this.home);
     }
-    const ref = new ObjectRef(id, this.address);
+    const ref = new ObjectRef(seq, this.home);
     this.keepAlive.hold();
     this.flushStoreFrees(); // free first, so a put loop reuses the block it just released
     return this.requireStore()
-      .put(id, encoded)
+      .put(this.idFor(seq), encoded)
       .then(
         () => {
           e.stored = encoded.size;
@@ -193,8 +193,9 @@ export class ObjectManager extends RefCounter {
       if (!(a instanceof ObjectRef)) continue;
       if (plain === args) plain = args.slice();
       (plain as unknown[])[i] = undefined;
-      (deps ??= []).push([i, a.id, a.ownerAddress, null]);
-      const e = this.entry(a.id, a.ownerAddress);
+      const id = a.id;
+      (deps ??= []).push([i, id, a.ownerAddress, null]);
+      const e = this.objects.forRef(a) ?? this.entry(id, a.ownerAddress);
       if (e.owned && e.state === PENDING) (pending ??= []).push(e);
       lent.push(e);
     }
@@ -243,7 +244,8 @@ export class ObjectManager extends RefCounter {
     const e = this.objects.get(id);
     if (!e) {
       // Dropped before it finished (the task's refs were released): still account for nested refs.
-      const gone = new ObjEntry(id, true, this.address);
+      const seq = this.objects.seqOf(id);
+      const gone = seq >= 0 ? new ObjEntry(seq, true, this.home) : new ObjEntry(id, true, this.address);
       gone.stored = stored;
       if (nested) this.setContains(gone, nested, true);
       else if (stored) this.free(gone);
@@ -273,7 +275,7 @@ export class ObjectManager extends RefCounter {
     const out = new Array<unknown>(refs.length);
     let missing: number[] | undefined;
     for (let i = 0; i < refs.length; i++) {
-      const e = this.objects.get(refs[i]!.id);
+      const e = this.objects.forRef(refs[i]!);
       if (e && e.state !== PENDING) {
         if (e.state === FAILED) return Promise.reject(errorCodec.decode(e.data!));
         if (e.stored) (missing ??= []).push(i);
@@ -406,13 +408,16 @@ export class ObjectManager extends RefCounter {
   }
 
   private entryFor(ref: ObjectRef<unknown>): ObjEntry {
-    let e = this.objects.get(ref.id);
-    if (!e) {
-      // Only for refs whose entry was dropped (released here): the value is not reachable any more.
-      e = new ObjEntry(ref.id, ref.ownerAddress === this.address, ref.ownerAddress);
-      if (e.owned)
-        e.settle(FAILED, encode(new OwnerDiedError(`object ${ref.id} was already freed by its owner`)));
-    }
+    return this.objects.forRef(ref) ?? this.droppedEntry(ref.id, ref.ownerAddress);
+  }
+
+  /**
+   * An untracked entry for an id whose entry was dropped (its refs were released
+   * here): the value is not reachable any more.
+   */
+  private droppedEntry(id: string, owner: string): ObjEntry {
+    const e = new ObjEntry(id, owner === this.address, owner);
+    if (e.owned) e.settle(FAILED, encode(new OwnerDiedError(`object ${id} was already freed by its owner`)));
     return e;
   }
 
@@ -446,7 +451,7 @@ export class ObjectManager extends RefCounter {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return rawOf(local);
     if (owner === this.address) {
-      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      const e = local ?? this.droppedEntry(id, owner);
       await this.settled(e);
       return rawOf(e);
     }
@@ -485,7 +490,7 @@ export class ObjectManager extends RefCounter {
     const local = this.objects.get(id);
     if (local && local.state !== PENDING) return this.read(local);
     if (owner === this.address) {
-      const e = local ?? this.entryFor({ id, ownerAddress: owner } as ObjectRef<unknown>);
+      const e = local ?? this.droppedEntry(id, owner);
       await this.settled(e);
       return this.read(e);
     }
@@ -552,6 +557,12 @@ export class ObjectManager extends RefCounter {
 }
 
 const EMPTY = new Uint8Array(0);
+/**
+ * Sequence numbers of owned objects, for every core worker this process runs in turn
+ * (init, shutdown, init): a ref of an earlier session reports its number when it is
+ * collected, and must not match an object of a later one.
+ */
+let nextObject = 1;
 /** The encoding of an empty argument list (shared: nothing ever writes into it). */
 const NO_ARGS = encode([]);
 
@@ -564,10 +575,12 @@ function inlineValue(e: ObjEntry): unknown {
   return e.hasValue ? e.value : decode(e.data!);
 }
 
-/** The encoded bytes of a settled, not stored entry (primitives are encoded on demand). */
+/**
+ * The encoded bytes of a settled, not stored entry. Primitives are encoded on demand
+ * and not kept: a held primitive costs no bytes (cheap to encode again).
+ */
 function bytesOf(e: ObjEntry): Uint8Array {
-  if (e.data === undefined) e.data = encode(e.value);
-  return e.data;
+  return e.hasValue || e.data === undefined ? encode(e.value) : e.data;
 }
 
 function replyOf(e: ObjEntry): GetObjectReply {

@@ -1,10 +1,26 @@
 import { inspect } from "node:util";
 import { ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
 
+/**
+ * Where one core worker's own objects live, shared by its refs and entries: a ref to
+ * an object this process owns keeps only the object's sequence number and this, not
+ * its id string (issue 16, point 9: the id was ~40 bytes of every held put).
+ */
+export interface OwnerHome {
+  /** Where the owning process listens. */
+  readonly address: string;
+  /** `<owner worker id>/`: an own object's id is this followed by its sequence number. */
+  readonly prefix: string;
+}
+
+/** A ref's key: the sequence number of an object of its home's process, or the object id. */
+export type RefKey = number | string;
+
 /** What a process's core worker does when refs are created and dropped (set by core-worker.ts). */
 export interface RefHooks {
   created(ref: ObjectRef<unknown>): void;
-  released(id: string): void;
+  /** A ref was released or collected: its {@link ObjectRef.key}. */
+  released(key: RefKey): void;
   /** Owner side, when a ref is serialized: [size, store name] if its value sits sealed in this node's store. */
   storedAt(ref: ObjectRef<unknown>): [number, string] | undefined;
   /** Receiving side: the sender said the value sits in store `store` (see storedAt). */
@@ -12,20 +28,22 @@ export interface RefHooks {
 }
 let hooks: RefHooks | undefined;
 /**
- * Refs released by hand whose instances are not collected yet, per id. Registering
+ * Refs released by hand whose instances are not collected yet, per key. Registering
  * without an unregister token costs half as much as with one (a token is a second
  * weak cell and a hash-table entry per ref, on every call's hot path), so release()
  * does not unregister: it counts here, and the finalizer skips that many collections
- * of the id. If another instance of the same id is collected first, the skip lands on
- * it and the hand-released instance's collection releases instead: the object may
- * live until then, never shorter than a live ref needs.
+ * of the key. If another instance with the same key is collected first, the skip lands
+ * on it and the hand-released instance's collection releases instead: the object may
+ * live until then, never shorter than a live ref needs. (Instances of one object may
+ * have different keys — a number where this process made the ref, the id where it
+ * was deserialized — each key counts its own instances, so the balance holds.)
  */
-const releasedByHand = new Map<string, number>();
-const finalizer = new FinalizationRegistry<string>((id) => {
-  const skip = releasedByHand.get(id);
-  if (skip === undefined) hooks?.released(id);
-  else if (skip > 1) releasedByHand.set(id, skip - 1);
-  else releasedByHand.delete(id);
+const releasedByHand = new Map<RefKey, number>();
+const finalizer = new FinalizationRegistry<RefKey>((key) => {
+  const skip = releasedByHand.get(key);
+  if (skip === undefined) hooks?.released(key);
+  else if (skip > 1) releasedByHand.set(key, skip - 1);
+  else releasedByHand.delete(key);
 });
 
 /** False while {@link uncountedRef} constructs a ref. */
@@ -36,9 +54,9 @@ let announce = true;
  * whose entries are made with their local count already set (one table lookup per
  * call less). Its release and collection are reported as for any ref.
  */
-export function uncountedRef<T>(id: string, ownerAddress: string): ObjectRef<T> {
+export function uncountedRef<T>(seq: number, home: OwnerHome): ObjectRef<T> {
   announce = false;
-  return new ObjectRef<T>(id, ownerAddress);
+  return new ObjectRef<T>(seq, home);
 }
 
 /** Install the process's reference hooks (one core worker per process). */
@@ -57,27 +75,48 @@ export function setRefHooks(h: RefHooks | undefined): void {
 export class ObjectRef<T = unknown> {
   /** Phantom field carrying the value type; never set at runtime. */
   declare readonly __valueType?: T;
+  /**
+   * Internal: the sequence number of an object owned by `home`'s process, or the
+   * object id (refs made from an id: deserialized ones).
+   */
+  readonly key: RefKey;
+  /** Internal: the owner: its {@link OwnerHome} for a numeric key, else its address. */
+  readonly home: OwnerHome | string;
   private released = false;
 
   /**
    * @param id globally unique object id (`<owner worker id>/<n>`)
    * @param ownerAddress where the owning process listens
    */
-  constructor(
-    readonly id: string,
-    readonly ownerAddress: string,
-  ) {
-    finalizer.register(this, id);
+  constructor(id: string, ownerAddress: string);
+  /** Internal: a ref to object number `seq` of `home`'s process (see {@link OwnerHome}). */
+  constructor(seq: number, home: OwnerHome);
+  constructor(key: RefKey, home: OwnerHome | string) {
+    this.key = key;
+    this.home = home;
+    finalizer.register(this, key);
     if (announce) hooks?.created(this as ObjectRef<unknown>);
     else announce = true;
+  }
+
+  /** Globally unique object id (`<owner worker id>/<n>`); built on each read for an own object's ref. */
+  get id(): string {
+    const k = this.key;
+    return typeof k === "number" ? (this.home as OwnerHome).prefix + k : k;
+  }
+
+  /** Where the owning process listens. */
+  get ownerAddress(): string {
+    const h = this.home;
+    return typeof h === "string" ? h : h.address;
   }
 
   /** Drop this ref now instead of at garbage collection. Idempotent; the ref must not be used afterwards. */
   release(): void {
     if (this.released) return;
     this.released = true;
-    releasedByHand.set(this.id, (releasedByHand.get(this.id) ?? 0) + 1);
-    hooks?.released(this.id);
+    releasedByHand.set(this.key, (releasedByHand.get(this.key) ?? 0) + 1);
+    hooks?.released(this.key);
   }
 
   /** True once `release()` ran. */

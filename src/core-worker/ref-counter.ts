@@ -2,7 +2,9 @@ import { ObjectLostError } from "../errors/index.js";
 import { Msg } from "../protocol/index.js";
 import { encode } from "../serialization/index.js";
 import type { Endpoint } from "../transport/index.js";
+import { EntryMap } from "./entry-map.js";
 import type { KeepAlive } from "./keep-alive.js";
+import type { ObjectRef, OwnerHome, RefKey } from "./object-ref.js";
 import { ObjEntry, PENDING, REGISTERED, REGISTERING, UNREGISTERED } from "./object-table.js";
 import { refKey } from "./ref-key.js";
 
@@ -20,7 +22,9 @@ import { refKey } from "./ref-key.js";
  * A borrower whose connection closes is treated as dead: its borrows and pins go.
  */
 export class RefCounter {
-  protected readonly objects = new Map<string, ObjEntry>();
+  /** Where this process's own objects live (shared by their refs and entries). */
+  readonly home: OwnerHome;
+  protected readonly objects: EntryMap;
   private readonly pendingAdds = new Map<string, string[]>();
   private readonly pendingRemoves = new Map<string, Set<string>>();
   private addsScheduled = false;
@@ -35,7 +39,17 @@ export class RefCounter {
     protected readonly selfId: string,
     protected readonly endpoint: Endpoint,
     protected readonly keepAlive: KeepAlive,
-  ) {}
+  ) {
+    const prefix = `${selfId}/`;
+    // The address is known once the endpoint listens: read it then.
+    this.home = {
+      prefix,
+      get address() {
+        return endpoint.listenAddress;
+      },
+    };
+    this.objects = new EntryMap(this.home);
+  }
 
   protected get address(): string {
     return this.endpoint.listenAddress;
@@ -50,9 +64,10 @@ export class RefCounter {
   entry(id: string, owner: string): ObjEntry {
     let e = this.objects.get(id);
     if (!e) {
-      e = new ObjEntry(id, owner === this.address, owner);
-      this.objects.set(id, e);
-      if (e.owned && !id.startsWith("actor:")) {
+      const seq = this.objects.seqOf(id);
+      e = seq >= 0 ? new ObjEntry(seq, true, this.home) : new ObjEntry(id, owner === this.address, owner);
+      this.objects.add(e);
+      if (e.owned && !e.isActor) {
         // An owned id we no longer track: it was freed; reading it must fail clearly.
         e.settle(2, encode(new ObjectLostError(`object ${id} was already freed by its owner`)));
       }
@@ -76,6 +91,14 @@ export class RefCounter {
     return out;
   }
 
+  /** A ref instance was created in this process. */
+  protected onRefInstance(ref: ObjectRef<unknown>): void {
+    const e = this.objects.forRef(ref) ?? this.entry(ref.id, ref.ownerAddress);
+    e.localRefs++;
+    this.createdSinceGc++;
+    if (!e.owned) this.ensureRegistered(e);
+  }
+
   /** A ref instance (or handle) was created in this process. */
   onRefCreated(id: string, owner: string): void {
     const e = this.entry(id, owner);
@@ -84,9 +107,9 @@ export class RefCounter {
     if (!e.owned) this.ensureRegistered(e);
   }
 
-  /** A ref instance (or handle) was released or collected. */
-  onRefReleased(id: string): void {
-    const e = this.objects.get(id);
+  /** A ref instance (or handle) was released or collected: its key (an actor handle's id). */
+  onRefReleased(key: RefKey): void {
+    const e = this.objects.byKey(key);
     if (!e) return;
     e.localRefs--;
     this.check(e);
@@ -179,18 +202,18 @@ export class RefCounter {
   check(e: ObjEntry): void {
     if (e.held) return;
     if (e.owned) {
-      if (e.state === PENDING && !e.id.startsWith("actor:")) return; // freed when its task finishes
+      if (e.state === PENDING && !e.isActor) return; // freed when its task finishes
       if (e.borrowers && e.borrowers.size > 0) return;
       this.free(e);
       return;
     }
-    if (this.objects.get(e.id) !== e) return;
-    this.objects.delete(e.id);
+    if (!this.objects.holds(e)) return;
+    this.objects.remove(e);
     if (e.registration !== UNREGISTERED) this.queueRemove(e.owner, e.id);
   }
 
   protected free(e: ObjEntry): void {
-    if (this.objects.get(e.id) === e) this.objects.delete(e.id);
+    this.objects.remove(e);
     e.onFree?.();
     const inner = e.contains;
     e.contains = undefined;

@@ -19,6 +19,7 @@ export const REQUIRED_SCENARIOS: readonly string[] = [
   "actor create and first call",
   "idle actor rss",
   "memory soak",
+  "driver bytes per held ref",
   "multi client put gigabytes",
   "get 1 GiB typed array in another process",
   "spill and restore 2 GiB",

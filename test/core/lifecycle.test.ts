@@ -9,10 +9,12 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { afterEach, describe, test } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import * as ray from "tsray";
 import { gpuView, square } from "../fixtures/tasks.js";
 import { expectAllDead, isAlive, killPids, pollUntil, within } from "../helpers/processes.js";
+import { collectUntil } from "../refcount/helpers.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const CRASH_DRIVER = fileURLToPath(new URL("../fixtures/crash-driver.ts", import.meta.url));
@@ -37,6 +39,21 @@ async function livePids(info: ray.ClusterInfo, numCpus: number): Promise<number[
   const pids = [info.headPid!, ...workers.map((w) => w.pid)];
   for (const pid of pids) started.add(pid);
   return pids;
+}
+
+/**
+ * `n` puts of strings, in a frame of their own: a suspended async test keeps its loop
+ * temporaries (the array) reachable, so the caller's refs could never be collected.
+ */
+async function putAll(n: number, tag: string): Promise<ray.ObjectRef<string>[]> {
+  const refs: ray.ObjectRef<string>[] = [];
+  for (let i = 0; i < n; i++) refs.push(await ray.put(`${tag} ${i}`));
+  return refs;
+}
+
+/** Register every ref with `registry` (a frame of its own, as putAll). */
+function watch(registry: FinalizationRegistry<number>, refs: readonly object[]): void {
+  for (const r of refs) registry.register(r, 0);
 }
 
 describe("init and shutdown", () => {
@@ -90,6 +107,32 @@ describe("init and shutdown", () => {
     const pids = await livePids(second, 1);
     await ray.shutdown();
     await expectAllDead(pids, 5_000);
+  });
+
+  test("refs kept from an earlier session and collected in a later one free none of the later session's objects", async () => {
+    // An own object's ref keeps only its sequence number: numbers must not restart per session.
+    const first = await ray.init({ numCpus: 1, logToDriver: false });
+    started.add(first.headPid!);
+    const old: { refs?: ray.ObjectRef<string>[] } = {};
+    old.refs = await putAll(50, "old");
+    await ray.shutdown();
+    const second = await ray.init({ numCpus: 1, logToDriver: false });
+    started.add(second.headPid!);
+    const fresh = await putAll(50, "new");
+    // Counted by a registry of our own (WeakRef.deref would keep them alive through the job).
+    let collected = 0;
+    const probe = new FinalizationRegistry<number>(() => collected++);
+    watch(probe, old.refs);
+    old.refs = undefined;
+    await collectUntil(() => collected === 50, 10_000, "the earlier session's refs to be collected");
+    for (let i = 0; i < 3; i++) await nextTurn(); // the runtime's finalizers ran in the same rounds
+    assert.deepEqual(
+      await ray.get(fresh),
+      fresh.map((_, i) => `new ${i}`),
+    );
+    const mine = (await ray.memory()).processes.find((p) => p.pid === process.pid);
+    assert.equal(mine?.objects, 50, "the later session still tracks each of its puts");
+    probe.unregister(probe); // (keeps the registry alive up to here: a collected registry calls nothing)
   });
 
   test("ignoreReinitError returns the running cluster's info", async () => {
