@@ -9,8 +9,9 @@ import type { HeadConfig } from "../head/head.js";
 import { defaultObjectStoreMemory, MAX_OBJECT_STORE_MEMORY } from "../object-store/index.js";
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
+import { readSecretFile } from "../transport/index.js";
 import { entryPoint } from "../util/package-root.js";
-import { createSessionDir, detectGpus, sessionRoot, workerExecArgv } from "./session.js";
+import { createSessionDir, detectGpus, secretForAddress, sessionRoot, workerExecArgv } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 
 /** Options of init(). */
@@ -136,6 +137,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
   let head: ChildProcess | undefined;
   let sessionDir: string | undefined;
   let headAddress: string;
+  let secret: Uint8Array;
   if (address) {
     if (opts.numCpus !== undefined || opts.numGpus !== undefined || opts.resources !== undefined) {
       throw new TypeError(
@@ -143,6 +145,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       );
     }
     headAddress = address === "auto" ? readLatestHead() : address;
+    secret = secretForAddress(headAddress);
   } else {
     const gpus = opts.numGpus === undefined ? await detectGpus() : undefined;
     const resources = toDemand(
@@ -168,7 +171,10 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     };
     try {
       head = await startHead(cfg);
+      // Made by the head before it reported ready.
+      secret = readSecretFile(sessionDir);
     } catch (err) {
+      head?.kill("SIGKILL");
       rmSync(sessionDir, { recursive: true, force: true });
       throw err;
     }
@@ -185,6 +191,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     nodeManagerAddress: headAddress,
     jobId: "",
     nodeId: "",
+    secret,
   });
   try {
     await cw.start();

@@ -5,6 +5,7 @@
  */
 import { CoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { Msg, type RegisterWorkerReply } from "../protocol/index.js";
+import { readSecretFile } from "../transport/index.js";
 
 const env = process.env;
 const workerId = env.TSRAY_WORKER_ID;
@@ -22,6 +23,8 @@ const cw = new CoreWorker({
   nodeManagerAddress: nmAddress,
   jobId: env.TSRAY_JOB_ID ?? "",
   nodeId: env.TSRAY_NODE_ID ?? "",
+  // The head made it in the session directory it started this worker with.
+  secret: readSecretFile(sessionDir),
 });
 setCoreWorker(cw);
 cw.setRuntimeKey(env.TSRAY_RUNTIME_KEY ?? "");
