@@ -262,7 +262,9 @@ describe("wire fuzzer", () => {
     );
     assert.ok(fds <= fds0);
     const growth = rssOf(pid) - rss0;
-    console.log(`seed ${SEED}: head rss ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rssOf(pid) / 2 ** 20).toFixed(1)} MiB, fds ${fds0} -> ${fds}`);
+    console.log(
+      `seed ${SEED}: head rss ${(rss0 / 2 ** 20).toFixed(1)} -> ${(rssOf(pid) / 2 ** 20).toFixed(1)} MiB, fds ${fds0} -> ${fds}`,
+    );
     assert.ok(
       growth < 48 << 20,
       `seed ${SEED}: head RSS grew by ${(growth / 2 ** 20).toFixed(1)} MiB over ${ran} cases`,
