@@ -207,6 +207,30 @@ describe("handshake", () => {
     });
   }
 
+  test("every dropped peer is logged once, with its reason", async () => {
+    const server = await endpoint("logged");
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+      if (String(chunk).includes("logged: dropped unauthenticated connection")) lines.push(String(chunk));
+      return write(chunk, ...rest);
+    }) as typeof process.stderr.write;
+    try {
+      const peers = await Promise.all([1, 2, 3].map(() => RawPeer.connect(server.listenAddress)));
+      // Many bad frames each: still one line per peer.
+      for (const p of peers) for (let i = 0; i < 20; i++) p.sock.write(Buffer.from([0xf0, 0xff, 0xff, 0xff]));
+      for (const p of peers) await p.waitClosed(10_000, "the acceptor to drop the peer");
+      await pollUntil(() => lines.length >= 3, 10_000, "three log lines");
+      await stillServes(server);
+    } finally {
+      process.stderr.write = write;
+    }
+    assert.equal(lines.length, 3, lines.join(""));
+    const numbers = lines.map((l) => /connection #(\d+)/.exec(l)![1]);
+    assert.equal(new Set(numbers).size, 3, "one line per connection");
+    for (const l of lines) assert.match(l, /frame of 4294967280 bytes exceeds the limit of 65536 bytes/);
+  });
+
   test("connections beyond TSRAY_MAX_PENDING_HANDSHAKES are closed at once; the limit frees up", async () => {
     const server = await endpoint("server");
     const held = await Promise.all([1, 2, 3, 4].map(() => RawPeer.connect(server.listenAddress)));
