@@ -166,11 +166,6 @@ export class Connection {
     this.decoder.maxFrameBytes = this.maxFrameBytes;
   }
 
-  /** True while the guard is in force (the handshake has not completed). */
-  get guarded(): boolean {
-    return this.gate !== undefined;
-  }
-
   /** Flush queued messages now. */
   flush(): void {
     if (this.out.length === 0 || this.closed) return;
