@@ -32,18 +32,22 @@ export type { RuntimeContext } from "./core-worker/index.js";
 export { ObjectRef } from "./core-worker/index.js";
 export {
   ActorDiedError,
+  AuthenticationError,
   GetTimeoutError,
   InfeasibleResourcesError,
   NodeDiedError,
   ObjectLostError,
   ObjectStoreFullError,
   OwnerDiedError,
+  ProtocolError,
+  ProtocolVersionError,
   RayActorError,
   RayError,
   RayTaskError,
   RuntimeUnavailableError,
   SerializationError,
   TaskCancelledError,
+  UnsafeDirectoryError,
   WorkerCrashedError,
 } from "./errors/index.js";
 export type { ActorInfo, ActorState, NodeInfo, WorkerInfo } from "./protocol/index.js";

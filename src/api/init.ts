@@ -13,9 +13,10 @@ import {
 } from "../object-store/index.js";
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
+import { readSecretFile } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
-import { createSessionDir, detectGpus, sessionRoot } from "./session.js";
+import { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 import { loaderOf } from "./worker-loader.js";
 
@@ -152,6 +153,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
   let head: ChildProcess | undefined;
   let sessionDir: string | undefined;
   let headAddress: string;
+  let secret: Uint8Array;
   if (address) {
     if (opts.numCpus !== undefined || opts.numGpus !== undefined || opts.resources !== undefined) {
       throw new TypeError(
@@ -159,6 +161,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
       );
     }
     headAddress = address === "auto" ? readLatestHead() : address;
+    secret = secretForAddress(headAddress);
   } else {
     const gpus = opts.numGpus === undefined ? await detectGpus() : undefined;
     const resources = toDemand(
@@ -184,7 +187,10 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     };
     try {
       head = await startHead(cfg);
+      // Made by the head before it reported ready.
+      secret = readSecretFile(sessionDir);
     } catch (err) {
+      head?.kill("SIGKILL");
       rmSync(sessionDir, { recursive: true, force: true });
       throw err;
     }
@@ -201,6 +207,7 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
     nodeManagerAddress: headAddress,
     jobId: "",
     nodeId: "",
+    secret,
   });
   try {
     await cw.start();

@@ -1,11 +1,70 @@
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { config } from "../config/index.js";
+import { AuthenticationError, UnsafeDirectoryError } from "../errors/index.js";
+import { parseToken, readSecretFile, SECRET_FILE } from "../transport/index.js";
 
-/** Root directory of session directories (sockets, logs). */
+/**
+ * Root directory of session directories (sockets, secrets, logs, head records):
+ * TSRAY_SESSION_ROOT, or `<tmpdir>/tsray-<uid>`, one per user. Created 0700 when
+ * missing. Throws UnsafeDirectoryError when it is a symlink, not a directory, owned
+ * by another user or group/world-writable: another user could then plant a
+ * `latest-head` there and redirect `init({ address: "auto" })` to their process.
+ */
 export function sessionRoot(): string {
-  return config().sessionRoot || join(tmpdir(), "tsray");
+  const uid = process.getuid?.();
+  const root = config().sessionRoot || join(tmpdir(), `tsray-${uid ?? "user"}`);
+  const what = config().sessionRoot
+    ? `the session root ${root} (TSRAY_SESSION_ROOT)`
+    : `the session root ${root}`;
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const st = lstatSync(root);
+  if (st.isSymbolicLink()) throw new UnsafeDirectoryError(`${what} is a symlink; refusing to use it`);
+  if (!st.isDirectory()) throw new UnsafeDirectoryError(`${what} is not a directory`);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new UnsafeDirectoryError(
+      `${what} is owned by uid ${st.uid}, not by this user (uid ${uid}); refusing to use it. ` +
+        "Remove it, or set TSRAY_SESSION_ROOT to a directory of your own",
+    );
+  }
+  if ((st.mode & 0o022) !== 0) {
+    throw new UnsafeDirectoryError(
+      `${what} is writable by group or others (mode 0${(st.mode & 0o777).toString(8)}); ` +
+        `refusing to use it: \`chmod 700 ${root}\` or choose another TSRAY_SESSION_ROOT`,
+    );
+  }
+  return root;
+}
+
+/**
+ * The session secret for dialing the head at `address`: the secret file in the
+ * directory of a Unix socket; for a TCP address, the file of the head recorded by
+ * `tsray start --head` in the session root when its address matches; otherwise
+ * TSRAY_AUTH_TOKEN. Throws AuthenticationError saying where it looked.
+ */
+export function secretForAddress(address: string): Buffer {
+  const token = config().authToken;
+  let dir: string | undefined;
+  if (!address.startsWith("tcp://")) dir = dirname(address);
+  else {
+    const record = join(sessionRoot(), "latest-head.json");
+    try {
+      // The record of src/cli/head-files.ts; only address and sessionDir matter here.
+      const rec = JSON.parse(readFileSync(record, "utf8")) as { address?: unknown; sessionDir?: unknown };
+      if (rec.address === address && typeof rec.sessionDir === "string") dir = rec.sessionDir;
+    } catch {
+      // No record: the token is the only way.
+    }
+    if (dir === undefined && !token) {
+      throw new AuthenticationError(
+        `no session secret for the head at ${address}: it is not the head recorded in ${record}; ` +
+          `set TSRAY_AUTH_TOKEN to the content of the ${SECRET_FILE} file in that head's session directory`,
+      );
+    }
+  }
+  if (dir !== undefined && (!token || existsSync(join(dir, SECRET_FILE)))) return readSecretFile(dir);
+  return parseToken(token, "TSRAY_AUTH_TOKEN");
 }
 
 function alive(pid: number): boolean {

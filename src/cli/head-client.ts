@@ -2,6 +2,7 @@
  * A CoreWorker-less connection to a head: dial its address, send requests of the
  * protocol (src/protocol), close. Used by `tsray status` and `tsray stop`.
  */
+import { secretForAddress } from "../api/session.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import type { RequestBody } from "../protocol/index.js";
 import { errorCodec } from "../serialization/index.js";
@@ -22,11 +23,14 @@ function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /**
- * Connect to the head at `address`. Every request fails with
- * RuntimeUnavailableError after `timeoutMs` (the head is hung or gone).
+ * Connect to the head at `address`, authenticating with the session secret found
+ * by `secretForAddress` (its session dir, or TSRAY_AUTH_TOKEN). Every request fails
+ * with RuntimeUnavailableError after `timeoutMs` (the head is hung or gone); no
+ * secret or a wrong one rejects with AuthenticationError saying so.
  */
 export async function connectHead(address: string, timeoutMs = 5000): Promise<HeadClient> {
-  const endpoint = new Endpoint(`cli-${process.pid}`, () => undefined, errorCodec);
+  const secret = secretForAddress(address);
+  const endpoint = new Endpoint(`cli-${process.pid}`, () => undefined, errorCodec, secret);
   try {
     const conn = await withDeadline(endpoint.connect(address), timeoutMs, `connecting to ${address}`);
     return {

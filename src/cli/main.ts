@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { describeSettings } from "../config/index.js";
+import { RayError } from "../errors/index.js";
 import { PACKAGE_ROOT } from "../util/package-root.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerMemory } from "./commands/memory.js";
@@ -58,6 +59,10 @@ try {
   } else if (err instanceof CliError) {
     process.stderr.write(`tsray: ${err.message}\n`);
     process.exitCode = err.exitCode;
+  } else if (err instanceof RayError) {
+    // tsray's own typed errors (an unsafe session root, no secret) say all there is to say.
+    process.stderr.write(`tsray: ${err.message}\n`);
+    process.exitCode = 1;
   } else {
     process.stderr.write(`tsray: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exitCode = 1;

@@ -74,7 +74,27 @@ const SETTINGS = {
   sessionRoot: {
     env: "TSRAY_SESSION_ROOT",
     default: "",
-    doc: "Directory for session sockets and logs; empty means <os.tmpdir()>/tsray.",
+    doc: "Directory for session sockets, secrets, logs and head records; empty means <os.tmpdir()>/tsray-<uid>. Refused unless it is a real directory owned by this user and not group/world-writable.",
+  },
+  handshakeTimeoutMs: {
+    env: "TSRAY_HANDSHAKE_TIMEOUT_MS",
+    default: 5_000,
+    doc: "A connection that has not completed the authentication handshake within this long is dropped (both the accepting and the dialing side).",
+  },
+  maxFrameBytes: {
+    env: "TSRAY_MAX_FRAME_BYTES",
+    default: 512 * 1024 * 1024,
+    doc: "Largest frame (one batch of messages) an authenticated peer may send or receive; checked from the 4-byte header, before buffering. Large values travel through the object store, not in frames.",
+  },
+  maxPendingHandshakes: {
+    env: "TSRAY_MAX_PENDING_HANDSHAKES",
+    default: 256,
+    doc: "Accepted connections that may be in the handshake at once per process; more are closed at once (bounds what a flood of unauthenticated peers can hold).",
+  },
+  authToken: {
+    env: "TSRAY_AUTH_TOKEN",
+    default: "",
+    doc: "The cluster's secret (the hex text of <head session dir>/secret) for heads whose secret file this process cannot find by itself, e.g. a TCP head started by another user.",
   },
   defaultMaxRetries: {
     env: "TSRAY_DEFAULT_MAX_RETRIES",

@@ -1,7 +1,7 @@
 import type { Message, NodeInfo } from "../protocol/index.js";
 import { Msg } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
-import type { Connection } from "../transport/index.js";
+import { type Connection, notServed } from "../transport/index.js";
 import type { ActorManager } from "./actor-manager.js";
 import type { StorageBackend } from "./backend.js";
 
@@ -36,7 +36,7 @@ export class ControlStore {
     return this.actors;
   }
 
-  /** Handle a control-store message; returns undefined for messages it does not own. */
+  /** Handle a control-store message; throws ProtocolError for a kind it does not serve. */
   handle(msg: Message, conn: Connection): unknown {
     switch (msg.t) {
       case Msg.RegisterNode:
@@ -78,7 +78,7 @@ export class ControlStore {
         this.actors?.onOwnerGone(msg.owner);
         return undefined;
       default:
-        return undefined;
+        throw notServed("the control store", msg.t);
     }
   }
 

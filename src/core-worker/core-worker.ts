@@ -18,7 +18,7 @@ import {
 } from "../protocol/index.js";
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
-import { type Connection, Endpoint } from "../transport/index.js";
+import { type Connection, Endpoint, notServed } from "../transport/index.js";
 import { collectAndSettle } from "../util/gc.js";
 import { ActorExecutor } from "./actor-executor.js";
 import { ActorHandle, type HandleState, setActorCallHooks } from "./actor-handle.js";
@@ -47,6 +47,8 @@ export interface CoreWorkerOptions {
   readonly nodeManagerAddress: string;
   readonly jobId: string;
   readonly nodeId: string;
+  /** The session secret (from the head's session dir): every connection proves it. */
+  readonly secret: Uint8Array;
 }
 
 /** Options of one task submission (already validated by the API layer). */
@@ -95,7 +97,7 @@ export class CoreWorker {
   constructor(readonly opts: CoreWorkerOptions) {
     this.jobId = opts.jobId;
     this.nodeId = opts.nodeId;
-    this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec);
+    this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec, opts.secret);
     this.endpoint.unrefSockets = opts.mode === "driver";
     this.keepAlive = new KeepAlive(opts.mode === "driver");
     this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive);
@@ -509,8 +511,11 @@ export class CoreWorker {
       case Msg.ActorCovered:
         this.actorSubmitter.onCovered(msg);
         return undefined;
-      default:
+      case Msg.WorkerPing:
+        // Answered by the empty reply: a worker whose event loop is stuck cannot.
         return undefined;
+      default:
+        throw notServed(`${this.opts.mode} ${this.opts.workerId}`, msg.t);
     }
   }
 

@@ -151,6 +151,33 @@ export class RuntimeUnavailableError extends RayError {
   override readonly code: string = "RUNTIME_UNAVAILABLE";
 }
 
+/**
+ * A peer did not prove the session secret (wrong, missing or unreadable secret),
+ * or this process has no secret for the address it dials. The message says which
+ * and where the secret was looked for; it never contains the secret.
+ */
+export class AuthenticationError extends RayError {
+  override readonly code: string = "AUTHENTICATION_FAILED";
+}
+
+/** A peer broke the wire protocol: an unknown message kind, an oversized or garbled frame. */
+export class ProtocolError extends RayError {
+  override readonly code: string = "PROTOCOL_ERROR";
+}
+
+/** The two ends speak different protocol versions; the message names both. */
+export class ProtocolVersionError extends ProtocolError {
+  override readonly code: string = "PROTOCOL_VERSION_MISMATCH";
+}
+
+/**
+ * A directory tsray keeps its secret, sockets or head records in is not safe to
+ * use: not a directory, a symlink, owned by another user, or writable by others.
+ */
+export class UnsafeDirectoryError extends RayError {
+  override readonly code: string = "UNSAFE_DIRECTORY";
+}
+
 /** Every tsray error class by its stable code, used to rebuild errors after deserialization. */
 export const ERROR_CLASSES: ReadonlyMap<string, new (message: string) => RayError> = new Map<
   string,
@@ -172,4 +199,8 @@ export const ERROR_CLASSES: ReadonlyMap<string, new (message: string) => RayErro
   ["INFEASIBLE_RESOURCES", InfeasibleResourcesError],
   ["SERIALIZATION_ERROR", SerializationError],
   ["RUNTIME_UNAVAILABLE", RuntimeUnavailableError],
+  ["AUTHENTICATION_FAILED", AuthenticationError],
+  ["PROTOCOL_ERROR", ProtocolError],
+  ["PROTOCOL_VERSION_MISMATCH", ProtocolVersionError],
+  ["UNSAFE_DIRECTORY", UnsafeDirectoryError],
 ]);

@@ -4,7 +4,7 @@ import { NodeManager } from "../node-manager/index.js";
 import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
-import { type Connection, Endpoint } from "../transport/index.js";
+import { type Connection, createSecretFile, Endpoint } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { removeDeadDriverDir } from "./driver-dirs.js";
 
@@ -45,7 +45,9 @@ export interface HeadConfig {
 
 /**
  * A head node: the control store and this machine's node manager behind one
- * listening socket. Messages are routed by kind to the service that owns them.
+ * listening socket. Messages are routed by kind to the service that owns them; a
+ * kind neither serves fails with ProtocolError. The head makes the session secret
+ * (`<sessionDir>/secret`) every process of the session authenticates with.
  */
 export class Head {
   readonly endpoint: Endpoint;
@@ -56,7 +58,8 @@ export class Head {
   onStopped: (() => void) | undefined;
 
   constructor(readonly cfg: HeadConfig) {
-    this.endpoint = new Endpoint("head", (m, c) => this.route(m, c), errorCodec);
+    const secret = createSecretFile(cfg.sessionDir);
+    this.endpoint = new Endpoint("head", (m, c) => this.route(m, c), errorCodec, secret);
     this.endpoint.onPeer = (conn) => conn.onClose(() => this.nodeManager?.onDisconnect(conn));
   }
 

@@ -14,7 +14,7 @@ import {
   type RuntimeEnv,
 } from "../protocol/index.js";
 import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
-import type { Connection } from "../transport/index.js";
+import { type Connection, notServed } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
@@ -145,7 +145,7 @@ export class NodeManager {
     if (opts.prestartRuntime) this.addRuntime(parseRuntime(opts.prestartRuntime, "prestartRuntime"));
   }
 
-  /** Handle a message addressed to the node manager; returns undefined for others. */
+  /** Handle a message addressed to the node manager; throws ProtocolError for a kind it does not serve. */
   handle(msg: Message, conn: Connection): unknown {
     switch (msg.t) {
       case Msg.RegisterWorker:
@@ -189,7 +189,7 @@ export class NodeManager {
       case Msg.GetNodeResources:
         return this.view();
       default:
-        return undefined;
+        throw notServed("the node manager", msg.t);
     }
   }
 

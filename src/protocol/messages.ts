@@ -25,6 +25,10 @@ import type { ResourceMap } from "../scheduling/index.js";
 export const Msg = {
   Reply: 0,
   Hello: 1,
+  // handshake (acceptor -> dialer), see docs/design/security.md
+  Challenge: 2,
+  Welcome: 3,
+  Refused: 4,
   // owner <-> leased worker
   PushTask: 10,
   TaskDone: 11,
@@ -84,6 +88,20 @@ export const Msg = {
 } as const;
 export type MsgKind = (typeof Msg)[keyof typeof Msg];
 
+/**
+ * Version of this wire catalogue, carried by `Challenge` and `Hello`. Peers of
+ * different versions refuse each other at the handshake, naming both versions,
+ * instead of misreading each other's messages. Bump it on any incompatible change
+ * (a new kind that old peers must understand, a changed shape). Peers that predate
+ * versioning (no `v` in Hello) count as version 1.
+ */
+export const PROTOCOL_VERSION = 2;
+
+/** Name of each message kind, by number (for error messages and logs). */
+export const MSG_NAMES: ReadonlyMap<number, string> = new Map(
+  Object.entries(Msg).map(([name, kind]) => [kind, name] as [number, string]),
+);
+
 /** An error carried in a Reply: an encoded error value (src/serialization). */
 export type EncodedError = Uint8Array;
 
@@ -121,10 +139,27 @@ export interface Reply {
 }
 
 /**
- * First message on every connection, from the connecting side: who it is and where
- * it listens, so the acceptor can reuse this connection to reach it.
- * Failure: a connection whose first message is not Hello is closed. Sent once per
- * connection; a dialer whose connection closed dials again and says Hello again.
+ * Acceptor -> dialer, the first frame on every accepted connection: the acceptor's
+ * protocol version and a fresh random nonce the dialer must prove the session
+ * secret over. Failure: a dialer that gets no Challenge within the handshake
+ * timeout fails its connect (the peer is not a tsray node of this version).
+ */
+export interface Challenge {
+  t: typeof Msg.Challenge;
+  /** The acceptor's PROTOCOL_VERSION. */
+  v: number;
+  /** 32 random bytes, new per connection. */
+  nonce: Uint8Array;
+}
+
+/**
+ * Dialer -> acceptor, the answer to Challenge: who it is, where it listens (so the
+ * acceptor can reuse this connection to reach it), and proof that it holds the
+ * session secret: `proof = HMAC-SHA256(secret, "tsray-hello\0" | acceptor nonce |
+ * dialer nonce | from)`. The secret itself never travels.
+ * Failure: a wrong proof, a version mismatch or any other first message makes the
+ * acceptor answer `Refused` and close; nothing else the peer sent is processed.
+ * Sent once per connection; a dialer whose connection closed dials again.
  */
 export interface Hello {
   t: typeof Msg.Hello;
@@ -132,8 +167,37 @@ export interface Hello {
   from: string;
   /** The address the connecting process listens on ("" if none). */
   address: string;
-  /** Cluster token. Reserved: nothing sends or checks it yet (TCP heads listen on 127.0.0.1 only). */
-  token?: string;
+  /** The dialer's PROTOCOL_VERSION (absent: a peer older than versioning, version 1). */
+  v?: number;
+  /** 32 random bytes of the dialer, new per connection (the acceptor's Welcome proves over it). */
+  nonce?: Uint8Array;
+  /** HMAC-SHA256 proof of the session secret (see above). */
+  proof?: Uint8Array;
+}
+
+/**
+ * Acceptor -> dialer after a valid Hello: the acceptor's own proof of the secret,
+ * `HMAC-SHA256(secret, "tsray-welcome\0" | dialer nonce | acceptor nonce)`, so
+ * the dialer knows it reached the real node (mutual authentication). Only after it
+ * does either side send or process other messages.
+ * Failure: a dialer that gets a wrong proof closes and fails its connect with
+ * AuthenticationError.
+ */
+export interface Welcome {
+  t: typeof Msg.Welcome;
+  proof: Uint8Array;
+}
+
+/**
+ * Acceptor -> dialer instead of Welcome: the handshake failed; the acceptor closes
+ * right after. `code` is the error code the dialer's connect rejects with
+ * (AUTHENTICATION_FAILED, PROTOCOL_VERSION_MISMATCH, PROTOCOL_ERROR), `message`
+ * says why (never anything secret).
+ */
+export interface Refused {
+  t: typeof Msg.Refused;
+  code: string;
+  message: string;
 }
 
 /** Identifies a remote function in a worker: a module URL plus a stable per-module key, or source text. */
@@ -1066,6 +1130,9 @@ export interface SaveActorCheckpoint {
 export type Message =
   | Reply
   | Hello
+  | Challenge
+  | Welcome
+  | Refused
   | PushTask
   | TaskDone
   | TaskFailed

@@ -1,8 +1,11 @@
 import { createRequire } from "node:module";
 import type { Socket } from "node:net";
-import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Message, Msg, type Reply, type RequestBody } from "../protocol/index.js";
+import { config } from "../config/index.js";
+import { ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
+import { type Message, MSG_NAMES, Msg, type Reply, type RequestBody } from "../protocol/index.js";
+import { log } from "../util/log.js";
 import { FrameDecoder } from "./frame-decoder.js";
+import { isServedKind, unknownKindError } from "./kinds.js";
 
 /**
  * The envelope codec is msgpackr's CommonJS build: a module instance of its own, so
@@ -15,7 +18,7 @@ const envelope = createRequire(import.meta.url)("msgpackr") as typeof import("ms
 /** msgpackr option: reserve 4 bytes at the start of the packed buffer (the frame's length). */
 const RESERVE_LENGTH_PREFIX = envelope.RESERVE_START_SPACE | 4;
 
-/** Frames larger than this are a protocol violation (values above it go through the object store). */
+/** The largest frame length the 4-byte header can express; `maxFrameBytes` (TSRAY_MAX_FRAME_BYTES) is the real limit. */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 
 /**
@@ -46,6 +49,15 @@ export interface ErrorCodec {
  * sees a close). A request handler that throws (or rejects) answers with the
  * encoded error, so its class and `code` reach the caller; a notification handler
  * that throws only emits a process warning. Neither closes the connection.
+ * Guard: while `guard()` is in force (the handshake), every incoming message goes
+ * to the guard instead of the handler, and frames are held to the guard's small
+ * limit; `open()` lifts it. Unknown kinds: a request of a kind this protocol
+ * version does not serve is answered with a ProtocolError naming the kind; such a
+ * notification is dropped with one log line per connection.
+ * Sender limit: a batch whose frame would exceed `maxFrameBytes` is split; a single
+ * message that alone exceeds it fails locally (a request rejects, a reply is
+ * replaced by an error reply, a notification is logged), so the peer never drops
+ * the connection for it.
  */
 export class Connection {
   /** Id of the peer process (from its Hello), once known. */
@@ -63,6 +75,9 @@ export class Connection {
   private readonly closeListeners: Array<(err: Error) => void> = [];
   private readonly packr = new envelope.Packr({ useRecords: true, moreTypes: false });
   private readonly unpackr = new envelope.Unpackr({ useRecords: true, mapsAsObjects: true });
+  private readonly decoder: FrameDecoder;
+  private gate: ((msg: Message) => void) | undefined;
+  private warnedUnknown = false;
   private readonly flushBound = () => {
     this.flushScheduled = false;
     this.flush();
@@ -70,16 +85,18 @@ export class Connection {
 
   /**
    * @param maxFrameBytes incoming frames longer than this (or empty) destroy the
-   *   connection with the decoder's RangeError.
+   *   connection with the decoder's RangeError; outgoing ones are split or failed
+   *   (see the class doc). Default: TSRAY_MAX_FRAME_BYTES.
    */
   constructor(
     readonly socket: Socket,
     private readonly handler: MessageHandler,
     private readonly errors: ErrorCodec,
-    maxFrameBytes: number = MAX_FRAME_BYTES,
+    private readonly maxFrameBytes: number = config().maxFrameBytes,
   ) {
     socket.setNoDelay?.(true);
     const decoder = new FrameDecoder((body) => this.onFrame(body), maxFrameBytes);
+    this.decoder = decoder;
     socket.on("data", (chunk: Buffer) => {
       try {
         decoder.push(chunk);
@@ -134,11 +151,30 @@ export class Connection {
     else this.closeListeners.push(fn);
   }
 
+  /**
+   * Until `open()`, hand every incoming message to `gate` instead of the handler and
+   * refuse frames longer than `maxFrameBytes` (the handshake: see handshake.ts).
+   */
+  guard(gate: (msg: Message) => void, maxFrameBytes: number): void {
+    this.gate = gate;
+    this.decoder.maxFrameBytes = maxFrameBytes;
+  }
+
+  /** Lift the guard: messages reach the handler, frames may be up to the connection's limit. */
+  open(): void {
+    this.gate = undefined;
+    this.decoder.maxFrameBytes = this.maxFrameBytes;
+  }
+
   /** Flush queued messages now. */
   flush(): void {
     if (this.out.length === 0 || this.closed) return;
     const batch = this.out;
     this.out = [];
+    this.writeBatch(batch);
+  }
+
+  private writeBatch(batch: Message[]): void {
     let frame: Buffer;
     try {
       // The codec leaves room for the length prefix before the body: the frame is one
@@ -150,8 +186,30 @@ export class Connection {
       for (const m of batch) this.failLocal(m, err);
       return;
     }
+    if (frame.length - 4 > this.maxFrameBytes) {
+      this.oversized(batch, frame.length - 4);
+      return;
+    }
     frame.writeUInt32LE(frame.length - 4, 0);
     this.socket.write(frame);
+  }
+
+  /** A batch too long for one frame: halves go separately; one message alone fails locally. */
+  private oversized(batch: Message[], bytes: number): void {
+    if (batch.length > 1) {
+      const mid = batch.length >> 1;
+      this.writeBatch(batch.slice(0, mid));
+      this.writeBatch(batch.slice(mid));
+      return;
+    }
+    const m = batch[0]!;
+    const err = new ProtocolError(
+      `a message of kind ${m.t} (${MSG_NAMES.get(m.t) ?? "unknown"}) to ${this.describe()} encodes to ${bytes} bytes, ` +
+        `above the frame limit of ${this.maxFrameBytes} bytes (TSRAY_MAX_FRAME_BYTES); large values must go through the object store`,
+    );
+    if (m.t === Msg.Reply) this.writeBatch([{ t: Msg.Reply, rid: m.rid, err: this.errors.encode(err) }]);
+    else if ((m as { rid?: number }).rid !== undefined) this.failLocal(m, err);
+    else log.error(`${err.message}; the notification was dropped`);
   }
 
   /** Close the socket; pending requests reject with `err`. */
@@ -159,6 +217,26 @@ export class Connection {
     this.flush();
     this.markClosed(err ?? new RuntimeUnavailableError(`connection to ${this.describe()} closed`));
     this.socket.destroy();
+  }
+
+  /**
+   * Send `msg` as the last frame and close: the connection counts as closed with
+   * `err` at once, whatever else the peer sends is ignored, and the socket is
+   * destroyed once the frame is written (or after a second if the peer does not read).
+   */
+  refuse(msg: Message, err: Error): void {
+    if (this.closed) return;
+    this.out.push(msg);
+    this.flush();
+    this.gate = () => undefined;
+    this.markClosed(err);
+    const sock = this.socket;
+    const kill = setTimeout(() => sock.destroy(), 1000);
+    kill.unref();
+    sock.end(() => {
+      clearTimeout(kill);
+      sock.destroy();
+    });
   }
 
   /** Close after flushing queued messages. */
@@ -183,7 +261,18 @@ export class Connection {
     // Thrown into the socket's data handler, which destroys the connection.
     if (!Array.isArray(batch))
       throw new TypeError("protocol error: a frame did not hold a batch of messages");
-    for (let i = 0; i < batch.length; i++) {
+    let i = 0;
+    if (this.gate) {
+      // The handshake: the guard sees messages until it opens the connection (or closes it).
+      while (i < batch.length) {
+        // Re-read each time: the guard opens (clears itself) on the handshake's last message.
+        const gate = this.gate as ((msg: Message) => void) | undefined;
+        if (!gate) break;
+        gate(batch[i++]!);
+      }
+      if (this.closed) return;
+    }
+    for (; i < batch.length; i++) {
       const msg = batch[i]!;
       if (msg.t === Msg.Reply) this.onReply(msg);
       else this.dispatch(msg);
@@ -192,6 +281,10 @@ export class Connection {
 
   private dispatch(msg: Message): void {
     const rid = (msg as { rid?: number }).rid;
+    if (!isServedKind(msg.t)) {
+      this.onUnknown(msg, rid);
+      return;
+    }
     let result: unknown;
     try {
       result = this.handler(msg, this);
@@ -209,6 +302,19 @@ export class Connection {
     } else {
       this.send({ t: Msg.Reply, rid, body: result });
     }
+  }
+
+  private onUnknown(msg: Message, rid: unknown): void {
+    const err = unknownKindError(msg.t);
+    if (typeof rid === "number") {
+      this.send({ t: Msg.Reply, rid, err: this.errors.encode(err) });
+      return;
+    }
+    if (this.warnedUnknown) return;
+    this.warnedUnknown = true;
+    log.warn(
+      `${this.describe()} sent a notification of ${err.message}; dropped (logged once per connection)`,
+    );
   }
 
   private onReply(msg: Reply): void {

@@ -1,8 +1,10 @@
-import { rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { config } from "../config/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Hello, type Message, Msg } from "../protocol/index.js";
+import { log } from "../util/log.js";
 import { Connection, type ErrorCodec, type MessageHandler } from "./connection.js";
+import { acceptHandshake, dialHandshake } from "./handshake.js";
 
 /** A listen/dial address: a Unix socket path, or `tcp://host:port`. */
 export type Address = string;
@@ -20,8 +22,16 @@ function socketOptions(address: Address): { path: string } | { host: string; por
  * connections, one per peer address. Any connection carries messages both ways;
  * when a peer dials us, we reuse that connection to reach the peer (by its Hello).
  *
+ * Authentication: every connection, dialed or accepted, runs the handshake of
+ * handshake.ts with `secret` before it carries anything; `connect` resolves and
+ * `onPeer` runs only after it. An accepted peer that fails it (wrong secret, other
+ * version, garbage, too slow) is dropped with one log line; at most
+ * TSRAY_MAX_PENDING_HANDSHAKES accepted connections may be in the handshake at once.
+ * Unix socket files are made 0600.
+ *
  * Failure: a connection that closes is dropped from the cache; the next `connect`
- * dials again. A dial that fails rejects with RuntimeUnavailableError naming the address.
+ * dials again. A dial that fails rejects with RuntimeUnavailableError naming the
+ * address (AuthenticationError / ProtocolVersionError when the handshake fails).
  */
 export class Endpoint {
   private server: Server | undefined;
@@ -29,16 +39,25 @@ export class Endpoint {
   private readonly byAddress = new Map<Address, Promise<Connection>>();
   private readonly accepted = new Set<Connection>();
   private closing = false;
+  private handshaking = 0;
+  private floodLogged = false;
+  private accepts = 0;
   /** Called for every new connection (accepted or dialed) once its peer is known. */
   onPeer: ((conn: Connection) => void) | undefined;
   /** Unref the server and every socket, so they never keep the process alive (drivers). */
   unrefSockets = false;
 
+  private address: Address = "";
+
+  /**
+   * @param secret the session secret (see secret.ts) every peer must prove, and
+   *   this endpoint proves to every peer it dials.
+   */
   constructor(
     readonly selfId: string,
     private readonly handler: MessageHandler,
     private readonly errors: ErrorCodec,
-    private address: Address = "",
+    private readonly secret: Uint8Array,
   ) {}
 
   /** The address this endpoint listens on ("" before listen). */
@@ -46,7 +65,7 @@ export class Endpoint {
     return this.address;
   }
 
-  /** Start listening on `address` (a stale Unix socket file is replaced). */
+  /** Start listening on `address` (a stale Unix socket file is replaced; the new one is 0600). */
   async listen(address: Address): Promise<void> {
     const opts = socketOptions(address);
     if ("path" in opts) {
@@ -61,6 +80,9 @@ export class Endpoint {
       if ("path" in opts) server.listen(opts.path, () => resolve());
       else server.listen(opts.port, opts.host, () => resolve());
     });
+    // Connecting needs write permission on the file; the handshake is the real gate,
+    // this keeps other users from even reaching it (the session dir is 0700 too).
+    if ("path" in opts) chmodSync(opts.path, 0o600);
     if ("port" in opts && opts.port === 0) {
       const a = server.address();
       if (a && typeof a === "object") address = `tcp://${opts.host}:${a.port}`;
@@ -125,10 +147,14 @@ export class Endpoint {
         sock.off("error", onError);
         const conn = new Connection(sock, this.handler, this.errors);
         conn.peerAddress = address;
-        const hello: Hello = { t: Msg.Hello, from: this.selfId, address: this.address };
-        conn.send(hello);
-        resolve(conn);
-        this.onPeer?.(conn);
+        const self = { from: this.selfId, address: this.address };
+        dialHandshake(conn, this.secret, config().handshakeTimeoutMs, self, address).then(
+          () => {
+            resolve(conn);
+            this.onPeer?.(conn);
+          },
+          (err: Error) => reject(err),
+        );
       });
     });
   }
@@ -138,27 +164,41 @@ export class Endpoint {
       sock.destroy();
       return;
     }
+    const n = ++this.accepts;
+    if (this.handshaking >= config().maxPendingHandshakes) {
+      // A flood: shed the newcomer at once (it holds nothing yet); log once per flood.
+      sock.destroy();
+      if (!this.floodLogged) {
+        this.floodLogged = true;
+        log.warn(
+          `${this.selfId}: ${this.handshaking} connections are in the handshake ` +
+            "(TSRAY_MAX_PENDING_HANDSHAKES); closing new ones until they finish",
+        );
+      }
+      return;
+    }
     if (this.unrefSockets) sock.unref();
-    const handler: MessageHandler = (msg: Message, c) => {
-      if (msg.t === Msg.Hello) {
-        c.peerId = msg.from;
-        c.peerAddress = msg.address;
-        if (msg.address && !this.byAddress.has(msg.address)) {
-          const p = Promise.resolve(c);
-          this.byAddress.set(msg.address, p);
-          c.onClose(() => this.forget(msg.address, p));
-        }
-        this.onPeer?.(c);
-        return undefined;
-      }
-      if (!c.peerId) {
-        c.destroy(new RuntimeUnavailableError("protocol error: first message was not Hello"));
-        return undefined;
-      }
-      return this.handler(msg, c);
-    };
-    const conn = new Connection(sock, handler, this.errors);
+    const conn = new Connection(sock, this.handler, this.errors);
     this.accepted.add(conn);
     conn.onClose(() => this.accepted.delete(conn));
+    this.handshaking++;
+    acceptHandshake(conn, this.secret, config().handshakeTimeoutMs).then(
+      (hello) => {
+        if (--this.handshaking === 0) this.floodLogged = false;
+        if (hello.address && !this.byAddress.has(hello.address)) {
+          const p = Promise.resolve(conn);
+          this.byAddress.set(hello.address, p);
+          conn.onClose(() => this.forget(hello.address, p));
+        }
+        this.onPeer?.(conn);
+      },
+      (err: Error) => {
+        if (--this.handshaking === 0) this.floodLogged = false;
+        // One line per dropped peer; a peer that merely hung up before its Hello is routine.
+        const line = `${this.selfId}: dropped unauthenticated connection #${n}: ${err.message}`;
+        if (this.closing || err instanceof RuntimeUnavailableError) log.debug(line);
+        else log.warn(line);
+      },
+    );
   }
 }

@@ -6,14 +6,20 @@
  * Failure: a frame whose length is 0 or above `maxFrameBytes` makes `push` throw a
  * RangeError as soon as its 4-byte header is in (before its body is buffered); the
  * stream cannot be resynchronised after that, so the caller must drop it.
+ * Memory: a partial frame costs its bytes plus at most ~64 chunk objects: a peer
+ * that trickles a frame in tiny chunks (slow loris) gets its small chunks joined.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   private buffered = 0;
 
+  /**
+   * @param maxFrameBytes frames longer than this are refused; may be changed between
+   *   pushes (the handshake holds it low until the peer is authenticated).
+   */
   constructor(
     private readonly onFrame: (body: Buffer) => void,
-    private readonly maxFrameBytes: number,
+    public maxFrameBytes: number,
   ) {}
 
   /** Feed bytes from the socket; calls onFrame for every complete frame, in order. Throws on an empty or oversized frame. */
@@ -29,7 +35,13 @@ export class FrameDecoder {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
     if (this.buffered < 4) return;
-    const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    // Join small pieces: a header split over chunks would otherwise be re-joined on
+    // every push, and a trickle of tiny chunks would cost an object per byte. Only
+    // while little is buffered, so big frames in big chunks are still copied once.
+    if (this.chunks[0]!.length < 4 || (this.chunks.length >= 64 && this.buffered <= 1 << 20)) {
+      this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    }
+    const head = this.chunks[0]!;
     const need = head.readUInt32LE(0) + 4;
     this.check(need - 4);
     if (this.buffered < need) return;

@@ -1,4 +1,7 @@
-/** Framed, batched message channels over Unix sockets (and TCP): see docs/design/transport.md. */
+/** Framed, batched, authenticated message channels over Unix sockets (and TCP): see docs/design/transport.md and security.md. */
 export { Connection, type ErrorCodec, MAX_FRAME_BYTES, type MessageHandler } from "./connection.js";
 export { type Address, Endpoint } from "./endpoint.js";
 export { FrameDecoder } from "./frame-decoder.js";
+export { PRE_AUTH_MAX_FRAME_BYTES } from "./handshake.js";
+export { notServed } from "./kinds.js";
+export { createSecretFile, parseToken, readSecretFile, SECRET_BYTES, SECRET_FILE } from "./secret.js";

@@ -11,6 +11,7 @@ import { CoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import { removeStaleStoreFiles } from "../object-store/index.js";
 import { Msg, type RegisterWorkerReply } from "../protocol/index.js";
+import { readSecretFile } from "../transport/index.js";
 
 const env = process.env;
 const workerId = env.TSRAY_WORKER_ID;
@@ -69,6 +70,8 @@ const cw = new CoreWorker({
   nodeManagerAddress: nmAddress,
   jobId: env.TSRAY_JOB_ID ?? "",
   nodeId: env.TSRAY_NODE_ID ?? "",
+  // The head made it in the session directory it started this worker with.
+  secret: readSecretFile(sessionDir),
 });
 setCoreWorker(cw);
 cw.setRuntimeKey(env.TSRAY_RUNTIME_KEY ?? "");

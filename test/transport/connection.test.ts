@@ -5,7 +5,12 @@ import assert from "node:assert/strict";
 import { once } from "node:events";
 import type { Socket } from "node:net";
 import { after, afterEach, describe, test } from "node:test";
-import { ObjectStoreFullError, RayError, RuntimeUnavailableError } from "../../src/errors/index.js";
+import {
+  ObjectStoreFullError,
+  ProtocolError,
+  RayError,
+  RuntimeUnavailableError,
+} from "../../src/errors/index.js";
 import { type Message, Msg } from "../../src/protocol/index.js";
 import { Connection, type MessageHandler } from "../../src/transport/index.js";
 import { pollUntil, within } from "../helpers/processes.js";
@@ -250,4 +255,40 @@ describe("Connection protocol violations", () => {
       );
     });
   }
+});
+
+describe("Connection frame limit on the sending side", () => {
+  test("a batch over the limit leaves as several frames, every message delivered in order", async () => {
+    const [a, b] = await connected(() => undefined, 4096);
+    const frames = recordFrames(b.socket);
+    // 100 notifications of ~200 bytes each: ~20 KiB, five times the limit.
+    for (let i = 0; i < 100; i++) a.conn.send({ t: Msg.Unpin, ids: [String(i), "x".repeat(200)] });
+    await pollUntil(() => b.seen.length === 100, 10_000, "100 messages at the peer");
+    assert.deepEqual(b.seen.map(num), [...Array(100).keys()]);
+    assert.ok(frames.length > 1, `split into ${frames.length} frames`);
+    assert.equal(b.conn.isClosed, false, "the receiver did not drop the connection");
+  });
+
+  test("one message over the limit fails its request with a ProtocolError naming TSRAY_MAX_FRAME_BYTES; the connection stays", async () => {
+    const [a, b] = await connected((msg) => ({ echo: (msg as { id: string }).id }), 4096);
+    await assert.rejects(a.conn.request({ t: Msg.GetObject, id: "y".repeat(10_000) }), (err: unknown) => {
+      assert.ok(err instanceof ProtocolError, String(err));
+      assert.match(
+        err.message,
+        /kind 20 \(GetObject\).*above the frame limit of 4096 bytes \(TSRAY_MAX_FRAME_BYTES\)/,
+      );
+      return true;
+    });
+    assert.deepEqual(await a.conn.request({ t: Msg.GetObject, id: "small" }), { echo: "small" });
+    assert.equal(b.conn.isClosed, false);
+  });
+
+  test("a reply over the limit becomes an error reply for the caller", async () => {
+    const [a] = await connected(() => ({ big: "z".repeat(10_000) }), 4096);
+    await assert.rejects(a.conn.request({ t: Msg.GetObject, id: "q" }), (err: unknown) => {
+      assert.ok(err instanceof ProtocolError, String(err));
+      assert.match(err.message, /kind 0 \(Reply\).*TSRAY_MAX_FRAME_BYTES/);
+      return true;
+    });
+  });
 });

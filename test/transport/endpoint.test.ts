@@ -1,10 +1,8 @@
-// Endpoint over real Unix sockets: the Hello handshake, one connection per pair of
+// Endpoint over real Unix sockets: the handshake, one connection per pair of
 // processes (used both ways), redial after a close, dial failures naming the address,
 // and a peer that breaks the protocol losing its connection while the endpoint serves on.
 import assert from "node:assert/strict";
-import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { createConnection, type Socket } from "node:net";
 import { join } from "node:path";
 import { after, afterEach, describe, test } from "node:test";
 import { RuntimeUnavailableError } from "../../src/errors/index.js";
@@ -12,13 +10,13 @@ import { type Message, Msg } from "../../src/protocol/index.js";
 import { type Connection, Endpoint } from "../../src/transport/index.js";
 import { pollUntil, within } from "../helpers/processes.js";
 import { removeTempDirs, tempDir } from "../helpers/temp.js";
-import { batchFrame, errorCodec, frame } from "./helpers.js";
+import { errorCodec, frame, testSecret } from "./helpers.js";
+import { RawPeer } from "./raw-peer.js";
 
 const endpoints: Endpoint[] = [];
-const sockets: Socket[] = [];
 afterEach(() => {
   for (const e of endpoints.splice(0)) e.close();
-  for (const s of sockets.splice(0)) s.destroy();
+  RawPeer.closeAll();
 });
 after(removeTempDirs);
 
@@ -32,17 +30,11 @@ async function endpoint(id: string): Promise<{ ep: Endpoint; seen: Array<[peer: 
       return msg.t === Msg.GetObject ? { from: id, id: msg.id } : undefined;
     },
     errorCodec,
+    testSecret,
   );
   endpoints.push(ep);
   await ep.listen(join(tempDir("endpoint"), `${id}.sock`));
   return { ep, seen };
-}
-
-async function rawClient(address: string): Promise<Socket> {
-  const sock = createConnection(address);
-  sockets.push(sock);
-  await within(once(sock, "connect"), 5000, `connect to ${address}`);
-  return sock;
 }
 
 describe("Endpoint", () => {
@@ -94,13 +86,20 @@ describe("Endpoint", () => {
 
   test("a connection whose first message is not Hello is closed unserved", async () => {
     const server = await endpoint("server");
-    const sock = await rawClient(server.ep.listenAddress);
-    sock.write(batchFrame([{ t: Msg.GetObject, rid: 1, id: "sneaky" }]));
-    await within(once(sock, "close"), 10_000, "the server to close the socket");
+    const peer = await RawPeer.connect(server.ep.listenAddress);
+    peer.send([{ t: Msg.GetObject, rid: 1, id: "sneaky" }]);
+    const refused = await peer.next((m) => m.t === Msg.Refused, 10_000, "Refused");
+    assert.match(String(refused.message), /first message was kind 20 \(GetObject\), not Hello/);
+    await peer.waitClosed(10_000, "the server to close the socket");
     assert.deepEqual(server.seen, []);
+    assert.equal(
+      peer.messages.some((m) => m.t === Msg.Reply),
+      false,
+      "the request got no reply",
+    );
   });
 
-  test("a peer that sends a garbled frame loses its connection; the endpoint keeps serving others", async () => {
+  test("a peer that sends a garbled frame after its handshake loses its connection; the endpoint keeps serving others", async () => {
     const server = await endpoint("server");
     const closes = new Map<string, Error>();
     server.ep.onPeer = (c) => c.onClose((err) => closes.set(c.peerId, err));
@@ -108,12 +107,12 @@ describe("Endpoint", () => {
     const conn = await good.ep.connect(server.ep.listenAddress);
     await conn.request({ t: Msg.GetObject, id: "before" });
 
-    const sock = await rawClient(server.ep.listenAddress);
-    // Hello (so the server knows the peer and reports its close), then an empty frame.
-    sock.write(
-      Buffer.concat([batchFrame([{ t: Msg.Hello, from: "bad", address: "" }]), frame(Buffer.alloc(0))]),
-    );
-    await within(once(sock, "close"), 10_000, "the server to close the bad peer's socket");
+    const peer = await RawPeer.connect(server.ep.listenAddress);
+    const answer = await peer.handshake(testSecret, { from: "bad" });
+    assert.equal(answer.t, Msg.Welcome);
+    // Then an empty frame.
+    peer.sock.write(frame(Buffer.alloc(0)));
+    await peer.waitClosed(10_000, "the server to close the bad peer's socket");
     await pollUntil(() => closes.get("bad"), 10_000, "the bad peer's connection to close");
     assert.match(closes.get("bad")!.message, /frame of 0 bytes/);
 

@@ -3,6 +3,7 @@
  * directory, frames built by hand, a peer that records every frame it reads, and a
  * count of the writes a socket hands to the kernel.
  */
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createRequire } from "node:module";
 import { createConnection, createServer, type Socket } from "node:net";
@@ -14,6 +15,9 @@ import { tempPath } from "../helpers/temp.js";
 
 /** The CommonJS msgpackr instance, as the transport uses for envelopes (no value-codec extensions). */
 export const envelope = createRequire(import.meta.url)("msgpackr") as typeof import("msgpackr");
+
+/** A session secret for endpoints made by tests (fresh per test process). */
+export const testSecret: Buffer = randomBytes(32);
 
 /** The error codec the runtime uses: typed errors come back as their class, with their `code`. */
 export const errorCodec: ErrorCodec = { encode: encodeError, decode: decodeError };

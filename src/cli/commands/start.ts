@@ -1,10 +1,12 @@
 /** `tsray start --head`: start a standalone head on this machine (Ray's `ray start --head`). */
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { detectGpus } from "../../api/session.js";
 import { config } from "../../config/index.js";
 import { type ResourceMap, toDemand } from "../../scheduling/index.js";
+import { SECRET_FILE } from "../../transport/index.js";
 import { CliError } from "../errors.js";
 import {
   type HeadRecord,
@@ -71,9 +73,13 @@ function describe(rec: HeadRecord, block: boolean): string {
     `  pid:     ${rec.pid}`,
     `  node:    ${rec.nodeId}`,
     `  log:     ${rec.logFile}`,
-    "Connect a driver on this machine with:",
+    `  secret:  ${join(rec.sessionDir, SECRET_FILE)} (0600; every connection must prove it)`,
+    "Connect a driver on this machine, as this user, with:",
     '  await ray.init({ address: "auto" })',
     `  await ray.init({ address: ${JSON.stringify(rec.address)} })`,
+    ...(rec.address.startsWith("tcp://")
+      ? ["Other users or machines need the secret: set TSRAY_AUTH_TOKEN to the content of that file."]
+      : []),
     block ? "Press Ctrl-C to stop it." : "Show it with `tsray status`; stop it with `tsray stop`.",
     "",
   ].join("\n");
