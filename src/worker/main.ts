@@ -63,6 +63,15 @@ function nodeManagerGone(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.syscall === "listen" && !existsSync(sessionDir!);
 }
 
+/** The head made it in the session directory it started this worker with; gone with that directory. */
+let secret: Buffer;
+try {
+  secret = readSecretFile(sessionDir);
+} catch (err) {
+  if (existsSync(sessionDir)) throw err;
+  secret = await exitOrphaned(`its node manager at ${nmAddress} is gone (session directory removed)`);
+}
+
 const cw = new CoreWorker({
   workerId,
   mode: "worker",
@@ -70,8 +79,7 @@ const cw = new CoreWorker({
   nodeManagerAddress: nmAddress,
   jobId: env.TSRAY_JOB_ID ?? "",
   nodeId: env.TSRAY_NODE_ID ?? "",
-  // The head made it in the session directory it started this worker with.
-  secret: readSecretFile(sessionDir),
+  secret,
 });
 setCoreWorker(cw);
 cw.setRuntimeKey(env.TSRAY_RUNTIME_KEY ?? "");
