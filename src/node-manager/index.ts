@@ -5,4 +5,5 @@ export {
   type NodeManagerOptions,
 } from "./node-manager.js";
 export { loaderFlags, parseRegisterDriver, parseRuntime, runtimeKeyOf } from "./runtime.js";
+export type { PoolContext, PoolEvents, PooledWorker, WorkerPool, WorkerPoolFactory } from "./pool.js";
 export type { WorkerProc } from "./worker-pool.js";
