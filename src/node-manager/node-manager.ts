@@ -22,8 +22,8 @@ import {
 } from "../scheduling/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
-import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import type { PoolContext, PooledWorker, WorkerPool, WorkerPoolFactory } from "./pool.js";
+import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { ProcessWorkerPool } from "./worker-pool.js";
 
 /** What the node manager needs from the control store (in-process on the head, remote elsewhere). */

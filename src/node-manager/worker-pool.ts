@@ -5,7 +5,7 @@ import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
-import type { PooledWorker, PoolContext, PoolEvents, WorkerPool } from "./pool.js";
+import type { PoolContext, PoolEvents, PooledWorker, WorkerPool } from "./pool.js";
 import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker process started by this node manager. */
@@ -150,10 +150,7 @@ export class ProcessWorkerPool implements WorkerPool {
   async killAll(): Promise<void> {
     const all = [...this.workers.values()];
     const exited = all.map(
-      (w) =>
-        new Promise<void>((resolve) =>
-          w.exited ? resolve() : w.child.once("exit", () => resolve()),
-        ),
+      (w) => new Promise<void>((resolve) => (w.exited ? resolve() : w.child.once("exit", () => resolve()))),
     );
     for (const w of all) {
       try {

@@ -4,9 +4,6 @@
 export { describeAmount, formatAmount, formatBytes, UNIT_SCALE } from "./amounts.js";
 export type { ResourceOptions } from "./demand.js";
 export { toDemand } from "./demand.js";
-export type { Allocation } from "./node-resources.js";
-export { NodeResources } from "./node-resources.js";
-export { infeasibleReason, pickNode } from "./placement.js";
 export type {
   GrantDecision,
   KillDecision,
@@ -17,5 +14,8 @@ export type {
   WorkerView,
 } from "./lease-decisions.js";
 export { LeaseScheduler, type LeaseSchedulerOptions, MAX_START_FAILURES } from "./lease-scheduler.js";
+export type { Allocation } from "./node-resources.js";
+export { NodeResources } from "./node-resources.js";
+export { infeasibleReason, pickNode } from "./placement.js";
 export type { ResourceMap } from "./resource-map.js";
 export { shapeKey } from "./resource-map.js";

@@ -1,10 +1,5 @@
 // LeaseScheduler: one node's worker leases as a pure state machine (events in, decisions out).
-import {
-  type LeaseDecisions,
-  type LeaseRequest,
-  noDecisions,
-  type WorkerView,
-} from "./lease-decisions.js";
+import { type LeaseDecisions, type LeaseRequest, noDecisions, type WorkerView } from "./lease-decisions.js";
 import type { Allocation, NodeResources } from "./node-resources.js";
 
 /** Exits before registering, in a row, after which a runtime is failed (a broken loader would loop). */
