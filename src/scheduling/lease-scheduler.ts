@@ -1,5 +1,6 @@
 // LeaseScheduler: one node's worker leases as a pure state machine (events in, decisions out).
 import { type LeaseDecisions, type LeaseRequest, noDecisions, type WorkerView } from "./lease-decisions.js";
+import { type LeaseWorker, WorkerTable } from "./lease-workers.js";
 import type { Allocation, NodeResources } from "./node-resources.js";
 
 /** Exits before registering, in a row, after which a runtime is failed (a broken loader would loop). */
@@ -23,9 +24,7 @@ interface Pending<R, O> extends LeaseRequest<R, O> {
   starting: Worker<R, O> | undefined;
 }
 
-interface Worker<R, O> extends WorkerView {
-  claimedBy: Pending<R, O> | undefined;
-}
+type Worker<R, O> = LeaseWorker<Pending<R, O>>;
 
 interface Lease<R, O> {
   readonly id: number;
@@ -48,24 +47,22 @@ interface Lease<R, O> {
  */
 export class LeaseScheduler<R, O> {
   readonly resources: NodeResources;
-  readonly #prefix: string;
   readonly #prestart: number;
   readonly #maxIdle: number;
   readonly #runtimes = new Set<string>();
   readonly #pending: Pending<R, O>[] = [];
   readonly #leases = new Map<number, Lease<R, O>>();
   readonly #leaseByWorker = new Map<string, Lease<R, O>>();
-  readonly #workers = new Map<string, Worker<R, O>>();
+  readonly #workers: WorkerTable<Pending<R, O>>;
   readonly #startFailures = new Map<string, number>();
   #nextLease = 1;
-  #nextWorker = 1;
   #stopping = false;
   /** Decisions of the event being handled. */
   #out: LeaseDecisions<R> = noDecisions();
 
   constructor(opts: LeaseSchedulerOptions) {
     this.resources = opts.resources;
-    this.#prefix = opts.workerIdPrefix;
+    this.#workers = new WorkerTable(opts.workerIdPrefix);
     const cpus = opts.resources.total.CPU;
     this.#prestart = opts.prestartWorkers >= 0 ? opts.prestartWorkers : Math.floor(cpus ?? 0);
     this.#maxIdle = opts.maxIdleWorkers >= 0 ? opts.maxIdleWorkers : 2 * Math.ceil(cpus ?? 1);
@@ -268,7 +265,7 @@ export class LeaseScheduler<R, O> {
       p.alloc ??= this.resources.allocate(p.demand) ?? undefined;
       if (!p.alloc) continue;
       const gpuEnv = p.alloc.gpuIds.join(",");
-      const w = this.#takeIdle(p.runtimeKey, gpuEnv);
+      const w = this.#workers.takeIdle(p.runtimeKey, gpuEnv);
       if (w) {
         pending.splice(i--, 1);
         this.#unclaim(p);
@@ -278,7 +275,7 @@ export class LeaseScheduler<R, O> {
         // Adopt a worker already starting that no request waits for (prestarted, or left by a
         // cancelled request) before starting another: else every cancel would spawn a process.
         this.#unclaim(p);
-        const s = this.#unclaimedStarting(p.runtimeKey, gpuEnv) ?? this.#start(p.runtimeKey, gpuEnv);
+        const s = this.#workers.unclaimedStarting(p.runtimeKey, gpuEnv) ?? this.#start(p.runtimeKey, gpuEnv);
         s.claimedBy = p;
         p.starting = s;
       }
@@ -297,28 +294,6 @@ export class LeaseScheduler<R, O> {
     this.#unclaim(p);
     if (p.alloc) this.resources.release(p.alloc);
     return p;
-  }
-
-  #unclaimedStarting(runtimeKey: string, gpuEnv: string): Worker<R, O> | undefined {
-    for (const w of this.#workers.values()) {
-      if (
-        w.state === "starting" &&
-        !w.killed &&
-        w.claimedBy === undefined &&
-        w.actorId === undefined &&
-        w.runtimeKey === runtimeKey &&
-        w.gpuEnv === gpuEnv
-      )
-        return w;
-    }
-    return undefined;
-  }
-
-  #takeIdle(runtimeKey: string, gpuEnv: string): Worker<R, O> | undefined {
-    for (const w of this.#workers.values()) {
-      if (w.state === "idle" && !w.killed && w.runtimeKey === runtimeKey && w.gpuEnv === gpuEnv) return w;
-    }
-    return undefined;
   }
 
   #grant(p: Pending<R, O>, w: Worker<R, O>): void {
@@ -349,19 +324,7 @@ export class LeaseScheduler<R, O> {
   }
 
   #start(runtimeKey: string, gpuEnv: string): Worker<R, O> {
-    const w: Worker<R, O> = {
-      workerId: `${this.#prefix}-w${this.#nextWorker++}`,
-      runtimeKey,
-      gpuEnv,
-      state: "starting",
-      registered: false,
-      idleSince: 0,
-      actorId: undefined,
-      killed: false,
-      startTimedOut: false,
-      claimedBy: undefined,
-    };
-    this.#workers.set(w.workerId, w);
+    const w = this.#workers.add(runtimeKey, gpuEnv);
     this.#out.start.push({ workerId: w.workerId, runtimeKey, gpuEnv });
     return w;
   }
@@ -373,20 +336,17 @@ export class LeaseScheduler<R, O> {
   }
 
   #trimIdle(): void {
-    const idle = [...this.#workers.values()].filter((w) => w.state === "idle" && !w.killed);
+    const idle = this.#workers.idleOldestFirst();
     if (idle.length <= this.#maxIdle) return;
-    idle.sort((a, b) => a.idleSince - b.idleSince);
     for (const w of idle.slice(0, idle.length - this.#maxIdle)) this.#kill(w, undefined);
   }
 
   /** Keep the prestarted task-worker pool of a runtime at strength. */
   #replenish(runtimeKey: string): void {
     if (!this.#runtimes.has(runtimeKey) || this.#stopping) return;
-    let have = 0;
-    for (const x of this.#workers.values()) {
-      if (x.runtimeKey === runtimeKey && x.gpuEnv === "" && x.actorId === undefined) have++;
+    for (let have = this.#workers.poolSize(runtimeKey); have < this.#prestart; have++) {
+      this.#start(runtimeKey, "");
     }
-    for (; have < this.#prestart; have++) this.#start(runtimeKey, "");
   }
 
   #failRuntime(runtimeKey: string, reason: string): void {
