@@ -13,11 +13,18 @@ import {
   type RequestLease,
   type RuntimeEnv,
 } from "../protocol/index.js";
-import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
+import {
+  infeasibleReason,
+  type LeaseDecisions,
+  LeaseScheduler,
+  NodeResources,
+  type ResourceMap,
+} from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
 import { log } from "../util/log.js";
+import type { PoolContext, PooledWorker, WorkerPool, WorkerPoolFactory } from "./pool.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
-import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
+import { ProcessWorkerPool } from "./worker-pool.js";
 
 /** What the node manager needs from the control store (in-process on the head, remote elsewhere). */
 export interface ControlStoreClient {
@@ -54,32 +61,26 @@ export interface NodeManagerOptions {
   readonly prestartRuntime?: RuntimeEnv;
   /** Capacity of the node's shared-memory object store, bytes. */
   readonly objectStoreMemory: number;
+  /** Builds the worker pool; the default spawns worker processes (tests pass an in-memory one). */
+  readonly workerPool?: WorkerPoolFactory;
 }
 
-interface Pending {
-  readonly actor: string | undefined;
-  readonly rid: number;
-  readonly conn: Connection;
-  readonly demand: ResourceMap;
-  readonly runtimeKey: string;
-  alloc: Allocation | undefined;
-  starting: WorkerProc | undefined;
+/** The shell's handle of one lease request: how to answer it. */
+interface RequestHandle {
   readonly resolve: (g: LeaseGrant | { cancelled: true }) => void;
   readonly reject: (e: Error) => void;
 }
 
-interface Lease {
-  readonly id: number;
-  readonly alloc: Allocation;
-  readonly worker: WorkerProc;
-  readonly owner: Connection;
-  blocked: boolean;
-}
+type Decisions = LeaseDecisions<RequestHandle>;
 
 /**
  * Ray's raylet for one machine: resource accounting, a pool of pre-started worker
  * processes, and worker leases. Owners lease a worker for a resource shape and then
  * talk to it directly; the node manager is not on the task path.
+ *
+ * A thin shell: lease decisions are made by the pure {@link LeaseScheduler}; this class
+ * turns messages, connection closes, process exits and timers into its events and
+ * carries out its decisions (answer requests, start and kill workers through the pool).
  *
  * Failure handling: a worker that exits is removed and its lease's resources are
  * freed (its owner sees the socket close and retries); an owner that disconnects
@@ -91,18 +92,14 @@ export class NodeManager {
   /** The node's shared-memory object store. */
   readonly objectStore: StoreManager;
   private readonly pool: WorkerPool;
+  private readonly leases: LeaseScheduler<RequestHandle, Connection>;
   private readonly runtimes = new Map<string, WorkerRuntime>();
-  private readonly pending: Pending[] = [];
-  private readonly leases = new Map<number, Lease>();
-  private readonly leaseByWorker = new Map<string, Lease>();
-  private nextLease = 1;
   /** Connections of registered drivers (for memory fan-out). */
   private readonly drivers = new Set<Connection>();
-  private readonly startFailures = new Map<string, number>();
   private readonly cfg = config();
   private stopping = false;
   /** Outstanding heartbeat probe per worker: when it was sent. */
-  private readonly probes = new WeakMap<WorkerProc, number>();
+  private readonly probes = new WeakMap<PooledWorker, number>();
   /** Why this node manager killed a worker, as a predicate ("stopped answering ..."), reported with its exit. */
   private readonly killReasons = new Map<string, string>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -114,6 +111,12 @@ export class NodeManager {
   ) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
+    this.leases = new LeaseScheduler({
+      resources: this.resources,
+      workerIdPrefix: this.nodeId.slice(0, 6),
+      prestartWorkers: this.cfg.prestartWorkers,
+      maxIdleWorkers: this.cfg.maxIdleWorkers,
+    });
     this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir);
     const ctx: PoolContext = {
       nodeId: this.nodeId,
@@ -122,15 +125,15 @@ export class NodeManager {
       logToDriver: opts.logToDriver,
       env: poolEnv,
     };
-    this.pool = new WorkerPool(
-      ctx,
-      (w, code, signal) => this.onWorkerExit(w, code, signal),
-      (w) => {
-        log.warn(`worker ${w.workerId} (pid ${w.pid}) did not register in time; killing it`);
-        this.killReasons.set(w.workerId, "did not register in time and was killed");
-        this.pool.kill(w);
+    const makePool = opts.workerPool ?? ((c, events) => new ProcessWorkerPool(c, events));
+    this.pool = makePool(ctx, {
+      onExit: (w, code, signal) => this.onWorkerExit(w, code, signal),
+      onStartTimeout: (id) => {
+        const w = this.pool.workers.get(id);
+        log.warn(`worker ${id} (pid ${w?.pid}) did not register in time; killing it`);
+        this.apply(this.leases.workerStartTimedOut(id, "did not register in time and was killed"));
       },
-    );
+    });
     if (this.cfg.heartbeatMs > 0 && this.cfg.heartbeatTimeoutMs > 0) {
       this.heartbeatTimer = setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs);
       this.heartbeatTimer.unref();
@@ -177,10 +180,10 @@ export class NodeManager {
       case Msg.RequestLease:
         return this.onRequestLease(msg, conn);
       case Msg.CancelLeaseRequest:
-        this.onCancel(msg.req, conn);
+        this.apply(this.leases.cancel(conn, msg.req));
         return undefined;
       case Msg.ReturnLease:
-        this.onReturnLease(msg.leaseId, msg.kill === true);
+        this.apply(this.leases.returnLease(msg.leaseId, msg.kill === true, Date.now()));
         return undefined;
       case Msg.WorkerBlocked:
       case Msg.WorkerUnblocked:
@@ -218,7 +221,7 @@ export class NodeManager {
     const workers = [...this.pool.workers.values()].map((w) => ({
       workerId: w.workerId,
       pid: w.pid,
-      state: w.state,
+      state: this.leases.worker(w.workerId)?.state ?? "dead",
       nodeId: this.nodeId,
     }));
     return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available, workers };
@@ -231,26 +234,14 @@ export class NodeManager {
   onDisconnect(conn: Connection): void {
     const freed = this.objectStore.freeOwnedBy(conn.peerId);
     if (freed > 0) log.debug(`freed ${freed} stored objects owned by ${conn.peerId}, which is gone`);
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const p = this.pending[i]!;
-      if (p.conn !== conn) continue;
-      this.pending.splice(i, 1);
-      if (p.alloc) this.resources.release(p.alloc);
-    }
-    for (const lease of [...this.leases.values()]) {
-      if (lease.owner === conn) {
-        this.endLease(lease);
-        this.pool.kill(lease.worker);
-      }
-    }
-    this.schedule();
+    this.apply(this.leases.ownerGone(conn));
   }
 
   /** Kill every worker and wait for them to exit. */
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    for (const p of this.pending.splice(0)) p.resolve({ cancelled: true });
+    this.apply(this.leases.stop());
     await this.pool.killAll();
     this.objectStore.close();
   }
@@ -265,28 +256,23 @@ export class NodeManager {
     const rt = resolveRuntime(choice);
     if (!this.runtimes.has(rt.key)) {
       this.runtimes.set(rt.key, rt);
-      const n =
-        this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
-      for (let i = 0; i < n; i++) this.pool.start(rt, "");
+      this.apply(this.leases.addRuntime(rt.key));
     }
     return rt.key;
   }
 
   private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
-    const w = this.pool.workers.get(workerId);
+    const w = this.pool.registered(workerId, address, conn);
     if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
-    if (w.startTimer) clearTimeout(w.startTimer);
-    w.address = address;
-    w.conn = conn;
-    w.state = "idle";
-    w.idleSince = Date.now();
-    conn.state.set("worker", w);
-    queueMicrotask(() => this.schedule());
+    conn.state.set("worker", workerId);
+    this.leases.workerRegistered(workerId, Date.now());
+    // Grants to it wait until this reply is on its way: the worker learns its node first.
+    queueMicrotask(() => this.apply(this.leases.dispatch()));
     return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
   }
 
   private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
-    if (!this.runtimes.has(msg.runtimeKey)) {
+    if (!this.leases.hasRuntime(msg.runtimeKey)) {
       throw new Error(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
     if (!this.resources.feasible(msg.demand)) {
@@ -294,137 +280,48 @@ export class NodeManager {
       throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
     }
     return new Promise((resolve, reject) => {
-      this.pending.push({
-        actor: msg.actor,
-        reject,
-        rid: msg.rid,
-        conn,
-        demand: msg.demand,
-        runtimeKey: msg.runtimeKey,
-        alloc: undefined,
-        starting: undefined,
-        resolve,
-      });
-      this.schedule();
+      this.apply(
+        this.leases.requestLease({
+          request: { resolve, reject },
+          owner: conn,
+          rid: msg.rid,
+          actor: msg.actor,
+          demand: msg.demand,
+          runtimeKey: msg.runtimeKey,
+        }),
+      );
     });
-  }
-
-  private onCancel(rid: number, conn: Connection): void {
-    const i = this.pending.findIndex((p) => p.rid === rid && p.conn === conn);
-    if (i < 0) return;
-    const [p] = this.pending.splice(i, 1);
-    if (p!.alloc) this.resources.release(p!.alloc);
-    p!.resolve({ cancelled: true });
-    this.schedule();
-  }
-
-  private onReturnLease(leaseId: number, kill: boolean): void {
-    const lease = this.leases.get(leaseId);
-    if (!lease) return;
-    this.endLease(lease);
-    if (kill || lease.worker.actorId !== undefined) this.pool.kill(lease.worker);
-    else if (lease.worker.state === "leased") {
-      lease.worker.state = "idle";
-      lease.worker.idleSince = Date.now();
-      this.trimIdle();
-    }
-    this.schedule();
-  }
-
-  private endLease(lease: Lease): void {
-    this.leases.delete(lease.id);
-    this.leaseByWorker.delete(lease.worker.workerId);
-    this.resources.release(lease.alloc);
-    this.publish();
   }
 
   private onBlocked(conn: Connection, blocked: boolean): void {
-    const w = conn.state.get("worker") as WorkerProc | undefined;
-    const lease = w && this.leaseByWorker.get(w.workerId);
-    if (!lease || lease.blocked === blocked) return;
-    lease.blocked = blocked;
-    if (blocked) this.resources.releaseCpu(lease.alloc);
-    else this.resources.reacquireCpu(lease.alloc);
-    if (blocked) this.schedule();
+    const workerId = conn.state.get("worker") as string | undefined;
+    if (workerId !== undefined) this.apply(this.leases.workerBlocked(workerId, blocked));
   }
 
-  /** Grant what fits, in arrival order (a request that does not fit does not block others). */
-  private schedule(): void {
-    if (this.stopping) return;
-    for (let i = 0; i < this.pending.length; i++) {
-      const p = this.pending[i]!;
-      if (p.conn.isClosed) {
-        this.pending.splice(i--, 1);
-        if (p.alloc) this.resources.release(p.alloc);
-        continue;
-      }
-      p.alloc ??= this.resources.allocate(p.demand) ?? undefined;
-      if (!p.alloc) continue;
-      const gpuEnv = p.alloc.gpuIds.join(",");
-      const w = this.takeIdle(p.runtimeKey, gpuEnv);
-      if (w) {
-        this.pending.splice(i--, 1);
-        this.grant(p, w);
-      } else if (p.starting?.state !== "starting" || p.starting.killed) {
-        // None starting for p (or the one it waited for went to another request or died).
-        // Adopt a worker already starting that no request waits for (prestarted, or left by a
-        // cancelled request) before starting another: else every cancel would spawn a process.
-        p.starting =
-          this.unclaimedStarting(p.runtimeKey, gpuEnv) ??
-          this.pool.start(this.runtimes.get(p.runtimeKey)!, gpuEnv);
-      }
+  /** Carry out the scheduler's decisions. */
+  private apply(d: Decisions): void {
+    for (const k of d.kill) {
+      if (k.reason !== undefined) this.killReasons.set(k.workerId, k.reason);
+      this.pool.kill(k.workerId);
     }
-    this.publish();
-  }
-
-  private unclaimedStarting(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
-    for (const w of this.pool.workers.values()) {
-      if (
-        w.state !== "starting" ||
-        w.killed ||
-        w.runtimeKey !== runtimeKey ||
-        w.gpuEnv !== gpuEnv ||
-        w.actorId
-      )
-        continue;
-      if (!this.pending.some((q) => q.starting === w)) return w;
+    for (const s of d.start) this.pool.start(this.runtimes.get(s.runtimeKey)!, s.gpuEnv, s.workerId);
+    for (const g of d.grant) {
+      const w = this.pool.workers.get(g.workerId)!;
+      g.request.resolve({
+        leaseId: g.leaseId,
+        workerId: g.workerId,
+        address: w.address,
+        pid: w.pid,
+        gpuIds: [...g.gpuIds],
+      });
     }
-    return undefined;
-  }
-
-  private takeIdle(runtimeKey: string, gpuEnv: string): WorkerProc | undefined {
-    for (const w of this.pool.workers.values()) {
-      if (w.state === "idle" && !w.killed && w.runtimeKey === runtimeKey && w.gpuEnv === gpuEnv) return w;
+    for (const r of d.cancelled) r.resolve({ cancelled: true });
+    for (const f of d.failed) {
+      log.error(`runtime ${f.runtimeKey}: ${f.reason}; see the worker output above`);
+      this.runtimes.delete(f.runtimeKey);
+      for (const r of f.rejected) r.reject(new RuntimeUnavailableError(`cannot start a worker: ${f.reason}`));
     }
-    return undefined;
-  }
-
-  private grant(p: Pending, w: WorkerProc): void {
-    const lease: Lease = { id: this.nextLease++, alloc: p.alloc!, worker: w, owner: p.conn, blocked: false };
-    w.state = "leased";
-    if (p.actor !== undefined) {
-      // Dedicated for life: keep the shared pool at strength for tasks.
-      w.actorId = p.actor;
-      this.replenish(w.runtimeKey);
-    }
-    this.leases.set(lease.id, lease);
-    this.leaseByWorker.set(w.workerId, lease);
-    p.resolve({
-      leaseId: lease.id,
-      workerId: w.workerId,
-      address: w.address,
-      pid: w.pid,
-      gpuIds: [...p.alloc!.gpuIds],
-    });
-  }
-
-  private trimIdle(): void {
-    const max =
-      this.cfg.maxIdleWorkers >= 0 ? this.cfg.maxIdleWorkers : 2 * Math.ceil(this.resources.total.CPU ?? 1);
-    const idle = [...this.pool.workers.values()].filter((w) => w.state === "idle" && !w.killed);
-    if (idle.length <= max) return;
-    idle.sort((a, b) => a.idleSince - b.idleSince);
-    for (const w of idle.slice(0, idle.length - max)) this.pool.kill(w);
+    if (d.resourcesChanged) this.store.heartbeat(this.nodeId, this.resources.available);
   }
 
   /**
@@ -438,7 +335,8 @@ export class NodeManager {
     const now = Date.now();
     for (const w of this.pool.workers.values()) {
       const conn = w.conn;
-      if (!conn || conn.isClosed || (w.state !== "idle" && w.state !== "leased")) continue;
+      const state = this.leases.worker(w.workerId)?.state;
+      if (!conn || conn.isClosed || (state !== "idle" && state !== "leased")) continue;
       const sent = this.probes.get(w);
       if (sent === undefined) {
         this.probes.set(w, now);
@@ -451,68 +349,21 @@ export class NodeManager {
           `stopped answering heartbeats for ${now - sent} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
           "TSRAY_HEARTBEAT_TIMEOUT_MS) and was killed";
         log.warn(`worker ${w.workerId} (pid ${w.pid}) is hung: it ${why}`);
-        this.killReasons.set(w.workerId, why);
-        this.pool.kill(w);
+        this.apply(this.leases.workerHung(w.workerId, why));
       }
     }
   }
 
-  private onWorkerExit(w: WorkerProc, code: number | null, signal: NodeJS.Signals | null): void {
+  private onWorkerExit(w: PooledWorker, code: number | null, signal: NodeJS.Signals | null): void {
     const reason = this.killReasons.get(w.workerId);
     this.killReasons.delete(w.workerId);
+    const d = this.leases.workerExited(w.workerId, code, signal);
     if (this.stopping) return;
     log.debug(`worker ${w.workerId} pid ${w.pid} exited (code ${code}, signal ${signal})`);
     this.store.workerExited(w.workerId, w.pid, code, signal, reason);
-    if (w.address === "") {
-      // Died before registering: a broken runtime (bad flags, loader missing) would loop forever.
-      // One killed from outside while starting (a signal not sent here) says nothing about its runtime.
-      if (signal === null || reason !== undefined) {
-        const n = (this.startFailures.get(w.runtimeKey) ?? 0) + 1;
-        this.startFailures.set(w.runtimeKey, n);
-        if (n >= 3) {
-          this.failRuntime(
-            w.runtimeKey,
-            `worker processes exit before starting (last: code ${code}, signal ${signal})`,
-          );
-          return;
-        }
-      }
-    } else {
-      this.startFailures.delete(w.runtimeKey);
-    }
-    const lease = this.leaseByWorker.get(w.workerId);
-    if (lease) this.endLease(lease);
+    this.apply(d);
+    // After the exit's decisions: closing its connection ends what it owned as a driver
+    // of nested tasks (onDisconnect), which is a new event for the scheduler.
     w.conn?.destroy();
-    if (w.gpuEnv === "" && w.actorId === undefined) this.replenish(w.runtimeKey);
-    this.schedule();
-  }
-
-  /** Keep the prestarted task-worker pool of a runtime at strength. */
-  private replenish(runtimeKey: string): void {
-    const rt = this.runtimes.get(runtimeKey);
-    if (!rt || this.stopping) return;
-    const want =
-      this.cfg.prestartWorkers >= 0 ? this.cfg.prestartWorkers : Math.floor(this.resources.total.CPU ?? 0);
-    let have = 0;
-    for (const x of this.pool.workers.values()) {
-      if (x.runtimeKey === runtimeKey && x.gpuEnv === "" && x.actorId === undefined) have++;
-    }
-    for (; have < want; have++) this.pool.start(rt, "");
-  }
-
-  private failRuntime(runtimeKey: string, why: string): void {
-    log.error(`runtime ${runtimeKey}: ${why}; see the worker output above`);
-    this.runtimes.delete(runtimeKey);
-    for (let i = 0; i < this.pending.length; i++) {
-      const p = this.pending[i]!;
-      if (p.runtimeKey !== runtimeKey) continue;
-      this.pending.splice(i--, 1);
-      if (p.alloc) this.resources.release(p.alloc);
-      p.reject(new RuntimeUnavailableError(`cannot start a worker: ${why}`));
-    }
-  }
-
-  private publish(): void {
-    this.store.heartbeat(this.nodeId, this.resources.available);
   }
 }

@@ -5,25 +5,21 @@ import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
+import type { PoolContext, PoolEvents, PooledWorker, WorkerPool } from "./pool.js";
 import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker process started by this node manager. */
-export interface WorkerProc {
-  readonly workerId: string;
+export interface WorkerProc extends PooledWorker {
   readonly runtimeKey: string;
   /** CUDA_VISIBLE_DEVICES it was started with ("" for none). */
   readonly gpuEnv: string;
   readonly child: ChildProcess;
-  readonly pid: number;
-  state: "starting" | "idle" | "leased" | "dead";
   address: string;
   conn: Connection | undefined;
-  idleSince: number;
+  /** Registered or exited: no start timeout any more. */
+  registered: boolean;
+  exited: boolean;
   startTimer: NodeJS.Timeout | undefined;
-  /** Set when the worker is dedicated to an actor. */
-  actorId?: string;
-  /** SIGKILL sent, exit not yet seen: never lease it (its state is still what it was). */
-  killed?: boolean;
 }
 
 /** Where the worker entry point is, and its flags (workers collect garbage when idle: --expose-gc). */
@@ -47,32 +43,20 @@ function withoutRepeatedImports(argv: readonly string[]): string[] {
   return out;
 }
 
-/** Static facts every worker of this node is started with. */
-export interface PoolContext {
-  readonly nodeId: string;
-  readonly sessionDir: string;
-  readonly nodeManagerAddress: string;
-  readonly logToDriver: boolean;
-  /** Environment to add to every worker (e.g. the job id). */
-  readonly env: Readonly<Record<string, string>>;
-}
-
 /**
  * Starts and tracks worker processes. Workers announce themselves with
  * RegisterWorker; until then they are "starting". A worker that does not register
- * within workerStartTimeoutMs is killed. Exits are reported through `onExit`.
+ * within workerStartTimeoutMs is reported through `onStartTimeout`; exits through `onExit`.
  */
-export class WorkerPool {
+export class ProcessWorkerPool implements WorkerPool {
   readonly workers = new Map<string, WorkerProc>();
-  private next = 1;
   private readonly entry = workerEntry();
   private readonly cfg = config();
   private logFd: number | undefined;
 
   constructor(
     private readonly ctx: PoolContext,
-    private readonly onExit: (w: WorkerProc, code: number | null, signal: NodeJS.Signals | null) => void,
-    private readonly onStartTimeout: (w: WorkerProc) => void,
+    private readonly events: PoolEvents,
   ) {}
 
   /**
@@ -81,9 +65,8 @@ export class WorkerPool {
    * worker entry and TSRAY_WORKER_EXTRA_ARGV; only the validated cwd and names come
    * from the driver.
    */
-  start(runtime: WorkerRuntime, gpuEnv: string): WorkerProc {
+  start(runtime: WorkerRuntime, gpuEnv: string, workerId: string): void {
     const runtimeKey = runtime.key;
-    const workerId = `${this.ctx.nodeId.slice(0, 6)}-w${this.next++}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       ...this.ctx.env,
@@ -122,31 +105,40 @@ export class WorkerPool {
       gpuEnv,
       child,
       pid: child.pid ?? -1,
-      state: "starting",
       address: "",
       conn: undefined,
-      idleSince: 0,
+      registered: false,
+      exited: false,
       startTimer: undefined,
     };
     this.workers.set(workerId, w);
     child.on("error", (err) => log.warn(`worker ${workerId} failed to start: ${err.message}`));
     child.on("exit", (code, signal) => {
       if (w.startTimer) clearTimeout(w.startTimer);
-      w.state = "dead";
+      w.exited = true;
       this.workers.delete(workerId);
-      this.onExit(w, code, signal);
+      this.events.onExit(w, code, signal);
     });
     w.startTimer = setTimeout(() => {
-      if (w.state === "starting") this.onStartTimeout(w);
+      if (!w.registered && !w.exited) this.events.onStartTimeout(workerId);
     }, this.cfg.workerStartTimeoutMs);
     w.startTimer.unref();
+  }
+
+  registered(workerId: string, address: string, conn: Connection): WorkerProc | undefined {
+    const w = this.workers.get(workerId);
+    if (!w) return undefined;
+    if (w.startTimer) clearTimeout(w.startTimer);
+    w.registered = true;
+    w.address = address;
+    w.conn = conn;
     return w;
   }
 
   /** Kill one worker (SIGKILL: workers hold no state worth a graceful exit). */
-  kill(w: WorkerProc): void {
-    if (w.state === "dead") return;
-    w.killed = true;
+  kill(workerId: string): void {
+    const w = this.workers.get(workerId);
+    if (!w || w.exited) return;
     try {
       w.child.kill("SIGKILL");
     } catch {
@@ -158,10 +150,7 @@ export class WorkerPool {
   async killAll(): Promise<void> {
     const all = [...this.workers.values()];
     const exited = all.map(
-      (w) =>
-        new Promise<void>((resolve) =>
-          w.state === "dead" ? resolve() : w.child.once("exit", () => resolve()),
-        ),
+      (w) => new Promise<void>((resolve) => (w.exited ? resolve() : w.child.once("exit", () => resolve()))),
     );
     for (const w of all) {
       try {
@@ -172,7 +161,7 @@ export class WorkerPool {
     }
     const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), this.cfg.killGraceMs).unref());
     if ((await Promise.race([Promise.all(exited), grace])) === "timeout") {
-      for (const w of all) this.kill(w);
+      for (const w of all) this.kill(w.workerId);
       await Promise.all(exited);
     }
   }

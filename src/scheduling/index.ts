@@ -4,8 +4,18 @@
 export { describeAmount, formatAmount, formatBytes, UNIT_SCALE } from "./amounts.js";
 export type { ResourceOptions } from "./demand.js";
 export { toDemand } from "./demand.js";
+export type {
+  GrantDecision,
+  KillDecision,
+  LeaseDecisions,
+  LeaseRequest,
+  RuntimeFailure,
+  StartDecision,
+  WorkerView,
+} from "./lease-decisions.js";
+export { LeaseScheduler, type LeaseSchedulerOptions, MAX_START_FAILURES } from "./lease-scheduler.js";
 export type { Allocation } from "./node-resources.js";
 export { NodeResources } from "./node-resources.js";
-export { infeasibleReason, pickNode } from "./placement.js";
+export { infeasibleReason } from "./placement.js";
 export type { ResourceMap } from "./resource-map.js";
 export { shapeKey } from "./resource-map.js";

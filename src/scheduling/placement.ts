@@ -1,6 +1,6 @@
-// Cluster-level decisions over many nodes: why a demand is infeasible, and which node to use.
+// Cluster-level view over many nodes' totals: why a demand is infeasible. Choosing a node
+// (spillback) comes with multi-node clusters; see docs/design/scheduling.md.
 import { describeAmount, formatAmountOf, fromUnits, toUnits } from "./amounts.js";
-import type { NodeResources } from "./node-resources.js";
 import type { CompiledDemand, ResourceMap } from "./resource-map.js";
 import { compileDemand } from "./resource-map.js";
 
@@ -52,34 +52,4 @@ export function infeasibleReason(demand: ResourceMap, nodeTotals: readonly Resou
   }
   if (missing.length > 0) return missing.join("; ");
   return `needs ${describeDemand(c)} on one node, but no node has all of them`;
-}
-
-/**
- * Picks a node for a demand among candidates: `preferred` (by id) if it fits now, else
- * the node that fits now with the lowest utilization ({@link NodeResources.utilization};
- * ties go to the earlier node in `nodes`), else null (all busy or infeasible; see
- * {@link infeasibleReason} to tell which). Does not allocate.
- * @throws TypeError for an invalid demand.
- */
-export function pickNode<N extends { id: string; resources: NodeResources }>(
-  demand: ResourceMap,
-  nodes: readonly N[],
-  preferred?: string,
-): N | null {
-  const c = compileDemand(demand).normalized;
-  if (preferred !== undefined) {
-    const p = nodes.find((n) => n.id === preferred);
-    if (p?.resources.fits(c)) return p;
-  }
-  let best: N | null = null;
-  let bestUse = Number.POSITIVE_INFINITY;
-  for (const n of nodes) {
-    if (n.id === preferred || !n.resources.fits(c)) continue;
-    const use = n.resources.utilization();
-    if (use < bestUse) {
-      best = n;
-      bestUse = use;
-    }
-  }
-  return best;
 }

@@ -63,13 +63,15 @@ function nodeManagerGone(err: unknown): boolean {
   return (err as NodeJS.ErrnoException | undefined)?.syscall === "listen" && !existsSync(sessionDir!);
 }
 
-/** The head made it in the session directory it started this worker with; gone with that directory. */
+/** The head made it in the session directory it started this worker with. */
 let secret: Buffer;
 try {
   secret = readSecretFile(sessionDir);
 } catch (err) {
-  if (existsSync(sessionDir)) throw err;
-  secret = await exitOrphaned(`its node manager at ${nmAddress} is gone (session directory removed)`);
+  // The head writes the secret before it starts any worker: no file means the session is gone.
+  // A secret that is there but unsafe or malformed is an error worth its stack.
+  if (existsSync(`${sessionDir}/secret`)) throw err;
+  secret = await exitOrphaned(`its node manager at ${nmAddress} is gone`);
 }
 
 const cw = new CoreWorker({

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { infeasibleReason, NodeResources, pickNode, toDemand } from "../../src/scheduling/index.js";
+import { infeasibleReason, NodeResources, toDemand } from "../../src/scheduling/index.js";
 
 describe("infeasibleReason", () => {
   it("is null when some node could ever fit the demand", () => {
@@ -51,41 +51,5 @@ describe("infeasibleReason", () => {
     const node = new NodeResources({ CPU: 2 });
     const demand = toDemand({ numGpus: 1 }, 1, "remote() options");
     assert.equal(infeasibleReason(demand, [node.total]), "needs 1 GPU, cluster has 0");
-  });
-});
-
-describe("pickNode", () => {
-  const mk = (id: string, total: Record<string, number>) => ({ id, resources: new NodeResources(total) });
-
-  it("prefers the preferred node when it fits now", () => {
-    const nodes = [mk("a", { CPU: 4 }), mk("b", { CPU: 4 })];
-    nodes[1].resources.allocate({ CPU: 3 });
-    assert.equal(pickNode({ CPU: 1 }, nodes, "b")?.id, "b");
-    assert.equal(pickNode({ CPU: 2 }, nodes, "b")?.id, "a", "b no longer fits");
-  });
-
-  it("otherwise picks the least utilized node that fits", () => {
-    const nodes = [mk("a", { CPU: 4 }), mk("b", { CPU: 4 }), mk("c", { CPU: 4, GPU: 1 })];
-    nodes[0].resources.allocate({ CPU: 2 });
-    nodes[1].resources.allocate({ CPU: 1 });
-    nodes[2].resources.allocate({ CPU: 3 });
-    assert.equal(pickNode({ CPU: 1 }, nodes)?.id, "b");
-    assert.equal(pickNode({ CPU: 1 }, nodes, "missing")?.id, "b");
-    assert.equal(pickNode({ GPU: 1 }, nodes)?.id, "c", "only c has a GPU");
-    assert.equal(pickNode({ CPU: 1 }, [mk("x", { CPU: 1 }), mk("y", { CPU: 1 })])?.id, "x", "ties go first");
-  });
-
-  it("returns null when nothing fits now", () => {
-    const nodes = [mk("a", { CPU: 1 })];
-    nodes[0].resources.allocate({ CPU: 1 });
-    assert.equal(pickNode({ CPU: 1 }, nodes), null);
-    assert.equal(pickNode({ GPU: 1 }, nodes), null);
-    assert.equal(pickNode({ CPU: 1 }, []), null);
-  });
-
-  it("does not allocate", () => {
-    const nodes = [mk("a", { CPU: 1 })];
-    pickNode({ CPU: 1 }, nodes);
-    assert.equal(nodes[0].resources.available.CPU, 1);
   });
 });
