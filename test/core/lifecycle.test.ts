@@ -290,7 +290,9 @@ describe("a driver process that goes away", () => {
         10_000,
         `the orphan line of worker ${pid}`,
       );
-      const mine = stderr.filter((l) => l.includes(`pid ${pid}`) || l.includes(`pid=${pid}`));
+      // Whole pids only: the driver's own lines carry `pid=<its pid>`, which may start with a worker's.
+      const own = new RegExp(`pid[ =]${pid}\\b`);
+      const mine = stderr.filter((l) => own.test(l));
       assert.equal(mine.length, 1, `worker ${pid} printed exactly one line: ${JSON.stringify(mine)}`);
       assert.match(mine[0]!, /exiting: its node manager at .* closed the connection$/);
     }
