@@ -104,7 +104,16 @@ export class Connection {
         this.destroy(err instanceof Error ? err : new Error(String(err)));
       }
     });
-    socket.on("error", (err) => this.markClosed(err));
+    // A socket error (ECONNRESET, EPIPE: the peer died) closes the connection like a close
+    // does: pending and later requests reject with RuntimeUnavailableError (the errno error
+    // as its cause), so callers see one typed error for "the peer is gone".
+    socket.on("error", (err) =>
+      this.markClosed(
+        new RuntimeUnavailableError(`connection to ${this.describe()} failed: ${err.message}`, {
+          cause: err,
+        }),
+      ),
+    );
     socket.on("close", () =>
       this.markClosed(new RuntimeUnavailableError(`connection to ${this.describe()} closed`)),
     );

@@ -140,6 +140,27 @@ describe("Connection close", () => {
     assert.equal(a.conn.isClosed, true);
   });
 
+  test("a socket error (the peer died: EPIPE, ECONNRESET) rejects pending requests with RuntimeUnavailableError, the errno error as cause", async () => {
+    const [a, b] = await connected(() => never);
+    const closes: Error[] = [];
+    a.conn.onClose((err) => closes.push(err));
+    const pending = a.conn.request({ t: Msg.GetObject, id: "1" });
+    const outcome = pending.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    await pollUntil(() => b.seen.length === 1, 10_000, "the request at the peer");
+    const epipe = Object.assign(new Error("write EPIPE"), { code: "EPIPE", errno: -32, syscall: "write" });
+    a.socket.destroy(epipe);
+    const err = await within(outcome, 10_000, "the pending request to settle");
+    // A raw errno error here crashed workers that test for RuntimeUnavailableError (peer gone).
+    assert.ok(err instanceof RuntimeUnavailableError, `rejected with ${String(err)}`);
+    assert.match(err.message, /connection to .* failed: write EPIPE/);
+    assert.equal(err.cause, epipe);
+    assert.deepEqual(closes, [err]);
+    await assert.rejects(a.conn.request({ t: Msg.GetObject, id: "2" }), (later: unknown) => later === err);
+  });
+
   test("requests after close reject with the close reason; sends are dropped; late onClose runs at once", async () => {
     const [a, b] = await connected();
     const reason = new RuntimeUnavailableError("test closed it");
