@@ -1,6 +1,12 @@
 import { defineRemoteTarget } from "../code-loading/index.js";
 import type { ObjectRef } from "../core-worker/index.js";
-import { ActorHandle as HandleClass, handleState, requireCoreWorker } from "../core-worker/index.js";
+import {
+  coreWorkerOf,
+  ActorHandle as HandleClass,
+  handleScope,
+  handleState,
+  requireCoreWorker,
+} from "../core-worker/index.js";
 import { type ActorInfo, type KillActorReply, Msg } from "../protocol/index.js";
 import { toDemand } from "../scheduling/index.js";
 import { currentNamespace } from "./init.js";
@@ -230,17 +236,12 @@ export async function getActor<T = UntypedActor>(
   checkKeys(options, ["namespace"], "getActor()");
   const namespace =
     optString(options as Record<string, unknown>, "namespace", "getActor()") ?? currentNamespace();
-  const info = await requireCoreWorker("getActor()").call<ActorInfo>({
-    t: Msg.GetNamedActor,
-    name,
-    namespace,
-  });
-  return HandleClass.create({
-    actorId: info.actorId,
-    className: info.className,
-    methods: info.methods,
-    owner: info.owner,
-  }) as ActorHandle<T>;
+  const cw = requireCoreWorker("getActor()");
+  const info = await cw.call<ActorInfo>({ t: Msg.GetNamedActor, name, namespace });
+  return HandleClass.create(
+    { actorId: info.actorId, className: info.className, methods: info.methods, owner: info.owner },
+    cw.scope,
+  ) as ActorHandle<T>;
 }
 
 /**
@@ -254,7 +255,7 @@ export async function kill(handle: unknown, options: { noRestart?: boolean } = {
   const noRestart = options.noRestart ?? true;
   if (typeof noRestart !== "boolean")
     throw new TypeError(`kill(): noRestart must be a boolean, got ${show(noRestart)}`);
-  const cw = requireCoreWorker("kill()");
+  const cw = coreWorkerOf(handleScope(handle), "kill()");
   const reply = await cw.call<KillActorReply>({ t: Msg.KillActor, actorId: state.actorId, noRestart });
   if (reply.deathError) cw.actorDied(state.actorId, reply.deathError);
 }

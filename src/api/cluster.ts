@@ -1,15 +1,16 @@
 import type { RuntimeContext } from "../core-worker/index.js";
-import { current, requireCoreWorker } from "../core-worker/index.js";
+import { currentCoreWorker, requireCoreWorker } from "../core-worker/index.js";
 import { Msg, type NodeInfo, type NodeResourcesView, type WorkerInfo } from "../protocol/index.js";
 
-/** GPU ids assigned to the current task or actor ([] in the driver or without GPUs). */
+/** GPU ids assigned to the current task or actor ([] in the driver or without GPUs). Reads the default instance. */
 export function getGpuIds(): number[] {
-  return [...current.gpuIds];
+  return [...(currentCoreWorker()?.context.gpuIds ?? [])];
 }
 
-/** Who and where the caller is: job, node, worker, and the current task/actor in workers. */
+/** Who and where the caller is: job, node, worker, and the current task/actor in workers (the default instance's). */
 export function getRuntimeContext(): RuntimeContext {
   const cw = requireCoreWorker("getRuntimeContext()");
+  const current = cw.context;
   const ctx: RuntimeContext = {
     jobId: cw.jobId,
     nodeId: cw.nodeId,

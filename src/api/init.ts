@@ -66,11 +66,15 @@ const INIT_KEYS = [
 
 interface DriverState {
   info: ClusterInfo;
+  cw: CoreWorker;
   head: ChildProcess | undefined;
   sessionDir: string | undefined;
   namespace: string;
   onExit: () => void;
+  /** Set by stopDriver: an exit of the head after that is expected. */
+  stopped: boolean;
 }
+/** The default instance's session (init/shutdown); sessions of startDriver are their callers'. */
 let state: DriverState | undefined;
 let starting: Promise<ClusterInfo> | undefined;
 
@@ -104,7 +108,11 @@ export async function init(opts: InitOptions = {}): Promise<ClusterInfo> {
       "tsray is already initialized; call `await ray.shutdown()` first, or pass { ignoreReinitError: true }",
     );
   }
-  starting = start(opts);
+  starting = start(opts).then((s) => {
+    state = s;
+    setCoreWorker(s.cw);
+    return s.info;
+  });
   try {
     return await starting;
   } finally {
@@ -112,7 +120,29 @@ export async function init(opts: InitOptions = {}): Promise<ClusterInfo> {
   }
 }
 
-async function start(opts: InitOptions): Promise<ClusterInfo> {
+/** A driver session that is not the process's default instance (see {@link startDriver}). */
+export interface DriverSession {
+  /** What init() would have returned. */
+  readonly info: ClusterInfo;
+  /** The session's core worker: refs and handles it creates or decodes stay bound to it. */
+  readonly coreWorker: CoreWorker;
+  /** Stop the session as shutdown() stops the default one (an embedded head with all its workers). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Internal (tests, in-process clusters): start a driver as init() does — an embedded
+ * cluster, or a connection to `address` — without making it the process's default
+ * instance. The top-level API keeps using the default; refs and handles of this
+ * session reach its own core worker. Same options and errors as init().
+ */
+export async function startDriver(opts: InitOptions = {}): Promise<DriverSession> {
+  checkKeys(opts, INIT_KEYS, "startDriver()");
+  const s = await start(opts);
+  return { info: s.info, coreWorker: s.cw, stop: () => stopDriver(s) };
+}
+
+async function start(opts: InitOptions): Promise<DriverState> {
   const raw = opts as Record<string, unknown>;
   const address = optString(raw, "address", "init()");
   const namespace = optString(raw, "namespace", "init()") ?? "default";
@@ -244,12 +274,11 @@ async function start(opts: InitOptions): Promise<ClusterInfo> {
         }
     };
     process.on("exit", onExit);
-    state = { info, head, sessionDir, namespace, onExit };
+    const session: DriverState = { info, cw, head, sessionDir, namespace, onExit, stopped: false };
     head?.once("exit", (code, signal) => {
-      if (state?.head === head) onHeadDied(head!, sessionDir!, code, signal);
+      if (!session.stopped) onHeadDied(head!, sessionDir!, code, signal);
     });
-    setCoreWorker(cw);
-    return info;
+    return session;
   } catch (err) {
     cw.close();
     if (head) head.kill("SIGKILL");
@@ -332,6 +361,15 @@ export async function shutdown(): Promise<void> {
   const cw = currentCoreWorker();
   if (!s || !cw || cw.opts.mode !== "driver") return;
   state = undefined;
+  await stopDriver(s);
+  setCoreWorker(undefined);
+}
+
+/** Stop one driver session: its embedded head (and so its workers), its core worker, its files. */
+async function stopDriver(s: DriverState): Promise<void> {
+  if (s.stopped) return;
+  s.stopped = true;
+  const cw = s.cw;
   process.off("exit", s.onExit);
   if (s.head) {
     const exited = new Promise<void>((resolve) => {
@@ -355,7 +393,6 @@ export async function shutdown(): Promise<void> {
     }
   }
   cw.close();
-  setCoreWorker(undefined);
   if (s.sessionDir) rmSync(s.sessionDir, { recursive: true, force: true });
 }
 

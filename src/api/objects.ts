@@ -1,4 +1,4 @@
-import { ObjectRef, requireCoreWorker } from "../core-worker/index.js";
+import { type CoreWorker, coreWorkerOf, ObjectRef, requireCoreWorker } from "../core-worker/index.js";
 import { optTimeout, show } from "./validate.js";
 
 /** Options of get(). */
@@ -15,6 +15,25 @@ function checkRef(ref: unknown, where: string): asserts ref is ObjectRef<unknown
 }
 
 /**
+ * The one core worker that `refs` (checked, at least one) belong to: each ref is read
+ * by the core worker that made or decoded it, not by the default instance.
+ */
+function workerOfAll(refs: readonly ObjectRef<unknown>[], where: string): CoreWorker {
+  const first = refs[0]!.scope;
+  const cw = coreWorkerOf(first, where);
+  for (let i = 1; i < refs.length; i++) {
+    const s = refs[i]!.scope;
+    if (s !== first && coreWorkerOf(s, where) !== cw) {
+      throw new TypeError(
+        `${where}: element ${i} and element 0 belong to different core workers (two tsray runtimes in ` +
+          "this process); pass each one's refs in a call of their own",
+      );
+    }
+  }
+  return cw;
+}
+
+/**
  * Read the value of a ref, or of an array of refs (results in input order).
  * Rejects with the task's error (RayTaskError, WorkerCrashedError, ...) if it
  * failed, or GetTimeoutError after `timeout` ms. Values are fresh copies.
@@ -28,13 +47,16 @@ export function get<T>(refs: readonly ObjectRef<T>[], options?: GetOptions): Pro
 export function get(refOrRefs: unknown, options: GetOptions = {}): Promise<unknown> {
   try {
     const timeout = optTimeout((options as GetOptions | undefined)?.timeout, "get()");
-    const cw = requireCoreWorker("get()");
     if (Array.isArray(refOrRefs)) {
+      if (refOrRefs.length === 0) return requireCoreWorker("get()").objects.get([], timeout);
       for (let i = 0; i < refOrRefs.length; i++) checkRef(refOrRefs[i], `get() element ${i}`);
-      return cw.objects.get(refOrRefs as ObjectRef<unknown>[], timeout);
+      const refs = refOrRefs as ObjectRef<unknown>[];
+      return workerOfAll(refs, "get()").objects.get(refs, timeout);
     }
     checkRef(refOrRefs, "get()");
-    return cw.objects.get([refOrRefs], timeout).then((v) => v[0]);
+    return coreWorkerOf(refOrRefs.scope, "get()")
+      .objects.get([refOrRefs], timeout)
+      .then((v) => v[0]);
   } catch (err) {
     return Promise.reject(err);
   }
@@ -85,7 +107,7 @@ export async function wait<R extends ObjectRef<unknown>>(
   }
   const timeout = optTimeout(options.timeout, "wait()");
   if (refs.length === 0) return [[], []];
-  const cw = requireCoreWorker("wait()");
+  const cw = workerOfAll(refs as readonly ObjectRef<unknown>[], "wait()");
   return (await cw.objects.wait(refs as readonly ObjectRef<unknown>[], numReturns, timeout)) as [R[], R[]];
 }
 
@@ -106,5 +128,5 @@ export async function cancel(ref: ObjectRef<unknown>, options: { force?: boolean
   if (options.force !== undefined && typeof options.force !== "boolean") {
     throw new TypeError(`cancel(): force must be a boolean, got ${show(options.force)}`);
   }
-  requireCoreWorker("cancel()").cancel(ref, options.force === true);
+  coreWorkerOf(ref.scope, "cancel()").cancel(ref, options.force === true);
 }

@@ -10,7 +10,7 @@ import {
 import { classesSettled, decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { Checkpointer } from "./checkpoint.js";
-import { current } from "./context.js";
+import type { TaskContext } from "./context.js";
 import { type ExecutorHost, sendDone } from "./task-executor.js";
 
 interface Call {
@@ -58,19 +58,23 @@ export class ActorExecutor {
   /** An async saveCheckpoint() is running: no call starts meanwhile. */
   private saving = false;
 
+  private readonly current: TaskContext;
+
   constructor(
     private readonly host: ExecutorHost,
     /** The control store, where checkpoints are kept. */
     private readonly controlStore: () => Connection,
-  ) {}
+  ) {
+    this.current = host.context;
+  }
 
   /** Become the actor: load the class, resolve arguments, construct. Throws the constructor's error as RayTaskError. */
   async create(msg: CreateActor): Promise<Record<string, never>> {
     if (this.spec) throw new Error(`this worker already hosts actor ${this.spec.actorId}`);
     const { spec } = msg;
     this.spec = spec;
-    current.actorId = spec.actorId;
-    current.gpuIds = msg.gpu;
+    this.current.actorId = spec.actorId;
+    this.current.gpuIds = msg.gpu;
     if (msg.gpu.length > 0) process.env.CUDA_VISIBLE_DEVICES = msg.gpu.join(",");
     try {
       const Cls = (await loadTarget(spec.desc)) as new (...a: unknown[]) => Record<string, unknown>;
@@ -87,7 +91,7 @@ export class ActorExecutor {
         if (msg.ckpt) {
           const where = `${spec.className}.restoreCheckpoint`;
           try {
-            const state = decode(msg.ckpt.state);
+            const state = decode(msg.ckpt.state, this.host.scope);
             await classesSettled();
             await instance.restoreCheckpoint(state);
           } catch (err) {
@@ -100,7 +104,7 @@ export class ActorExecutor {
       this.instance = instance;
     } catch (err) {
       this.spec = undefined;
-      if (err instanceof DependencyFailed) throw decode(err.encoded);
+      if (err instanceof DependencyFailed) throw decode(err.encoded, this.host.scope);
       if (err instanceof RestoreFailed) throw err.error;
       throw RayTaskError.wrap(`${spec.className}.constructor`, err, process.pid);
     }
@@ -238,7 +242,7 @@ export class ActorExecutor {
     let result: unknown;
     call.mark = importMark();
     try {
-      current.taskId = `${call.conn.peerId || "caller"}:${call.msg.id}`;
+      this.current.taskId = `${call.conn.peerId || "caller"}:${call.msg.id}`;
       result = method.apply(this.instance, args);
     } catch (err) {
       this.fail(call, err, t0, true);
@@ -254,8 +258,8 @@ export class ActorExecutor {
   }
 
   private decodeInline(args: Uint8Array, dep: PushActorTask["dep"]): unknown[] {
-    const out = decode(args) as unknown[];
-    if (dep) for (const [i, , , v] of dep) if (v !== null) out[i] = decode(v);
+    const out = decode(args, this.host.scope) as unknown[];
+    if (dep) for (const [i, , , v] of dep) if (v !== null) out[i] = decode(v, this.host.scope);
     return out;
   }
 

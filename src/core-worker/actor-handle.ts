@@ -1,5 +1,7 @@
 import { inspect } from "node:util";
-import { ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+import { decodingContext, ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+import { currentCoreWorker } from "./runtime.js";
+import type { CoreWorkerScope } from "./scope.js";
 
 /** Internal state of a handle, under a symbol so user method names never collide with it. */
 export const HANDLE = Symbol.for("tsray.actor-handle");
@@ -13,18 +15,15 @@ export interface HandleState {
   readonly owner: string;
 }
 
-/** How a process turns `handle.method.remote(args)` into an actor call (set by the core worker). */
+/** How a core worker turns `handle.method.remote(args)` into an actor call (set by it on its scope). */
 export interface ActorCallHooks {
   call(state: HandleState, method: string, args: unknown[], numReturns: number): unknown;
   handleCreated(state: HandleState): void;
   handleReleased(state: HandleState): void;
 }
-const finalizer = new FinalizationRegistry<HandleState>((s) => hooks?.handleReleased(s));
-let hooks: ActorCallHooks | undefined;
-/** Install the process's actor-call hooks. */
-export function setActorCallHooks(h: ActorCallHooks | undefined): void {
-  hooks = h;
-}
+
+/** The scope of the core worker a handle belongs to, under a symbol like its state. */
+const SCOPE = Symbol("tsray.actor-handle.scope");
 
 const PASSTHROUGH = new Set<string | symbol>([
   "then",
@@ -49,18 +48,24 @@ export class ActorHandle {
   /** `using handle = Cls.remote()` drops this copy at the end of the scope. */
   declare readonly [Symbol.dispose]: () => void;
 
-  /** Make a handle (internal: users get handles from `Cls.remote()`, getActor, or values). */
-  static create(state: HandleState): ActorHandle {
+  /**
+   * Make a handle (internal: users get handles from `Cls.remote()`, getActor, or values),
+   * bound to `scope`'s core worker (by default the process's default instance): its
+   * calls, release and collection go there.
+   */
+  static create(state: HandleState, scope?: CoreWorkerScope): ActorHandle {
+    const s = scope ?? currentCoreWorker()?.scope;
     // `this`, not the class's own name: a self-reference makes bundlers rename the class.
     const target = Object.create(this.prototype) as ActorHandle;
     Object.defineProperty(target, HANDLE, { value: state });
+    Object.defineProperty(target, SCOPE, { value: s });
     const methodCache = new Map<string, unknown>();
     const proxy = new Proxy(target, {
       get(t, key, receiver) {
         if (typeof key === "symbol" || PASSTHROUGH.has(key)) return Reflect.get(t, key, receiver);
         if (state.methods.includes(key)) {
           let m = methodCache.get(key);
-          if (!m) methodCache.set(key, (m = makeMethod(state, key, 1)));
+          if (!m) methodCache.set(key, (m = makeMethod(state, key, 1, s)));
           return m;
         }
         if (key === "toString") return () => `ActorHandle(${state.className}, ${state.actorId})`;
@@ -82,12 +87,14 @@ export class ActorHandle {
     const release = () => {
       if (released) return;
       released = true;
-      finalizer.unregister(proxy);
-      hooks?.handleReleased(state);
+      s?.handleFinalizer.unregister(proxy);
+      s?.actorHooks?.handleReleased(state);
     };
     Object.defineProperty(target, Symbol.dispose, { value: release });
-    finalizer.register(proxy, state, proxy);
-    hooks?.handleCreated(state);
+    if (s) {
+      s.handleFinalizer.register(proxy, state, proxy);
+      s.actorHooks?.handleCreated(state);
+    }
     return proxy;
   }
 
@@ -97,7 +104,12 @@ export class ActorHandle {
   }
 }
 
-function makeMethod(state: HandleState, method: string, numReturns: number): unknown {
+function makeMethod(
+  state: HandleState,
+  method: string,
+  numReturns: number,
+  scope: CoreWorkerScope | undefined,
+): unknown {
   const fn = function actorMethodCalledDirectly(): never {
     throw new TypeError(
       `actor method ${state.className}.${method} cannot be called directly; use handle.${method}.remote(...args)`,
@@ -106,6 +118,8 @@ function makeMethod(state: HandleState, method: string, numReturns: number): unk
   Object.defineProperties(fn, {
     remote: {
       value: (...args: unknown[]) => {
+        // A handle whose core worker is gone (or that had none) uses the default instance.
+        const hooks = scope?.actorHooks ?? currentCoreWorker()?.scope.actorHooks;
         if (!hooks) throw new TypeError(`${state.className}.${method}.remote(): tsray is not initialized`);
         return hooks.call(state, method, args, numReturns);
       },
@@ -124,11 +138,17 @@ function makeMethod(state: HandleState, method: string, numReturns: number): unk
             `${state.className}.${method}.options(): numReturns must be an integer >= 1, got ${String(n)}`,
           );
         }
-        return makeMethod(state, method, n);
+        return makeMethod(state, method, n, scope);
       },
     },
   });
   return fn;
+}
+
+/** The scope of the core worker a handle belongs to (undefined: made while none ran, or not a handle). */
+export function handleScope(v: unknown): CoreWorkerScope | undefined {
+  if (typeof v !== "object" || v === null || !(v instanceof ActorHandle)) return undefined;
+  return (v as unknown as Record<symbol, CoreWorkerScope | undefined>)[SCOPE];
 }
 
 /** The state of a handle, or undefined if `v` is not one. */
@@ -147,6 +167,9 @@ installExtension(
   },
   (data) => {
     const [actorId, className, methods, owner] = data as [string, string, string[], string];
-    return ActorHandle.create({ actorId, className, methods, owner });
+    return ActorHandle.create(
+      { actorId, className, methods, owner },
+      decodingContext() as CoreWorkerScope | undefined,
+    );
   },
 );

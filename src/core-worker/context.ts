@@ -1,7 +1,7 @@
 /**
  * What the current process is and what it is running, for getRuntimeContext()
- * and getGpuIds(). Normal-task workers run one task at a time, so a plain module
- * variable is exact for them.
+ * and getGpuIds(). Normal-task workers run one task at a time, so one task context
+ * per core worker is exact for them.
  */
 export interface RuntimeContext {
   /** Id of the job (driver session) this process works for. */
@@ -25,9 +25,21 @@ export interface RuntimeContext {
   readonly pid: number;
 }
 
-interface Current {
+/**
+ * What one core worker is running now (executor state, one per core worker, not per
+ * process): written by its executors, read by getRuntimeContext()/getGpuIds() through
+ * the default instance.
+ */
+export interface TaskContext {
+  /** The task or call running now (see RuntimeContext.taskId for interleaving actor calls). */
   taskId: string | undefined;
+  /** The actor this core worker hosts. */
   actorId: string | undefined;
+  /** GPU ids assigned to the running task or the hosted actor. */
   gpuIds: number[];
 }
-export const current: Current = { taskId: undefined, actorId: undefined, gpuIds: [] };
+
+/** A fresh task context: nothing running, no actor, no GPUs. */
+export function newTaskContext(): TaskContext {
+  return { taskId: undefined, actorId: undefined, gpuIds: [] };
+}

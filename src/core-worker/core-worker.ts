@@ -21,14 +21,15 @@ import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint, notServed } from "../transport/index.js";
 import { collectAndSettle } from "../util/gc.js";
 import { ActorExecutor } from "./actor-executor.js";
-import { ActorHandle, type HandleState, setActorCallHooks } from "./actor-handle.js";
+import { ActorHandle, type HandleState } from "./actor-handle.js";
 import { type ActorCall, ActorSubmitter } from "./actor-submitter.js";
-import { current } from "./context.js";
+import { newTaskContext, type TaskContext } from "./context.js";
 import { KeepAlive } from "./keep-alive.js";
 import { ObjectManager } from "./object-manager.js";
 import type { ObjectRef } from "./object-ref.js";
 import { PENDING } from "./object-table.js";
 import { ACTOR_REF_PREFIX } from "./ref-key.js";
+import { CoreWorkerScope } from "./scope.js";
 import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
 import { TaskSubmitter } from "./task-submitter.js";
@@ -67,12 +68,17 @@ export type ActorCreateOptions = Omit<
 >;
 
 /**
- * The per-process runtime (Ray's CoreWorker), in the driver and in every worker:
- * owns the objects this process creates, submits tasks to leased workers and
- * calls to actors, runs tasks and hosts an actor when it is a worker, and serves
- * its objects to borrowers.
+ * The runtime of a driver or worker (Ray's CoreWorker): owns the objects it creates,
+ * submits tasks to leased workers and calls to actors, runs tasks and hosts an actor
+ * when it is a worker, and serves its objects to borrowers. Nothing of it is
+ * process-wide: one process may run several (each with its own endpoint, tables and
+ * {@link CoreWorkerScope}); the process's entry points make one the default instance.
  */
 export class CoreWorker {
+  /** Where this core worker's refs and handles report, and what values it decodes bind to. */
+  readonly scope: CoreWorkerScope = new CoreWorkerScope(this);
+  /** What this core worker is running now (its executors keep it current). */
+  readonly context: TaskContext = newTaskContext();
   readonly endpoint: Endpoint;
   readonly keepAlive: KeepAlive;
   readonly objects: ObjectManager;
@@ -100,7 +106,7 @@ export class CoreWorker {
     this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec, opts.secret);
     this.endpoint.unrefSockets = opts.mode === "driver";
     this.keepAlive = new KeepAlive(opts.mode === "driver");
-    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive);
+    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive, this.scope);
     this.objects.onBlock = (b) => (b ? this.enterBlocked() : this.exitBlocked());
     const objects = this.objects;
     this.collector =
@@ -138,10 +144,12 @@ export class CoreWorker {
       pinFor: (peer, keys) => this.objects.pinFor(peer, keys),
       whenRegistered: (fn) => this.objects.whenRegistered(fn),
       afterTask: () => this.collector?.afterTask(),
+      context: this.context,
+      scope: this.scope,
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
-    setActorCallHooks({
+    this.scope.actorHooks = {
       call: (state, method, args, n) => this.submitActorCall(state, method, args, n),
       handleCreated: (s) => {
         if (s.owner) this.objects.onRefCreated(ACTOR_REF_PREFIX + s.actorId, s.owner);
@@ -149,7 +157,7 @@ export class CoreWorker {
       handleReleased: (s) => {
         if (s.owner) this.objects.onRefReleased(ACTOR_REF_PREFIX + s.actorId);
       },
-    });
+    };
     this.endpoint.onPeer = (conn) => conn.onClose(() => this.objects.onPeerGone(conn.peerAddress));
   }
 
@@ -188,7 +196,7 @@ export class CoreWorker {
   /** Attach the node's object store (learned at registration). */
   setStore(info: StoreInfo): void {
     this.objects.store?.close();
-    this.objects.store = new StoreClient(info, () => this.nodeManager());
+    this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope);
   }
 
   /** Set the runtime key under which the node manager starts workers for this job. */
@@ -420,7 +428,10 @@ export class CoreWorker {
         () => undefined,
       );
     }
-    return ActorHandle.create({ actorId, className: opts.className, methods: opts.methods, owner });
+    return ActorHandle.create(
+      { actorId, className: opts.className, methods: opts.methods, owner },
+      this.scope,
+    );
   }
 
   private submitActorCall(state: HandleState, method: string, args: unknown[], numReturns: number): unknown {
@@ -459,6 +470,7 @@ export class CoreWorker {
   // ---- worker blocking (nested gets) ---------------------------------------
 
   private enterBlocked(): void {
+    const current = this.context;
     if (this.opts.mode !== "worker" || current.actorId !== undefined || current.taskId === undefined) return;
     if (this.blockedDepth++ === 0) this.nm?.send({ t: Msg.WorkerBlocked });
   }
@@ -526,7 +538,7 @@ export class CoreWorker {
       workerId: this.opts.workerId,
       address: this.address,
       pid: process.pid,
-      kind: this.opts.mode === "driver" ? "driver" : current.actorId !== undefined ? "actor" : "worker",
+      kind: this.opts.mode === "driver" ? "driver" : this.context.actorId !== undefined ? "actor" : "worker",
       rss: usage.rss,
       heapUsed: usage.heapUsed,
       fullGcs: this.collector?.fullGcs ?? 0,
@@ -547,7 +559,7 @@ export class CoreWorker {
     this.nm?.flush();
     this.objects.store?.close();
     this.objects.close();
-    setActorCallHooks(undefined);
+    this.scope.close();
     this.endpoint.close();
     this.keepAlive.close();
   }

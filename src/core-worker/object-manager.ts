@@ -19,7 +19,7 @@ import {
 } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import type { KeepAlive } from "./keep-alive.js";
-import { ObjectRef, setRefHooks, uncountedRef } from "./object-ref.js";
+import { ObjectRef, uncountedRef } from "./object-ref.js";
 import {
   detach,
   FAILED,
@@ -31,6 +31,7 @@ import {
   UNREGISTERED,
 } from "./object-table.js";
 import { RefCounter } from "./ref-counter.js";
+import { CoreWorkerScope } from "./scope.js";
 
 /** Top-level ref arguments of a call: [index, id, owner, inline value or null]. */
 export type DepList = DepTuple[];
@@ -55,9 +56,13 @@ export class ObjectManager extends RefCounter {
   /** Blocked-in-get notifications (workers lend their CPU while they wait). */
   onBlock: ((blocked: boolean) => void) | undefined;
 
-  constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive) {
-    super(selfId, endpoint, keepAlive);
-    setRefHooks({
+  /**
+   * @param scope the scope of the core worker this serves (its refs report here, values it
+   *   decodes bind theirs to it); a scope of its own when used alone
+   */
+  constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive, scope = new CoreWorkerScope()) {
+    super(selfId, endpoint, keepAlive, scope);
+    scope.refHooks = {
       created: (ref) => this.onRefInstance(ref),
       released: (key) => this.onRefReleased(key),
       storedAt: (ref) => {
@@ -68,7 +73,7 @@ export class ObjectManager extends RefCounter {
         const e = this.objects.forRef(ref);
         if (e) this.locate(e, [size, store]);
       },
-    });
+    };
   }
 
   /** [size, store name] of an owned value sealed in this node's store, for readers to go there directly. */
@@ -279,7 +284,7 @@ export class ObjectManager extends RefCounter {
       if (e && e.state !== PENDING) {
         if (e.state === FAILED) return Promise.reject(errorCodec.decode(e.data!));
         if (e.stored) (missing ??= []).push(i);
-        else out[i] = e.hasValue ? e.value : decode(e.data!);
+        else out[i] = e.hasValue ? e.value : decode(e.data!, this.home.scope);
       } else {
         (missing ??= []).push(i);
       }
@@ -295,7 +300,7 @@ export class ObjectManager extends RefCounter {
   /** The value of a settled entry: decoded bytes, or read in place from the object store. */
   private read(e: ObjEntry): unknown {
     if (e.state === FAILED) throw errorCodec.decode(e.data!);
-    return e.stored ? this.requireStore().get(e.id) : inlineValue(e);
+    return e.stored ? this.requireStore().get(e.id) : inlineValue(e, this.home.scope);
   }
 
   private async waitAndRead(
@@ -320,7 +325,7 @@ export class ObjectManager extends RefCounter {
       for (let k = 0; k < missing.length; k++) {
         const e = entries[k]!;
         if (e.state === FAILED) throw errorCodec.decode(e.data!);
-        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : inlineValue(e);
+        out[missing[k]!] = e.stored ? await this.requireStore().get(e.id) : inlineValue(e, this.home.scope);
       }
       await classesSettled();
       return out;
@@ -551,16 +556,18 @@ export class ObjectManager extends RefCounter {
   }
 
   override close(): void {
-    setRefHooks(undefined);
+    this.home.scope.refHooks = undefined;
     super.close();
   }
 }
 
 const EMPTY = new Uint8Array(0);
 /**
- * Sequence numbers of owned objects, for every core worker this process runs in turn
- * (init, shutdown, init): a ref of an earlier session reports its number when it is
- * collected, and must not match an object of a later one.
+ * Sequence numbers of owned objects, shared by every core worker of this process (a
+ * counter, not a singleton: nothing else is shared). Since each core worker has its own
+ * finalizer, a ref of an earlier session no longer reports to a later one; numbers that
+ * never repeat in a process still keep any ref that crosses core workers (by mistake)
+ * from naming another's object.
  */
 let nextObject = 1;
 /** The encoding of an empty argument list (shared: nothing ever writes into it). */
@@ -570,9 +577,9 @@ function rawOf(e: ObjEntry): { data: Uint8Array; failed: boolean; stored: number
   return { data: e.stored ? EMPTY : bytesOf(e), failed: e.state === FAILED, stored: e.stored };
 }
 
-/** The value of a settled, not stored entry (a fresh copy unless it is a primitive). */
-function inlineValue(e: ObjEntry): unknown {
-  return e.hasValue ? e.value : decode(e.data!);
+/** The value of a settled, not stored entry (a fresh copy unless it is a primitive), decoded in `scope`. */
+function inlineValue(e: ObjEntry, scope: CoreWorkerScope): unknown {
+  return e.hasValue ? e.value : decode(e.data!, scope);
 }
 
 /**

@@ -1,5 +1,7 @@
 import { inspect } from "node:util";
-import { ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+import { decodingContext, ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
+import { currentCoreWorker } from "./runtime.js";
+import type { CoreWorkerScope } from "./scope.js";
 
 /**
  * Where one core worker's own objects live, shared by its refs and entries: a ref to
@@ -11,12 +13,14 @@ export interface OwnerHome {
   readonly address: string;
   /** `<owner worker id>/`: an own object's id is this followed by its sequence number. */
   readonly prefix: string;
+  /** The owning core worker's scope: refs made with this home belong to it. */
+  readonly scope: CoreWorkerScope;
 }
 
 /** A ref's key: the sequence number of an object of its home's process, or the object id. */
 export type RefKey = number | string;
 
-/** What a process's core worker does when refs are created and dropped (set by core-worker.ts). */
+/** What a core worker does when its refs are created and dropped (set by its object manager on its scope). */
 export interface RefHooks {
   created(ref: ObjectRef<unknown>): void;
   /** A ref was released or collected: its {@link ObjectRef.key}. */
@@ -26,25 +30,6 @@ export interface RefHooks {
   /** Receiving side: the sender said the value sits in store `store` (see storedAt). */
   located(ref: ObjectRef<unknown>, size: number, store: string): void;
 }
-let hooks: RefHooks | undefined;
-/**
- * Refs released by hand whose instances are not collected yet, per key. Registering
- * without an unregister token costs half as much as with one (a token is a second
- * weak cell and a hash-table entry per ref, on every call's hot path), so release()
- * does not unregister: it counts here, and the finalizer skips that many collections
- * of the key. If another instance with the same key is collected first, the skip lands
- * on it and the hand-released instance's collection releases instead: the object may
- * live until then, never shorter than a live ref needs. (Instances of one object may
- * have different keys — a number where this process made the ref, the id where it
- * was deserialized — each key counts its own instances, so the balance holds.)
- */
-const releasedByHand = new Map<RefKey, number>();
-const finalizer = new FinalizationRegistry<RefKey>((key) => {
-  const skip = releasedByHand.get(key);
-  if (skip === undefined) hooks?.released(key);
-  else if (skip > 1) releasedByHand.set(key, skip - 1);
-  else releasedByHand.delete(key);
-});
 
 /** False while {@link uncountedRef} constructs a ref. */
 let announce = true;
@@ -57,11 +42,6 @@ let announce = true;
 export function uncountedRef<T>(seq: number, home: OwnerHome): ObjectRef<T> {
   announce = false;
   return new ObjectRef<T>(seq, home);
-}
-
-/** Install the process's reference hooks (one core worker per process). */
-export function setRefHooks(h: RefHooks | undefined): void {
-  hooks = h;
 }
 
 /**
@@ -82,21 +62,32 @@ export class ObjectRef<T = unknown> {
   readonly key: RefKey;
   /** Internal: the owner: its {@link OwnerHome} for a numeric key, else its address. */
   readonly home: OwnerHome | string;
-  private released = false;
+  /**
+   * Internal: the scope of the core worker this ref belongs to (the one that created or
+   * decoded it); undefined for a ref made while no core worker ran; null once released
+   * (one slot for both: a held ref costs no more than before it had a scope).
+   */
+  scope: CoreWorkerScope | undefined | null;
 
   /**
    * @param id globally unique object id (`<owner worker id>/<n>`)
    * @param ownerAddress where the owning process listens
    */
   constructor(id: string, ownerAddress: string);
+  /** Internal: a ref made by `scope`'s core worker from an id (decoding); without one, the default instance's. */
+  constructor(id: string, ownerAddress: string, scope: CoreWorkerScope | undefined);
   /** Internal: a ref to object number `seq` of `home`'s process (see {@link OwnerHome}). */
   constructor(seq: number, home: OwnerHome);
-  constructor(key: RefKey, home: OwnerHome | string) {
+  constructor(key: RefKey, home: OwnerHome | string, scope?: CoreWorkerScope) {
     this.key = key;
     this.home = home;
-    finalizer.register(this, key);
-    if (announce) hooks?.created(this as ObjectRef<unknown>);
-    else announce = true;
+    const s = typeof home === "string" ? (scope ?? currentCoreWorker()?.scope) : home.scope;
+    this.scope = s;
+    if (s) {
+      s.refFinalizer.register(this, key);
+      if (announce) s.refHooks?.created(this as ObjectRef<unknown>);
+    }
+    announce = true;
   }
 
   /** Globally unique object id (`<owner worker id>/<n>`); built on each read for an own object's ref. */
@@ -113,15 +104,15 @@ export class ObjectRef<T = unknown> {
 
   /** Drop this ref now instead of at garbage collection. Idempotent; the ref must not be used afterwards. */
   release(): void {
-    if (this.released) return;
-    this.released = true;
-    releasedByHand.set(this.key, (releasedByHand.get(this.key) ?? 0) + 1);
-    hooks?.released(this.key);
+    const s = this.scope;
+    if (s === null) return;
+    this.scope = null;
+    s?.releasedNow(this.key);
   }
 
   /** True once `release()` ran. */
   get isReleased(): boolean {
-    return this.released;
+    return this.scope === null;
   }
 
   /** `using ref = f.remote()` releases the ref at the end of the scope. */
@@ -145,13 +136,13 @@ installExtension(
     noteContainedRef(ref);
     // A value the owner keeps in its node's store travels with where it is, so a
     // reader on that node maps it at once instead of first asking the owner.
-    const at = hooks?.storedAt(ref);
+    const at = ref.scope?.refHooks?.storedAt(ref);
     return at ? [ref.id, ref.ownerAddress, at[0], at[1]] : [ref.id, ref.ownerAddress];
   },
   (data) => {
     const [id, owner, size, store] = data as [string, string, number?, string?];
-    const ref = new ObjectRef(id, owner);
-    if (store !== undefined) hooks?.located(ref, size!, store);
+    const ref = new ObjectRef(id, owner, decodingContext() as CoreWorkerScope | undefined);
+    if (store !== undefined) ref.scope?.refHooks?.located(ref, size!, store);
     return ref;
   },
 );

@@ -7,6 +7,7 @@ import type { KeepAlive } from "./keep-alive.js";
 import type { ObjectRef, OwnerHome, RefKey } from "./object-ref.js";
 import { ObjEntry, PENDING, REGISTERED, REGISTERING, UNREGISTERED } from "./object-table.js";
 import { refKey } from "./ref-key.js";
+import type { CoreWorkerScope } from "./scope.js";
 
 /**
  * Distributed reference counting, per process (the ownership model):
@@ -39,6 +40,7 @@ export class RefCounter {
     protected readonly selfId: string,
     protected readonly endpoint: Endpoint,
     protected readonly keepAlive: KeepAlive,
+    scope: CoreWorkerScope,
   ) {
     const prefix = `${selfId}/`;
     // The address is known once the endpoint listens: read it then.
@@ -47,6 +49,7 @@ export class RefCounter {
       get address() {
         return endpoint.listenAddress;
       },
+      scope,
     };
     this.objects = new EntryMap(this.home);
   }

@@ -1,20 +1,24 @@
 import { RuntimeUnavailableError } from "../errors/index.js";
 import type { CoreWorker } from "./core-worker.js";
+import type { CoreWorkerScope } from "./scope.js";
 
 /**
- * The process's one core worker, on globalThis so that every copy of the tsray
+ * The process's default core worker: the one the top-level API uses where nothing
+ * names one (`f.remote()`, `put`, `getRuntimeContext()`; refs and handles use their
+ * own). Set by the process's entry points (init() in a driver, the worker's main).
+ * Other core workers may run beside it. On globalThis so that every copy of the tsray
  * package loaded in this process (e.g. a user's node_modules copy and the worker's
- * own) drives the same runtime.
+ * own) uses the same default.
  */
 const KEY = Symbol.for("tsray.core-worker");
 const g = globalThis as unknown as Record<symbol, CoreWorker | undefined>;
 
-/** The running core worker, or undefined before init()/after shutdown(). */
+/** The default core worker, or undefined before init()/after shutdown(). */
 export function currentCoreWorker(): CoreWorker | undefined {
   return g[KEY];
 }
 
-/** The running core worker; throws a clear error when tsray is not initialized. */
+/** The default core worker; throws a clear error when tsray is not initialized. */
 export function requireCoreWorker(what: string): CoreWorker {
   const cw = g[KEY];
   if (!cw) {
@@ -23,7 +27,16 @@ export function requireCoreWorker(what: string): CoreWorker {
   return cw;
 }
 
-/** Install (or clear) the process's core worker. */
+/** Install (or clear) the process's default core worker. */
 export function setCoreWorker(cw: CoreWorker | undefined): void {
   g[KEY] = cw;
+}
+
+/**
+ * The core worker a ref or handle belongs to (its `scope`), while that one runs; else
+ * the default instance (a ref made while none ran, or whose core worker has closed).
+ * Throws as {@link requireCoreWorker} when there is neither.
+ */
+export function coreWorkerOf(scope: CoreWorkerScope | undefined | null, what: string): CoreWorker {
+  return scope?.worker ?? requireCoreWorker(what);
 }

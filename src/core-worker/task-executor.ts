@@ -1,9 +1,15 @@
 import { importMark, loadedTarget, loadTarget, settledSince } from "../code-loading/index.js";
 import { RayTaskError, TaskCancelledError } from "../errors/index.js";
 import { type FunctionDescriptor, Msg, type PushTask, type TaskDone } from "../protocol/index.js";
-import { classesSettled, decode, encodeError, type StoreBlob } from "../serialization/index.js";
+import {
+  classesSettled,
+  type DecodeContext,
+  decode,
+  encodeError,
+  type StoreBlob,
+} from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
-import { current } from "./context.js";
+import type { TaskContext } from "./context.js";
 import { encodeReturns } from "./returns.js";
 
 /** What the executors need from their process's core worker. */
@@ -18,6 +24,10 @@ export interface ExecutorHost {
   whenRegistered(fn: () => void): void;
   /** A task or call finished (workers may collect garbage when idle). */
   afterTask(): void;
+  /** The core worker's task context, which the executors keep current. */
+  readonly context: TaskContext;
+  /** The core worker's scope: refs and handles decoded from arguments bind to it. */
+  readonly scope: DecodeContext;
 }
 
 /**
@@ -87,7 +97,11 @@ export class TaskExecutor {
   /** Armed while a task runs with others queued behind it. */
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly host: ExecutorHost) {}
+  private readonly current: TaskContext;
+
+  constructor(private readonly host: ExecutorHost) {
+    this.current = host.context;
+  }
 
   /** Accept a task pushed by an owner. */
   onPushTask(msg: PushTask, conn: Connection): void {
@@ -169,8 +183,8 @@ export class TaskExecutor {
       // An argument holds an instance of a class whose module is not imported here yet.
       const classes = classesSettled();
       if (classes) return this.runAfter(classes, job, t0, fn, args);
-      current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
-      current.gpuIds = job.msg.gpu ?? [];
+      this.current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
+      this.current.gpuIds = job.msg.gpu ?? [];
       result = fn(...args);
     } catch (err) {
       this.fail(job, err, t0);
@@ -198,8 +212,8 @@ export class TaskExecutor {
         }
       }
       await classesSettled();
-      current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
-      current.gpuIds = job.msg.gpu ?? [];
+      this.current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
+      this.current.gpuIds = job.msg.gpu ?? [];
       const v = await fn(...args);
       await this.finish(job, v, t0);
     } catch (err) {
@@ -216,8 +230,8 @@ export class TaskExecutor {
   ): Promise<void> {
     try {
       await classes;
-      current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
-      current.gpuIds = job.msg.gpu ?? [];
+      this.current.taskId = `${job.conn.peerId || "owner"}:${job.msg.id}`;
+      this.current.gpuIds = job.msg.gpu ?? [];
       const v = await fn(...args);
       await this.finish(job, v, t0);
     } catch (err) {
@@ -226,11 +240,11 @@ export class TaskExecutor {
   }
 
   private decodeArgs(msg: PushTask): unknown[] {
-    const args = msg.args instanceof Uint8Array ? (decode(msg.args) as unknown[]) : msg.args;
+    const args = msg.args instanceof Uint8Array ? (decode(msg.args, this.host.scope) as unknown[]) : msg.args;
     if (msg.dep) {
       for (const [i, , , v] of msg.dep) {
         if (v === null) continue;
-        args[i] = decode(v);
+        args[i] = decode(v, this.host.scope);
       }
     }
     return args;
@@ -238,7 +252,7 @@ export class TaskExecutor {
 
   /** Send the result; waits first for modules the task imported, whose classes its value may hold. */
   private finish(job: Job, value: unknown, t0: number): Promise<void> | undefined {
-    current.taskId = undefined;
+    this.current.taskId = undefined;
     const imports = settledSince(job.mark ?? 0);
     if (imports) return imports.then(() => this.sendResult(job, value, t0));
     this.sendResult(job, value, t0);
@@ -263,7 +277,7 @@ export class TaskExecutor {
   }
 
   private fail(job: Job, err: unknown, t0: number): void {
-    current.taskId = undefined;
+    this.current.taskId = undefined;
     const us = Math.round((performance.now() - t0) * 1000);
     if (err instanceof ArgumentError) {
       // A dependency failed: propagate its error unchanged (not an application error of this task).

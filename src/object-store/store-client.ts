@@ -1,6 +1,6 @@
 import { ObjectLostError, ObjectStoreFullError, RuntimeUnavailableError } from "../errors/index.js";
 import { Msg, type StoreInfo, type StoreLocation } from "../protocol/index.js";
-import { decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
+import { type DecodeContext, decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
 import { openSegment, type Segment } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
 import { collectAndSettle } from "../util/gc.js";
@@ -42,9 +42,14 @@ export class StoreClient {
   private releases: string[] = [];
   private readonly finalizer = new FinalizationRegistry<string>((id) => this.unview(id));
 
+  /**
+   * @param decodeContext what refs and handles inside values read here bind to (the
+   *   owning core worker's scope; see serialization's DecodeContext)
+   */
   constructor(
     readonly info: StoreInfo,
     private readonly nodeManager: () => Connection,
+    private readonly decodeContext?: DecodeContext,
   ) {}
 
   /** Objects this process holds views of (pinned in the store until those views are collected). */
@@ -113,7 +118,7 @@ export class StoreClient {
         continue;
       }
       const bytes = await this.readSpilled(id, at, last);
-      if (bytes) return decodeValue(bytes, true);
+      if (bytes) return decodeValue(bytes, true, undefined, this.decodeContext);
     }
   }
 
@@ -123,7 +128,7 @@ export class StoreClient {
     const views: ArrayBufferView[] = [];
     let value: unknown;
     try {
-      value = decodeValue(seg.read(pin.offset, pin.size), seg.zeroCopy, views);
+      value = decodeValue(seg.read(pin.offset, pin.size), seg.zeroCopy, views, this.decodeContext);
     } catch (err) {
       this.unview(id);
       throw err;

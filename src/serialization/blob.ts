@@ -1,5 +1,5 @@
 import { config } from "../config/index.js";
-import { addExtensionRaw, encode, unpackRaw } from "./codec.js";
+import { addExtensionRaw, type DecodeContext, encode, unpackRaw } from "./codec.js";
 
 /**
  * Values with large binary parts. Typed arrays, Buffers and DataViews of at least
@@ -178,10 +178,16 @@ export function isBlob(bytes: Uint8Array): boolean {
 /**
  * Decode bytes from encode/encodeValue/writeBlob. With `zeroCopy` (a blob read in
  * place from the store), out-of-band arrays are views into `bytes` and are also
- * pushed to `views` (the caller keeps the object pinned while they live).
+ * pushed to `views` (the caller keeps the object pinned while they live). `context`:
+ * what refs and handles inside bind to (see DecodeContext).
  */
-export function decodeValue(bytes: Uint8Array, zeroCopy = false, views?: ArrayBufferView[]): unknown {
-  if (!isBlob(bytes)) return unpackRaw(bytes);
+export function decodeValue(
+  bytes: Uint8Array,
+  zeroCopy = false,
+  views?: ArrayBufferView[],
+  context?: DecodeContext,
+): unknown {
+  if (!isBlob(bytes)) return unpackRaw(bytes, context);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const metaLength = dv.getUint32(4, true);
   const count = dv.getUint32(8, true);
@@ -192,7 +198,7 @@ export function decodeValue(bytes: Uint8Array, zeroCopy = false, views?: ArrayBu
   const prev = reading;
   reading = { blob: bytes, table, zeroCopy, views: views ?? [] };
   try {
-    return unpackRaw(bytes.subarray(metaStart, metaStart + metaLength));
+    return unpackRaw(bytes.subarray(metaStart, metaStart + metaLength), context);
   } finally {
     reading = prev;
   }

@@ -172,15 +172,39 @@ export function encode(value: unknown, refsOut?: unknown[]): Uint8Array {
   }
 }
 
-/** Decode plain msgpack bytes (no blob handling; see decode in index.ts). */
-export function unpackRaw(bytes: Uint8Array): unknown {
+/**
+ * What the unpack in progress binds decoded refs and handles to: the decoding core
+ * worker's scope (opaque here). A parameter of the decode call, kept for its
+ * synchronous duration only, so it never outlives or crosses decodes.
+ */
+let decoding: DecodeContext | undefined;
+
+/**
+ * Opaque to serialization: what extension readers bind the values they make to (for
+ * tsray's refs and handles, the scope of the core worker that decodes them).
+ */
+export type DecodeContext = object;
+
+/** For extension readers: the context of the decode in progress, if its caller gave one. */
+export function decodingContext(): DecodeContext | undefined {
+  return decoding;
+}
+
+/**
+ * Decode plain msgpack bytes (no blob handling; see decode in index.ts). `context`:
+ * see {@link DecodeContext}; a nested decode without one keeps the outer one's.
+ */
+export function unpackRaw(bytes: Uint8Array, context?: DecodeContext): unknown {
   const prev = probed;
+  const prevContext = decoding;
   probed = undefined;
+  decoding = context ?? prevContext;
   try {
     return packr.unpack(bytes);
   } finally {
     stripProbes();
     probed = prev;
+    decoding = prevContext;
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import "./errors.js";
 import { decodeValue } from "./blob.js";
+import type { DecodeContext } from "./codec.js";
 import { decodeError, encodeError } from "./errors.js";
 
 export {
@@ -16,13 +17,23 @@ export {
   writeBlob,
 } from "./blob.js";
 export { classesSettled, type RegisterClassOptions, registerClass } from "./classes.js";
-export { ExtType, encode, installExtension, noteContainedRef } from "./codec.js";
+export {
+  type DecodeContext,
+  decodingContext,
+  ExtType,
+  encode,
+  installExtension,
+  noteContainedRef,
+} from "./codec.js";
 export { decodeError, encodeError } from "./errors.js";
 export { registerSerializer, type Serializer } from "./registry.js";
 
-/** Decode bytes produced by `encode`/`encodeValue` (inline: out-of-band parts are copied). */
-export function decode(bytes: Uint8Array): unknown {
-  return decodeValue(bytes);
+/**
+ * Decode bytes produced by `encode`/`encodeValue` (inline: out-of-band parts are copied).
+ * `context`: the decoding core worker's scope, which refs and handles inside bind to.
+ */
+export function decode(bytes: Uint8Array, context?: DecodeContext): unknown {
+  return decodeValue(bytes, false, undefined, context);
 }
 
 /** The ErrorCodec the transport uses for request failures. */
