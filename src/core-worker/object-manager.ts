@@ -1,29 +1,21 @@
 import type { StoreClient } from "../object-store/index.js";
 import type { GetObject, GetObjectReply, ObjectMemoryInfo, WireValue } from "../protocol/index.js";
-import { encode, isWirePrimitive, type StoreBlob } from "../serialization/index.js";
+import type { StoreBlob } from "../serialization/index.js";
 import type { Endpoint } from "../transport/index.js";
+import { inlineDeps, type PreparedArgs, prepareArgs } from "./call-args.js";
 import { bytesOf } from "./entry-value.js";
 import type { KeepAlive } from "./keep-alive.js";
 import { ObjectFetcher } from "./object-fetcher.js";
-import { ObjectRef, type OwnerHome, type RefKey, setRefHooks } from "./object-ref.js";
-import { FAILED, type ObjEntry, PENDING } from "./object-table.js";
+import type { ObjectRef, OwnerHome, RefKey } from "./object-ref.js";
+import { setRefHooks } from "./object-ref.js";
+import { type ObjEntry, PENDING, READY } from "./object-table.js";
 import { RefCounter } from "./ref-counter.js";
 import { RefShell } from "./ref-shell.js";
 import type { DepList } from "./task-spec.js";
 import { ValueStore } from "./value-store.js";
 
+export type { PreparedArgs } from "./call-args.js";
 export type { DepList } from "./task-spec.js";
-
-/** Encoded arguments of a task, actor call or actor creation. */
-export interface PreparedArgs {
-  /** Encoded argument array, or the primitive arguments themselves (see prepareArgs). */
-  data: Uint8Array | WireValue[];
-  deps: DepList | undefined;
-  /** Entries lent to the call (their lent counts were raised; give back with unlend). */
-  lent: ObjEntry[] | undefined;
-  /** Owned dependencies still pending. */
-  pending: ObjEntry[] | undefined;
-}
 
 /**
  * Objects as one process sees them, for CoreWorker: a thin facade over the parts —
@@ -205,32 +197,7 @@ export class ObjectManager {
 
   /** Encode call arguments; every ref inside is lent to the call; top-level refs become deps. */
   prepareArgs(args: readonly unknown[], wire = false): PreparedArgs {
-    if (args.length === 0) return { data: NO_ARGS, deps: undefined, lent: undefined, pending: undefined };
-    if (wire && args.length <= 16 && args.every(isWirePrimitive)) {
-      // Primitive arguments travel as themselves in the envelope: no encode, no decode.
-      return { data: args as WireValue[], deps: undefined, lent: undefined, pending: undefined };
-    }
-    const counter = this.counter;
-    let deps: DepList | undefined;
-    let pending: ObjEntry[] | undefined;
-    let plain: readonly unknown[] = args;
-    const lent: ObjEntry[] = [];
-    for (let i = 0; i < args.length; i++) {
-      const a = args[i];
-      if (!(a instanceof ObjectRef)) continue;
-      if (plain === args) plain = args.slice();
-      (plain as unknown[])[i] = undefined;
-      const id = a.id;
-      (deps ??= []).push([i, id, a.ownerAddress, null]);
-      const e = counter.objects.forRef(a) ?? counter.entry(id, a.ownerAddress);
-      if (e.owned && e.state === PENDING) (pending ??= []).push(e);
-      lent.push(e);
-    }
-    const inside: unknown[] = [];
-    const data = encode(plain, inside);
-    for (const [id, owner] of counter.keysOf(inside)) lent.push(counter.entry(id, owner));
-    for (const e of lent) e.lent++;
-    return { data, deps, lent: lent.length > 0 ? lent : undefined, pending };
+    return prepareArgs(this.counter, args, wire);
   }
 
   /**
@@ -238,18 +205,7 @@ export class ObjectManager {
    * first failed dep (the call must fail with it), else undefined.
    */
   inlineDeps(deps: DepList | undefined): Uint8Array | undefined {
-    if (!deps) return undefined;
-    for (const d of deps) {
-      const e = this.counter.objects.get(d[1]);
-      if (!e?.owned || e.state === PENDING) continue;
-      if (e.state === FAILED) return e.data!;
-      if (!e.stored) d[3] = bytesOf(e);
-      else {
-        const at = this.fetcher.storedAt(e); // read in place by the executor
-        if (at) d[4] = at;
-      }
-    }
-    return undefined;
+    return inlineDeps(this.counter, this.fetcher, deps);
   }
 
   /** Give back lent counts of a finished call. */
@@ -295,7 +251,22 @@ export class ObjectManager {
 
   /** Entries of this process, for `tsray memory`. */
   memoryInfo(): ObjectMemoryInfo[] {
-    return this.values.memoryInfo();
+    const out: ObjectMemoryInfo[] = [];
+    const address = this.counter.home.address;
+    for (const e of this.counter.objects.values()) {
+      out.push({
+        id: e.id,
+        owner: e.owned ? address : e.owner,
+        size: e.stored || (e.state === PENDING ? 0 : bytesOf(e).byteLength),
+        state: e.state === PENDING ? "PENDING" : e.state === READY ? "READY" : "FAILED",
+        localRefs: e.localRefs,
+        lent: e.lent,
+        pins: e.pins,
+        containedIn: e.containedIn,
+        borrowers: e.borrowers ? [...e.borrowers] : [],
+      });
+    }
+    return out;
   }
 
   /** Stop: the ref hooks are removed and registration waiters dropped. */
@@ -304,6 +275,3 @@ export class ObjectManager {
     this.shell.close();
   }
 }
-
-/** The encoding of an empty argument list (shared: nothing ever writes into it). */
-const NO_ARGS = encode([]);

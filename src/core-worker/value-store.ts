@@ -1,6 +1,6 @@
 import { GetTimeoutError } from "../errors/index.js";
 import type { StoreClient } from "../object-store/index.js";
-import type { ObjectMemoryInfo, WireValue } from "../protocol/index.js";
+import type { WireValue } from "../protocol/index.js";
 import {
   classesSettled,
   decode,
@@ -9,7 +9,7 @@ import {
   isWirePrimitive,
   type StoreBlob,
 } from "../serialization/index.js";
-import { bytesOf, EMPTY, inlineValue } from "./entry-value.js";
+import { EMPTY, inlineValue } from "./entry-value.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { ObjectFetcher } from "./object-fetcher.js";
 import { ObjectRef, uncountedRef } from "./object-ref.js";
@@ -319,26 +319,6 @@ export class ValueStore {
   /** The tracked entry a ref stands for, or a settled stand-in when it was dropped here. */
   private entryFor(ref: ObjectRef<unknown>): ObjEntry {
     return this.counter.objects.forRef(ref) ?? this.fetcher.droppedEntry(ref.id, ref.ownerAddress);
-  }
-
-  /** Entries of this process, for `tsray memory`. */
-  memoryInfo(): ObjectMemoryInfo[] {
-    const out: ObjectMemoryInfo[] = [];
-    const address = this.counter.home.address;
-    for (const e of this.counter.objects.values()) {
-      out.push({
-        id: e.id,
-        owner: e.owned ? address : e.owner,
-        size: e.stored || (e.state === PENDING ? 0 : bytesOf(e).byteLength),
-        state: e.state === PENDING ? "PENDING" : e.state === READY ? "READY" : "FAILED",
-        localRefs: e.localRefs,
-        lent: e.lent,
-        pins: e.pins,
-        containedIn: e.containedIn,
-        borrowers: e.borrowers ? [...e.borrowers] : [],
-      });
-    }
-    return out;
   }
 }
 
