@@ -327,7 +327,7 @@ export class CoreWorker {
         `cancel(): ${ref} is not owned by this process; cancel a task in the process that submitted it`,
       );
     }
-    const spec = e.task;
+    const spec = e.task as TaskSpec | undefined; // set only by submitTask (first.task = spec)
     if (!spec || e.state !== PENDING) return false;
     if (spec.pendingDeps > 0) {
       // Still waiting for its arguments: it never reaches a worker.

@@ -52,7 +52,7 @@ export class ObjEntry {
   private payload: unknown = undefined;
   /** Live ObjectRef instances (or actor handles) for this id in this process. */
   localRefs = 0;
-  private extra: EntryExtra | undefined = undefined;
+  private extra: EntryExtra<ObjEntry> | undefined = undefined;
 
   /**
    * @param key an own object's sequence number (then `home` is this process's OwnerHome), else the object id
@@ -200,11 +200,14 @@ export class ObjEntry {
     this.setRare("fetching", f);
   }
 
-  /** The task producing this object (owner side, first return only): for ray.cancel. */
-  get task(): import("./task-spec.js").TaskSpec | undefined {
+  /**
+   * The task producing this object (owner side, first return only): for ray.cancel.
+   * Core-worker's TaskSpec, kept opaque: the table must not import task code (cycle).
+   */
+  get task(): object | undefined {
     return this.extra?.task;
   }
-  set task(t: import("./task-spec.js").TaskSpec | undefined) {
+  set task(t: object | undefined) {
     this.setRare("task", t);
   }
 
@@ -216,14 +219,14 @@ export class ObjEntry {
     this.setRare("onFree", f);
   }
 
-  private more(): EntryExtra {
+  private more(): EntryExtra<ObjEntry> {
     this.extra ??= new EntryExtra();
     return this.extra;
   }
 
   private setRare<K extends "waiters" | "contains" | "borrowers" | "fetching" | "task" | "onFree">(
     k: K,
-    v: EntryExtra[K],
+    v: EntryExtra<ObjEntry>[K],
   ): void {
     if (v !== undefined) this.more()[k] = v;
     else if (this.extra) {

@@ -1,21 +1,44 @@
 import { ObjectLostError } from "../errors/index.js";
-import { Msg } from "../protocol/index.js";
 import { encode } from "../serialization/index.js";
-import type { Endpoint } from "../transport/index.js";
 import { EntryMap } from "./entry-map.js";
-import type { KeepAlive } from "./keep-alive.js";
 import type { ObjectRef, OwnerHome, RefKey } from "./object-ref.js";
 import { ObjEntry, PENDING, REGISTERED, REGISTERING, UNREGISTERED } from "./object-table.js";
 import { refKey } from "./ref-key.js";
-import type { CoreWorkerScope } from "./scope.js";
 
 /**
- * Distributed reference counting, per process (the ownership model):
+ * What the counter wants done, in order (see {@link RefCounter.outbox}):
+ * - `flush`: call {@link RefCounter.flush} once the current tick's events are in (it batches);
+ * - `add`: send AddBorrower `{ ids }` to owner `to`, then report the answer with
+ *   {@link RefCounter.onAddReply} (an unreachable owner answers "nothing missing");
+ * - `remove`: send RemoveBorrower `{ ids }` to owner `to` (one-way);
+ * - `free`: an owned entry was freed: run its `onFree`, free its copy in the object store;
+ * - `lost`: the owner no longer had `entry` when this process registered: fail its reads;
+ * - `registered`: every AddBorrower sent so far is answered (run whoever waits for that).
+ */
+export type RefOut =
+  | { readonly t: "flush" }
+  | { readonly t: "add"; readonly to: string; readonly ids: string[] }
+  | { readonly t: "remove"; readonly to: string; readonly ids: string[] }
+  | { readonly t: "free"; readonly entry: ObjEntry }
+  | { readonly t: "lost"; readonly entry: ObjEntry }
+  | { readonly t: "registered" };
+
+// Constant messages: the common decisions allocate nothing.
+const FLUSH: RefOut = { t: "flush" };
+const REGISTERED_ALL: RefOut = { t: "registered" };
+
+/**
+ * Distributed reference counting of one process, as pure decisions: events in (a ref
+ * was created or dropped, a borrower came or left, an AddBorrower was answered, a peer
+ * is gone, ...), messages and local decisions out, appended to {@link outbox}. No I/O,
+ * no timers: a shell (ref-shell.ts) drains the outbox after each event and sends.
+ *
+ * The rules (docs/design/refcount.md):
  * - an owner frees an object when this process holds it no more (see ObjEntry.held)
  *   and no borrower is left;
  * - a process that receives a ref it does not own registers with the owner
- *   (AddBorrower, batched per owner) and, once it holds it no more, says so
- *   (RemoveBorrower). No RemoveBorrower leaves while any AddBorrower is unanswered,
+ *   (AddBorrower, batched per owner until `flush`) and, once it holds it no more, says
+ *   so (RemoveBorrower). No RemoveBorrower leaves while any AddBorrower is unanswered,
  *   so a release can never overtake the registration that makes it safe;
  * - a sender keeps what it sends alive until the receiver registered: arguments are
  *   *lent* until the call finishes (the executor registers before replying), refs in
@@ -23,39 +46,25 @@ import type { CoreWorkerScope } from "./scope.js";
  * A borrower whose connection closes is treated as dead: its borrows and pins go.
  */
 export class RefCounter {
-  /** Where this process's own objects live (shared by their refs and entries). */
-  readonly home: OwnerHome;
-  protected readonly objects: EntryMap;
+  /**
+   * Messages and decisions not yet taken by the shell, oldest first. One array for the
+   * process's life: the shell reads it after each event and empties it.
+   */
+  readonly outbox: RefOut[] = [];
+  /** Every entry of this process (owned and borrowed). */
+  readonly objects: EntryMap;
   private readonly pendingAdds = new Map<string, string[]>();
   private readonly pendingRemoves = new Map<string, Set<string>>();
-  private addsScheduled = false;
+  private flushQueued = false;
   private registrationsInFlight = 0;
-  private registeredWaiters: Array<() => void> = [];
   private readonly borrowedBy = new Map<string, Set<string>>();
   private readonly pinsByPeer = new Map<string, string[]>();
   /** Borrowed refs/handles created since the last collection (workers collect when idle). */
   createdSinceGc = 0;
 
-  constructor(
-    protected readonly selfId: string,
-    protected readonly endpoint: Endpoint,
-    protected readonly keepAlive: KeepAlive,
-    scope: CoreWorkerScope,
-  ) {
-    const prefix = `${selfId}/`;
-    // The address is known once the endpoint listens: read it then.
-    this.home = {
-      prefix,
-      get address() {
-        return endpoint.listenAddress;
-      },
-      scope,
-    };
-    this.objects = new EntryMap(this.home);
-  }
-
-  protected get address(): string {
-    return this.endpoint.listenAddress;
+  /** @param home where this process's own objects live (its address may be read late: once it listens) */
+  constructor(readonly home: OwnerHome) {
+    this.objects = new EntryMap(home);
   }
 
   /** Number of objects tracked (owned + borrowed). */
@@ -63,12 +72,18 @@ export class RefCounter {
     return this.objects.size;
   }
 
+  /** True when every registration queued or sent is answered (the barrier is open). */
+  get allRegistered(): boolean {
+    return this.registrationsInFlight === 0 && this.pendingAdds.size === 0;
+  }
+
   /** The entry for a ref this process holds, created if needed. */
   entry(id: string, owner: string): ObjEntry {
     let e = this.objects.get(id);
     if (!e) {
       const seq = this.objects.seqOf(id);
-      e = seq >= 0 ? new ObjEntry(seq, true, this.home) : new ObjEntry(id, owner === this.address, owner);
+      e =
+        seq >= 0 ? new ObjEntry(seq, true, this.home) : new ObjEntry(id, owner === this.home.address, owner);
       this.objects.add(e);
       if (e.owned && !e.isActor) {
         // An owned id we no longer track: it was freed; reading it must fail clearly.
@@ -94,15 +109,15 @@ export class RefCounter {
     return out;
   }
 
-  /** A ref instance was created in this process. */
-  protected onRefInstance(ref: ObjectRef<unknown>): void {
+  /** Event: a ref instance was created in this process. */
+  onRefInstance(ref: ObjectRef<unknown>): void {
     const e = this.objects.forRef(ref) ?? this.entry(ref.id, ref.ownerAddress);
     e.localRefs++;
     this.createdSinceGc++;
     if (!e.owned) this.ensureRegistered(e);
   }
 
-  /** A ref instance (or handle) was created in this process. */
+  /** Event: a ref instance (or handle) was created in this process. */
   onRefCreated(id: string, owner: string): void {
     const e = this.entry(id, owner);
     e.localRefs++;
@@ -110,7 +125,7 @@ export class RefCounter {
     if (!e.owned) this.ensureRegistered(e);
   }
 
-  /** A ref instance (or handle) was released or collected: its key (an actor handle's id). */
+  /** Event: a ref instance (or handle) was released or collected: its key (an actor handle's id). */
   onRefReleased(key: RefKey): void {
     const e = this.objects.byKey(key);
     if (!e) return;
@@ -118,8 +133,8 @@ export class RefCounter {
     this.check(e);
   }
 
-  /** `outer` contains refs `nested`: they stay alive while it does. */
-  protected setContains(outer: ObjEntry, nested: Array<[string, string]>, freeNow = false): void {
+  /** Event: `outer`'s value contains refs `nested`: they stay alive while it does (freed now if `freeNow`). */
+  setContains(outer: ObjEntry, nested: Array<[string, string]>, freeNow = false): void {
     outer.contains = nested.map(([id]) => id);
     for (const [id, owner] of nested) {
       const e = this.entry(id, owner);
@@ -129,7 +144,15 @@ export class RefCounter {
     if (freeNow) this.free(outer);
   }
 
-  /** Keep refs sent to `peer` inside a return value alive until it sends Unpin. */
+  /** Event: `entries` were lent to a call that finished (their lent counts go down). */
+  unlend(entries: readonly ObjEntry[]): void {
+    for (const e of entries) {
+      e.lent--;
+      this.check(e);
+    }
+  }
+
+  /** Event: refs were sent to `peer` inside a return value: keep them alive until it sends Unpin. */
   pinFor(peer: string, keys: Array<[string, string]>): void {
     let list = this.pinsByPeer.get(peer);
     if (!list) this.pinsByPeer.set(peer, (list = []));
@@ -139,13 +162,14 @@ export class RefCounter {
     }
   }
 
-  /** The caller registered for refs we pinned for it. */
+  /** Event: the caller registered for refs we pinned for it (Unpin). */
   onUnpin(ids: string[], peer: string): void {
     const list = this.pinsByPeer.get(peer);
+    if (!list) return;
     for (const id of ids) {
-      const i = list ? list.indexOf(id) : -1;
+      const i = list.indexOf(id);
       if (i < 0) continue;
-      list!.splice(i, 1);
+      list.splice(i, 1);
       const e = this.objects.get(id);
       if (!e) continue;
       e.pins--;
@@ -153,7 +177,7 @@ export class RefCounter {
     }
   }
 
-  /** A borrower registered (owner side). Returns the ids this owner no longer has. */
+  /** Event (owner side): a borrower registered. Returns the ids this owner no longer has. */
   onAddBorrower(ids: string[], peer: string): { missing: string[] } {
     const missing: string[] = [];
     let index = this.borrowedBy.get(peer);
@@ -170,7 +194,7 @@ export class RefCounter {
     return { missing };
   }
 
-  /** A borrower holds these no more (owner side). */
+  /** Event (owner side): a borrower holds these no more. */
   onRemoveBorrower(ids: string[], peer: string): void {
     const index = this.borrowedBy.get(peer);
     for (const id of ids) {
@@ -182,7 +206,7 @@ export class RefCounter {
     }
   }
 
-  /** A peer process is gone: drop its borrows and the pins kept for it. */
+  /** Event: a peer process is gone (its connection closed): drop its borrows and the pins kept for it. */
   onPeerGone(peer: string): void {
     if (!peer) return;
     const index = this.borrowedBy.get(peer);
@@ -195,10 +219,30 @@ export class RefCounter {
     this.pinsByPeer.delete(peer);
   }
 
-  /** Run `fn` once every registration sent so far is answered (at once if none is pending). */
-  whenRegistered(fn: () => void): void {
-    if (this.registrationsInFlight === 0 && this.pendingAdds.size === 0) fn();
-    else this.registeredWaiters.push(fn);
+  /** Event: the tick's events are in: batch queued registrations (and releases, if the barrier is open). */
+  flush(): void {
+    this.flushQueued = false;
+    for (const [owner, ids] of this.pendingAdds) {
+      this.registrationsInFlight++;
+      this.outbox.push({ t: "add", to: owner, ids });
+    }
+    this.pendingAdds.clear();
+    this.flushRemoves();
+  }
+
+  /** Event: an AddBorrower sent as `add` was answered (`missing`: ids the owner no longer had). */
+  onAddReply(ids: string[], missing: string[]): void {
+    for (const id of ids) {
+      const e = this.objects.get(id);
+      if (e && e.registration === REGISTERING) e.registration = REGISTERED;
+    }
+    for (const id of missing) {
+      const e = this.objects.get(id);
+      if (e && e.state === PENDING) this.outbox.push({ t: "lost", entry: e });
+    }
+    if (--this.registrationsInFlight > 0 || this.pendingAdds.size > 0) return;
+    this.outbox.push(REGISTERED_ALL);
+    this.flushRemoves();
   }
 
   /** Re-check an entry after its counts changed: free (owner) or release (borrower) when unheld. */
@@ -215,9 +259,10 @@ export class RefCounter {
     if (e.registration !== UNREGISTERED) this.queueRemove(e.owner, e.id);
   }
 
-  protected free(e: ObjEntry): void {
+  /** Free an owned entry: stop tracking it and drop what its value kept alive. */
+  free(e: ObjEntry): void {
     this.objects.remove(e);
-    e.onFree?.();
+    if (e.onFree || e.stored) this.outbox.push({ t: "free", entry: e });
     const inner = e.contains;
     e.contains = undefined;
     if (!inner) return;
@@ -240,81 +285,27 @@ export class RefCounter {
     let list = this.pendingAdds.get(e.owner);
     if (!list) this.pendingAdds.set(e.owner, (list = []));
     list.push(e.id);
-    if (!this.addsScheduled) {
-      this.addsScheduled = true;
-      queueMicrotask(() => this.flushAdds());
-    }
-  }
-
-  private flushAdds(): void {
-    this.addsScheduled = false;
-    for (const [owner, ids] of this.pendingAdds) {
-      this.registrationsInFlight++;
-      this.keepAlive.hold();
-      this.endpoint
-        .connect(owner)
-        .then((conn) => conn.request<{ missing: string[] }>({ t: Msg.AddBorrower, ids }))
-        .then(
-          (r) => this.registered(ids, r.missing),
-          () => this.registered(ids, []), // owner gone: reads will fail with OwnerDiedError
-        )
-        .finally(() => {
-          this.keepAlive.release();
-          if (--this.registrationsInFlight === 0) this.onAllRegistered();
-        });
-    }
-    this.pendingAdds.clear();
-  }
-
-  private registered(ids: string[], missing: string[]): void {
-    for (const id of ids) {
-      const e = this.objects.get(id);
-      if (e && e.registration === REGISTERING) e.registration = REGISTERED;
-    }
-    for (const id of missing) {
-      const e = this.objects.get(id);
-      if (e && e.state === PENDING) {
-        e.settle(
-          2,
-          encode(new ObjectLostError(`object ${id} was freed by its owner before this process received it`)),
-        );
-      }
-    }
-  }
-
-  private onAllRegistered(): void {
-    if (this.pendingAdds.size > 0) return;
-    const waiters = this.registeredWaiters;
-    this.registeredWaiters = [];
-    for (const fn of waiters) fn();
-    this.flushRemoves();
+    this.queueFlush();
   }
 
   private queueRemove(owner: string, id: string): void {
     let set = this.pendingRemoves.get(owner);
     if (!set) this.pendingRemoves.set(owner, (set = new Set()));
     set.add(id);
-    if (this.registrationsInFlight === 0) queueMicrotask(() => this.flushRemoves());
+    if (this.registrationsInFlight === 0) this.queueFlush();
+  }
+
+  private queueFlush(): void {
+    if (this.flushQueued) return;
+    this.flushQueued = true;
+    this.outbox.push(FLUSH);
   }
 
   private flushRemoves(): void {
-    if (this.registrationsInFlight > 0 || this.pendingAdds.size > 0) return;
+    if (!this.allRegistered) return;
     for (const [owner, set] of this.pendingRemoves) {
-      if (set.size === 0) continue;
-      const ids = [...set];
-      this.endpoint.existing(owner).then((conn) => {
-        if (conn) conn.send({ t: Msg.RemoveBorrower, ids });
-        else
-          this.endpoint.connect(owner).then(
-            (c) => c.send({ t: Msg.RemoveBorrower, ids }),
-            () => undefined,
-          );
-      });
+      if (set.size > 0) this.outbox.push({ t: "remove", to: owner, ids: [...set] });
     }
     this.pendingRemoves.clear();
-  }
-
-  close(): void {
-    this.registeredWaiters = [];
   }
 }

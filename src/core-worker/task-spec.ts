@@ -1,7 +1,9 @@
-import type { FunctionDescriptor, WireValue } from "../protocol/index.js";
+import type { DepTuple, FunctionDescriptor, WireValue } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
-import type { DepList } from "./object-manager.js";
 import type { ObjEntry } from "./object-table.js";
+
+/** Top-level ref arguments of a call: [index, id, owner, inline value or null]. */
+export type DepList = DepTuple[];
 
 /** What the owner keeps for each submitted task until it finishes (and for retries). */
 export interface TaskSpec {
