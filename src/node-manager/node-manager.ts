@@ -15,6 +15,7 @@ import {
 } from "../protocol/index.js";
 import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
+import { type Clock, realClock, type Timer } from "../util/clock.js";
 import { log } from "../util/log.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
@@ -54,6 +55,8 @@ export interface NodeManagerOptions {
   readonly prestartRuntime?: RuntimeEnv;
   /** Capacity of the node's shared-memory object store, bytes. */
   readonly objectStoreMemory: number;
+  /** Times heartbeats, start timeouts and idle ages (default: real time). */
+  readonly clock?: Clock;
 }
 
 interface Pending {
@@ -105,7 +108,8 @@ export class NodeManager {
   private readonly probes = new WeakMap<WorkerProc, number>();
   /** Why this node manager killed a worker, as a predicate ("stopped answering ..."), reported with its exit. */
   private readonly killReasons = new Map<string, string>();
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: Timer | undefined;
+  private readonly clock: Clock;
 
   constructor(
     opts: NodeManagerOptions,
@@ -113,6 +117,7 @@ export class NodeManager {
     poolEnv: Record<string, string> = {},
   ) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
+    this.clock = opts.clock ?? realClock;
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
     this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir);
     const ctx: PoolContext = {
@@ -121,6 +126,7 @@ export class NodeManager {
       nodeManagerAddress: opts.address,
       logToDriver: opts.logToDriver,
       env: poolEnv,
+      clock: this.clock,
     };
     this.pool = new WorkerPool(
       ctx,
@@ -132,8 +138,7 @@ export class NodeManager {
       },
     );
     if (this.cfg.heartbeatMs > 0 && this.cfg.heartbeatTimeoutMs > 0) {
-      this.heartbeatTimer = setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs);
-      this.heartbeatTimer.unref();
+      this.heartbeatTimer = this.clock.setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs).unref();
     }
     store.registerNode({
       nodeId: this.nodeId,
@@ -206,7 +211,7 @@ export class NodeManager {
           c
             .request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo, fanout: true, collect })
             .catch(() => undefined),
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref()),
+          new Promise<undefined>((r) => this.clock.setTimeout(() => r(undefined), 5000).unref()),
         ]),
       ),
     );
@@ -249,7 +254,7 @@ export class NodeManager {
   /** Kill every worker and wait for them to exit. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.clock.clearTimer(this.heartbeatTimer);
     for (const p of this.pending.splice(0)) p.resolve({ cancelled: true });
     await this.pool.killAll();
     this.objectStore.close();
@@ -275,11 +280,11 @@ export class NodeManager {
   private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
     const w = this.pool.workers.get(workerId);
     if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
-    if (w.startTimer) clearTimeout(w.startTimer);
+    this.clock.clearTimer(w.startTimer);
     w.address = address;
     w.conn = conn;
     w.state = "idle";
-    w.idleSince = Date.now();
+    w.idleSince = this.clock.now();
     conn.state.set("worker", w);
     queueMicrotask(() => this.schedule());
     return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
@@ -325,7 +330,7 @@ export class NodeManager {
     if (kill || lease.worker.actorId !== undefined) this.pool.kill(lease.worker);
     else if (lease.worker.state === "leased") {
       lease.worker.state = "idle";
-      lease.worker.idleSince = Date.now();
+      lease.worker.idleSince = this.clock.now();
       this.trimIdle();
     }
     this.schedule();
@@ -435,7 +440,7 @@ export class NodeManager {
    */
   private probeWorkers(): void {
     if (this.stopping) return;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const w of this.pool.workers.values()) {
       const conn = w.conn;
       if (!conn || conn.isClosed || (w.state !== "idle" && w.state !== "leased")) continue;

@@ -3,6 +3,7 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
+import type { Clock, Timer } from "../util/clock.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
 import type { WorkerRuntime } from "./runtime.js";
@@ -19,7 +20,7 @@ export interface WorkerProc {
   address: string;
   conn: Connection | undefined;
   idleSince: number;
-  startTimer: NodeJS.Timeout | undefined;
+  startTimer: Timer | undefined;
   /** Set when the worker is dedicated to an actor. */
   actorId?: string;
   /** SIGKILL sent, exit not yet seen: never lease it (its state is still what it was). */
@@ -55,6 +56,8 @@ export interface PoolContext {
   readonly logToDriver: boolean;
   /** Environment to add to every worker (e.g. the job id). */
   readonly env: Readonly<Record<string, string>>;
+  /** Times start timeouts and kill grace. */
+  readonly clock: Clock;
 }
 
 /**
@@ -131,12 +134,12 @@ export class WorkerPool {
     this.workers.set(workerId, w);
     child.on("error", (err) => log.warn(`worker ${workerId} failed to start: ${err.message}`));
     child.on("exit", (code, signal) => {
-      if (w.startTimer) clearTimeout(w.startTimer);
+      this.ctx.clock.clearTimer(w.startTimer);
       w.state = "dead";
       this.workers.delete(workerId);
       this.onExit(w, code, signal);
     });
-    w.startTimer = setTimeout(() => {
+    w.startTimer = this.ctx.clock.setTimeout(() => {
       if (w.state === "starting") this.onStartTimeout(w);
     }, this.cfg.workerStartTimeoutMs);
     w.startTimer.unref();
@@ -170,7 +173,9 @@ export class WorkerPool {
         // already gone
       }
     }
-    const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), this.cfg.killGraceMs).unref());
+    const grace = new Promise<"timeout">((r) =>
+      this.ctx.clock.setTimeout(() => r("timeout"), this.cfg.killGraceMs).unref(),
+    );
     if ((await Promise.race([Promise.all(exited), grace])) === "timeout") {
       for (const w of all) this.kill(w);
       await Promise.all(exited);
