@@ -453,7 +453,7 @@ export class NodeManager {
         );
       } else if (now - sent > this.cfg.heartbeatTimeoutMs && !this.killReasons.has(w.workerId)) {
         const why =
-          `stopped answering heartbeats for ${now - sent} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
+          `stopped answering heartbeats for ${Math.round(now - sent)} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
           "TSRAY_HEARTBEAT_TIMEOUT_MS) and was killed";
         log.warn(`worker ${w.workerId} (pid ${w.pid}) is hung: it ${why}`);
         this.killReasons.set(w.workerId, why);
