@@ -12,6 +12,7 @@ import {
 import type { ResourceMap } from "../scheduling/index.js";
 import { decodeError, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
+import { type Clock, realClock, type Timer } from "../util/clock.js";
 import type { TaskSpec } from "./task-spec.js";
 
 /** The owner-side effects of finished tasks (implemented by the core worker). */
@@ -27,8 +28,8 @@ interface Lease {
   readonly grant: LeaseGrant;
   readonly conn: Connection;
   readonly inflight: Map<number, TaskSpec>;
-  idleTimer: NodeJS.Timeout | undefined;
-  /** When the lease last became idle (performance.now()), 0 while it has work. */
+  idleTimer: Timer | undefined;
+  /** When the lease last became idle (clock.now()), 0 while it has work. */
   idleSince: number;
   dead: boolean;
   /** Killed by a forced cancel: the other tasks on it are re-run without counting a crash. */
@@ -94,6 +95,7 @@ export class TaskSubmitter {
     private readonly nodeManager: () => Connection,
     private readonly runtimeKey: () => string,
     private readonly owner: TaskOwner,
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** Queue a task whose dependencies are resolved. */
@@ -258,25 +260,25 @@ export class TaskSubmitter {
    */
   private armIdle(shape: Shape, lease: Lease): void {
     if (lease.dead) return;
-    if (lease.idleSince === 0) lease.idleSince = performance.now();
+    if (lease.idleSince === 0) lease.idleSince = this.clock.now();
     if (lease.idleTimer) {
       lease.idleTimer.refresh();
       return;
     }
     const check = () => {
       if (lease.dead || lease.inflight.size > 0 || shape.queued > 0 || lease.idleSince === 0) return;
-      const left = this.cfg.leaseIdleMs - (performance.now() - lease.idleSince);
+      const left = this.cfg.leaseIdleMs - (this.clock.now() - lease.idleSince);
       if (left > 1) {
-        lease.idleTimer = setTimeout(check, left).unref();
+        lease.idleTimer = this.clock.setTimeout(check, left).unref();
         return;
       }
       this.returnLease(shape, lease);
     };
-    lease.idleTimer = setTimeout(check, this.cfg.leaseIdleMs).unref();
+    lease.idleTimer = this.clock.setTimeout(check, this.cfg.leaseIdleMs).unref();
   }
 
   private returnLease(shape: Shape, lease: Lease, kill = false): void {
-    if (lease.idleTimer) clearTimeout(lease.idleTimer);
+    this.clock.clearTimer(lease.idleTimer);
     lease.idleTimer = undefined;
     const i = shape.leases.indexOf(lease);
     if (i >= 0) shape.leases.splice(i, 1);

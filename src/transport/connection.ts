@@ -1,11 +1,12 @@
 import { createRequire } from "node:module";
-import type { Socket } from "node:net";
 import { config } from "../config/index.js";
-import { ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
+import { ProtocolError, RayError, RuntimeUnavailableError } from "../errors/index.js";
 import { type Message, MSG_NAMES, Msg, type Reply, type RequestBody } from "../protocol/index.js";
+import { type Clock, realClock } from "../util/clock.js";
 import { log } from "../util/log.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { isServedKind, unknownKindError } from "./kinds.js";
+import type { Link } from "./link.js";
 
 /**
  * The envelope codec is msgpackr's CommonJS build: a module instance of its own, so
@@ -37,12 +38,13 @@ export interface ErrorCodec {
 }
 
 /**
- * One framed, batched, bidirectional message channel over a stream socket.
+ * One framed, batched, bidirectional message channel over a `Link` (a real socket,
+ * or the in-memory network's queues: the same code runs on both).
  *
  * Ordering: messages are delivered in send order. Batching: everything sent in one
  * synchronous run of JavaScript goes out as one frame (one write), flushed in a
  * microtask, so a loop of 1,000 sends costs one syscall.
- * Failure: when the socket closes, every pending request rejects with the close
+ * Failure: when the link closes, every pending request rejects with the close
  * reason and `onClose` listeners run once; sends after close are dropped and
  * requests after close reject with the same reason. A frame that is empty, too
  * long or not a batch destroys the connection with that protocol error (the peer
@@ -87,39 +89,42 @@ export class Connection {
    * @param maxFrameBytes incoming frames longer than this (or empty) destroy the
    *   connection with the decoder's RangeError; outgoing ones are split or failed
    *   (see the class doc). Default: TSRAY_MAX_FRAME_BYTES.
+   * @param clock times `refuse`'s wait for the last frame to drain.
    */
   constructor(
-    readonly socket: Socket,
+    readonly link: Link,
     private readonly handler: MessageHandler,
     private readonly errors: ErrorCodec,
     private readonly maxFrameBytes: number = config().maxFrameBytes,
+    private readonly clock: Clock = realClock,
   ) {
-    socket.setNoDelay?.(true);
     const decoder = new FrameDecoder((body) => this.onFrame(body), maxFrameBytes);
     this.decoder = decoder;
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        decoder.push(chunk);
-      } catch (err) {
-        this.destroy(err instanceof Error ? err : new Error(String(err)));
-      }
+    link.bind({
+      data: (chunk: Buffer) => {
+        try {
+          decoder.push(chunk);
+        } catch (err) {
+          this.destroy(err instanceof Error ? err : new Error(String(err)));
+        }
+      },
+      // A link error (ECONNRESET, EPIPE: the peer died) closes the connection like a close
+      // does: pending and later requests reject with RuntimeUnavailableError (the errno error
+      // as its cause), so callers see one typed error for "the peer is gone".
+      close: (err) =>
+        this.markClosed(
+          err === undefined
+            ? new RuntimeUnavailableError(`connection to ${this.describe()} closed`)
+            : err instanceof RayError
+              ? err
+              : new RuntimeUnavailableError(`connection to ${this.describe()} failed: ${err.message}`, {
+                  cause: err,
+                }),
+        ),
     });
-    // A socket error (ECONNRESET, EPIPE: the peer died) closes the connection like a close
-    // does: pending and later requests reject with RuntimeUnavailableError (the errno error
-    // as its cause), so callers see one typed error for "the peer is gone".
-    socket.on("error", (err) =>
-      this.markClosed(
-        new RuntimeUnavailableError(`connection to ${this.describe()} failed: ${err.message}`, {
-          cause: err,
-        }),
-      ),
-    );
-    socket.on("close", () =>
-      this.markClosed(new RuntimeUnavailableError(`connection to ${this.describe()} closed`)),
-    );
   }
 
-  /** True once the socket has closed; later sends are dropped. */
+  /** True once the link has closed; later sends are dropped. */
   get isClosed(): boolean {
     return this.closed;
   }
@@ -200,7 +205,7 @@ export class Connection {
       return;
     }
     frame.writeUInt32LE(frame.length - 4, 0);
-    this.socket.write(frame);
+    this.link.write(frame);
   }
 
   /** A batch too long for one frame: halves go separately; one message alone fails locally. */
@@ -221,16 +226,16 @@ export class Connection {
     else log.error(`${err.message}; the notification was dropped`);
   }
 
-  /** Close the socket; pending requests reject with `err`. */
+  /** Close the link; pending requests reject with `err`. */
   destroy(err?: Error): void {
     this.flush();
     this.markClosed(err ?? new RuntimeUnavailableError(`connection to ${this.describe()} closed`));
-    this.socket.destroy();
+    this.link.destroy();
   }
 
   /**
    * Send `msg` as the last frame and close: the connection counts as closed with
-   * `err` at once, whatever else the peer sends is ignored, and the socket is
+   * `err` at once, whatever else the peer sends is ignored, and the link is
    * destroyed once the frame is written (or after a second if the peer does not read).
    */
   refuse(msg: Message, err: Error): void {
@@ -239,19 +244,19 @@ export class Connection {
     this.flush();
     this.gate = () => undefined;
     this.markClosed(err);
-    const sock = this.socket;
-    const kill = setTimeout(() => sock.destroy(), 1000);
-    kill.unref();
-    sock.end(() => {
-      clearTimeout(kill);
-      sock.destroy();
+    const link = this.link;
+    const clock = this.clock;
+    const kill = clock.setTimeout(() => link.destroy(), 1000).unref();
+    link.end(() => {
+      clock.clearTimer(kill);
+      link.destroy();
     });
   }
 
   /** Close after flushing queued messages. */
   end(): void {
     this.flush();
-    this.socket.end();
+    this.link.end();
   }
 
   private failLocal(m: Message, err: unknown): void {
@@ -267,7 +272,7 @@ export class Connection {
 
   private onFrame(body: Buffer): void {
     const batch = this.unpackr.unpack(body) as Message[];
-    // Thrown into the socket's data handler, which destroys the connection.
+    // Thrown into the link's data handler, which destroys the connection.
     if (!Array.isArray(batch))
       throw new TypeError("protocol error: a frame did not hold a batch of messages");
     let i = 0;

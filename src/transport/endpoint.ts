@@ -1,20 +1,21 @@
-import { chmodSync, rmSync } from "node:fs";
-import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { config } from "../config/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
+import { type Clock, realClock } from "../util/clock.js";
 import { log } from "../util/log.js";
 import { Connection, type ErrorCodec, type MessageHandler } from "./connection.js";
 import { acceptHandshake, dialHandshake } from "./handshake.js";
+import type { Link, Listener, Network } from "./link.js";
+import { socketNetwork } from "./socket-network.js";
 
-/** A listen/dial address: a Unix socket path, or `tcp://host:port`. */
+/** A listen/dial address: a Unix socket path, or `tcp://host:port` (or a MemoryNetwork name). */
 export type Address = string;
 
-function socketOptions(address: Address): { path: string } | { host: string; port: number } {
-  if (address.startsWith("tcp://")) {
-    const u = new URL(address);
-    return { host: u.hostname, port: Number(u.port) };
-  }
-  return { path: address };
+/** What an Endpoint runs on; both default to the real thing. */
+export interface EndpointOptions {
+  /** Dials and listens (default: real sockets). */
+  network?: Network;
+  /** Times handshakes (default: real time). */
+  clock?: Clock;
 }
 
 /**
@@ -27,15 +28,17 @@ function socketOptions(address: Address): { path: string } | { host: string; por
  * `onPeer` runs only after it. An accepted peer that fails it (wrong secret, other
  * version, garbage, too slow) is dropped with one log line; at most
  * TSRAY_MAX_PENDING_HANDSHAKES accepted connections may be in the handshake at once.
- * Unix socket files are made 0600.
+ * Unix socket files are made 0600. The network and clock are injected
+ * (`EndpointOptions`), so the same endpoint runs on the in-memory network.
  *
  * Failure: a connection that closes is dropped from the cache; the next `connect`
  * dials again. A dial that fails rejects with RuntimeUnavailableError naming the
  * address (AuthenticationError / ProtocolVersionError when the handshake fails).
  */
 export class Endpoint {
-  private server: Server | undefined;
-  private listenPath: string | undefined;
+  private listener: Listener | undefined;
+  private readonly network: Network;
+  private readonly clock: Clock;
   private readonly byAddress = new Map<Address, Promise<Connection>>();
   private readonly accepted = new Set<Connection>();
   private closing = false;
@@ -58,7 +61,11 @@ export class Endpoint {
     private readonly handler: MessageHandler,
     private readonly errors: ErrorCodec,
     private readonly secret: Uint8Array,
-  ) {}
+    opts: EndpointOptions = {},
+  ) {
+    this.network = opts.network ?? socketNetwork;
+    this.clock = opts.clock ?? realClock;
+  }
 
   /** The address this endpoint listens on ("" before listen). */
   get listenAddress(): Address {
@@ -67,27 +74,10 @@ export class Endpoint {
 
   /** Start listening on `address` (a stale Unix socket file is replaced; the new one is 0600). */
   async listen(address: Address): Promise<void> {
-    const opts = socketOptions(address);
-    if ("path" in opts) {
-      rmSync(opts.path, { force: true });
-      this.listenPath = opts.path;
-    }
-    const server = createServer((sock) => this.accept(sock));
-    this.server = server;
-    if (this.unrefSockets) server.unref();
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      if ("path" in opts) server.listen(opts.path, () => resolve());
-      else server.listen(opts.port, opts.host, () => resolve());
-    });
-    // Connecting needs write permission on the file; the handshake is the real gate,
-    // this keeps other users from even reaching it (the session dir is 0700 too).
-    if ("path" in opts) chmodSync(opts.path, 0o600);
-    if ("port" in opts && opts.port === 0) {
-      const a = server.address();
-      if (a && typeof a === "object") address = `tcp://${opts.host}:${a.port}`;
-    }
-    this.address = address;
+    const listener = await this.network.listen(address, (link) => this.accept(link));
+    this.listener = listener;
+    if (this.unrefSockets) listener.unref();
+    this.address = listener.address;
   }
 
   /** A connection to `address`, dialing it (with Hello) if none is open. */
@@ -112,7 +102,7 @@ export class Endpoint {
   /** Close the server and every connection. */
   close(): void {
     this.closing = true;
-    this.server?.close();
+    this.listener?.close();
     for (const p of this.byAddress.values())
       p.then(
         (c) => c.destroy(),
@@ -121,53 +111,38 @@ export class Endpoint {
     for (const c of this.accepted) c.destroy();
     this.byAddress.clear();
     this.accepted.clear();
-    if (this.listenPath) rmSync(this.listenPath, { force: true });
   }
 
   private forget(address: Address, p: Promise<Connection>): void {
     if (this.byAddress.get(address) === p) this.byAddress.delete(address);
   }
 
-  private dial(address: Address): Promise<Connection> {
-    if (this.closing) return Promise.reject(new RuntimeUnavailableError("endpoint is closed"));
-    return new Promise<Connection>((resolve, reject) => {
-      let sock: Socket;
-      try {
-        sock = createConnection(socketOptions(address));
-      } catch (err) {
-        reject(new RuntimeUnavailableError(`cannot connect to ${address}: ${String(err)}`));
-        return;
-      }
-      const onError = (err: Error) => {
-        reject(new RuntimeUnavailableError(`cannot connect to ${address}: ${err.message}`, { cause: err }));
-      };
-      sock.once("error", onError);
-      if (this.unrefSockets) sock.unref();
-      sock.once("connect", () => {
-        sock.off("error", onError);
-        const conn = new Connection(sock, this.handler, this.errors);
-        conn.peerAddress = address;
-        const self = { from: this.selfId, address: this.address };
-        dialHandshake(conn, this.secret, config().handshakeTimeoutMs, self, address).then(
-          () => {
-            resolve(conn);
-            this.onPeer?.(conn);
-          },
-          (err: Error) => reject(err),
-        );
-      });
-    });
+  private async dial(address: Address): Promise<Connection> {
+    if (this.closing) throw new RuntimeUnavailableError("endpoint is closed");
+    let link: Link;
+    try {
+      link = await this.network.dial(address, { unref: this.unrefSockets });
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      throw new RuntimeUnavailableError(`cannot connect to ${address}: ${why}`, { cause: err });
+    }
+    const conn = new Connection(link, this.handler, this.errors, undefined, this.clock);
+    conn.peerAddress = address;
+    const self = { from: this.selfId, address: this.address };
+    await dialHandshake(conn, this.secret, config().handshakeTimeoutMs, this.clock, self, address);
+    this.onPeer?.(conn);
+    return conn;
   }
 
-  private accept(sock: Socket): void {
+  private accept(link: Link): void {
     if (this.closing) {
-      sock.destroy();
+      link.destroy();
       return;
     }
     const n = ++this.accepts;
     if (this.handshaking >= config().maxPendingHandshakes) {
       // A flood: shed the newcomer at once (it holds nothing yet); log once per flood.
-      sock.destroy();
+      link.destroy();
       if (!this.floodLogged) {
         this.floodLogged = true;
         log.warn(
@@ -177,12 +152,12 @@ export class Endpoint {
       }
       return;
     }
-    if (this.unrefSockets) sock.unref();
-    const conn = new Connection(sock, this.handler, this.errors);
+    if (this.unrefSockets) link.unref();
+    const conn = new Connection(link, this.handler, this.errors, undefined, this.clock);
     this.accepted.add(conn);
     conn.onClose(() => this.accepted.delete(conn));
     this.handshaking++;
-    acceptHandshake(conn, this.secret, config().handshakeTimeoutMs).then(
+    acceptHandshake(conn, this.secret, config().handshakeTimeoutMs, this.clock).then(
       (hello) => {
         if (--this.handshaking === 0) this.floodLogged = false;
         if (hello.address && !this.byAddress.has(hello.address)) {

@@ -16,6 +16,7 @@ import {
   RuntimeUnavailableError,
 } from "../errors/index.js";
 import { type Hello, type Message, MSG_NAMES, Msg, PROTOCOL_VERSION } from "../protocol/index.js";
+import type { Clock } from "../util/clock.js";
 import type { Connection } from "./connection.js";
 
 /** Frames before the handshake completes may be at most this long (a Hello is ~200 bytes). */
@@ -65,10 +66,11 @@ function refusedError(code: unknown, message: string): RayError {
  * Run a handshake step by step on a guarded connection. `step` returns true once
  * the handshake succeeded; it throws to fail it. Rejects with the failure (the
  * connection is then closed: `refuse` tells the peer why first) or with the close
- * reason when the peer goes away, or when `timeoutMs` passes.
+ * reason when the peer goes away, or when `timeoutMs` passes on `clock`.
  */
 function guarded(
   conn: Connection,
+  clock: Clock,
   timeoutMs: number,
   onTimeout: () => Error,
   step: (msg: Message) => boolean,
@@ -79,7 +81,7 @@ function guarded(
     const finish = (err?: Error) => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      clock.clearTimer(timer);
       if (!err) {
         conn.open();
         resolve();
@@ -90,8 +92,7 @@ function guarded(
         conn.refuse({ t: Msg.Refused, code: err.code, message: err.message }, err);
       } else conn.destroy(err);
     };
-    const timer = setTimeout(() => finish(onTimeout()), timeoutMs);
-    timer.unref();
+    const timer = clock.setTimeout(() => finish(onTimeout()), timeoutMs).unref();
     conn.onClose((err) => finish(err));
     conn.guard((msg) => {
       if (done) return;
@@ -107,17 +108,20 @@ function guarded(
 /**
  * Acceptor side: challenge the peer, verify its Hello, prove ourselves. Resolves
  * with the peer's Hello once the connection is open; rejects (after answering
- * Refused and closing) for a wrong proof, another version, or anything but a Hello.
+ * Refused and closing) for a wrong proof, another version, or anything but a Hello,
+ * or when no Hello arrives within `timeoutMs` on `clock`.
  */
 export async function acceptHandshake(
   conn: Connection,
   secret: Uint8Array,
   timeoutMs: number,
+  clock: Clock,
 ): Promise<Hello> {
   const nonce = randomBytes(NONCE_BYTES);
   let hello: Hello | undefined;
   const done = guarded(
     conn,
+    clock,
     timeoutMs,
     () => new ProtocolError(`no valid Hello within ${timeoutMs} ms (TSRAY_HANDSHAKE_TIMEOUT_MS)`),
     (msg) => {
@@ -159,12 +163,14 @@ export async function acceptHandshake(
  * Dialer side: answer the acceptor's Challenge with our Hello and check its
  * Welcome. Resolves once the connection is open; rejects with ProtocolVersionError
  * naming both versions, AuthenticationError (we were refused, or the peer could not
- * prove the secret: not the real node), or RuntimeUnavailableError on a timeout.
+ * prove the secret: not the real node), or RuntimeUnavailableError on a timeout
+ * (`timeoutMs` on `clock`).
  */
 export function dialHandshake(
   conn: Connection,
   secret: Uint8Array,
   timeoutMs: number,
+  clock: Clock,
   self: { from: string; address: string },
   address: string,
 ): Promise<void> {
@@ -172,6 +178,7 @@ export function dialHandshake(
   let challenge: Uint8Array | undefined;
   return guarded(
     conn,
+    clock,
     timeoutMs,
     () =>
       new RuntimeUnavailableError(

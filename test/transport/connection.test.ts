@@ -12,7 +12,7 @@ import {
   RuntimeUnavailableError,
 } from "../../src/errors/index.js";
 import { type Message, Msg } from "../../src/protocol/index.js";
-import { Connection, type MessageHandler } from "../../src/transport/index.js";
+import { Connection, type MessageHandler, SocketLink } from "../../src/transport/index.js";
 import { pollUntil, within } from "../helpers/processes.js";
 import { removeTempDirs } from "../helpers/temp.js";
 import {
@@ -56,7 +56,7 @@ async function connected(
   const side = (socket: Socket): Side => {
     const seen: Message[] = [];
     const conn = new Connection(
-      socket,
+      new SocketLink(socket),
       (msg, c) => {
         seen.push(msg);
         return handler(msg, c);
@@ -76,7 +76,7 @@ describe("Connection batching and order", () => {
     const pair = await socketPair();
     const writes = countWrites(pair.a);
     const frames = recordFrames(pair.b);
-    const conn = new Connection(pair.a, () => undefined, errorCodec);
+    const conn = new Connection(new SocketLink(pair.a), () => undefined, errorCodec);
     for (let i = 0; i < 200; i++) conn.send(note(i));
     assert.equal(writes.count, 0, "nothing is written before the run of sends ends");
     await pollUntil(() => frames.flat().length === 200, 10_000, "200 messages at the peer");
@@ -89,7 +89,7 @@ describe("Connection batching and order", () => {
     const pair = await socketPair();
     const writes = countWrites(pair.a);
     const frames = recordFrames(pair.b);
-    const conn = new Connection(pair.a, () => undefined, errorCodec);
+    const conn = new Connection(new SocketLink(pair.a), () => undefined, errorCodec);
     for (let i = 0; i < 1000; i++) conn.send(note(i));
     assert.ok(writes.count >= 1, "the first 256 leave before the run ends");
     await pollUntil(() => frames.flat().length === 1000, 10_000, "1000 messages at the peer");
@@ -249,7 +249,7 @@ describe("Connection protocol violations", () => {
       const frames = recordFrames(pair.a);
       const seen: Message[] = [];
       const conn = new Connection(
-        pair.b,
+        new SocketLink(pair.b),
         (msg) => {
           seen.push(msg);
           return { echo: (msg as { id: string }).id };

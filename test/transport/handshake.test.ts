@@ -16,7 +16,7 @@ import {
   RuntimeUnavailableError,
 } from "../../src/errors/index.js";
 import { Msg, PROTOCOL_VERSION } from "../../src/protocol/index.js";
-import { Connection, Endpoint } from "../../src/transport/index.js";
+import { Connection, Endpoint, SocketLink } from "../../src/transport/index.js";
 import { pollUntil, within } from "../helpers/processes.js";
 import { removeTempDirs, tempDir } from "../helpers/temp.js";
 import { batchFrame, errorCodec, testSecret } from "./helpers.js";
@@ -69,7 +69,7 @@ async function fakeAcceptor(
   const server = createServer((sock) => {
     sock.on("error", () => undefined);
     sock.write(batchFrame([challenge]));
-    const conn = new Connection(sock, () => undefined, errorCodec);
+    const conn = new Connection(new SocketLink(sock), () => undefined, errorCodec);
     conn.guard((hello) => {
       if (answer) sock.write(batchFrame([answer(hello as unknown as Record<string, unknown>)]));
     }, 65536);
