@@ -1,7 +1,6 @@
 import { inspect } from "node:util";
 import { decodingContext, ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
-import { currentCoreWorker } from "./runtime.js";
-import type { CoreWorkerScope } from "./scope.js";
+import { defaultScope } from "./default-scope.js";
 
 /** Internal state of a handle, under a symbol so user method names never collide with it. */
 export const HANDLE = Symbol.for("tsray.actor-handle");
@@ -20,6 +19,15 @@ export interface ActorCallHooks {
   call(state: HandleState, method: string, args: unknown[], numReturns: number): unknown;
   handleCreated(state: HandleState): void;
   handleReleased(state: HandleState): void;
+}
+
+/**
+ * What a handle needs of its core worker's scope (scope.ts's CoreWorkerScope is one):
+ * named here, not imported, so handles do not depend on the core worker's modules.
+ */
+export interface HandleScope {
+  actorHooks: ActorCallHooks | undefined;
+  readonly handleFinalizer: FinalizationRegistry<HandleState>;
 }
 
 /** The scope of the core worker a handle belongs to, under a symbol like its state. */
@@ -53,8 +61,8 @@ export class ActorHandle {
    * bound to `scope`'s core worker (by default the process's default instance): its
    * calls, release and collection go there.
    */
-  static create(state: HandleState, scope?: CoreWorkerScope): ActorHandle {
-    const s = scope ?? currentCoreWorker()?.scope;
+  static create(state: HandleState, scope?: HandleScope): ActorHandle {
+    const s = scope ?? (defaultScope() as HandleScope | undefined);
     // `this`, not the class's own name: a self-reference makes bundlers rename the class.
     const target = Object.create(this.prototype) as ActorHandle;
     Object.defineProperty(target, HANDLE, { value: state });
@@ -108,7 +116,7 @@ function makeMethod(
   state: HandleState,
   method: string,
   numReturns: number,
-  scope: CoreWorkerScope | undefined,
+  scope: HandleScope | undefined,
 ): unknown {
   const fn = function actorMethodCalledDirectly(): never {
     throw new TypeError(
@@ -119,7 +127,7 @@ function makeMethod(
     remote: {
       value: (...args: unknown[]) => {
         // A handle whose core worker is gone (or that had none) uses the default instance.
-        const hooks = scope?.actorHooks ?? currentCoreWorker()?.scope.actorHooks;
+        const hooks = scope?.actorHooks ?? (defaultScope() as HandleScope | undefined)?.actorHooks;
         if (!hooks) throw new TypeError(`${state.className}.${method}.remote(): tsray is not initialized`);
         return hooks.call(state, method, args, numReturns);
       },
@@ -146,9 +154,9 @@ function makeMethod(
 }
 
 /** The scope of the core worker a handle belongs to (undefined: made while none ran, or not a handle). */
-export function handleScope(v: unknown): CoreWorkerScope | undefined {
+export function handleScope(v: unknown): HandleScope | undefined {
   if (typeof v !== "object" || v === null || !(v instanceof ActorHandle)) return undefined;
-  return (v as unknown as Record<symbol, CoreWorkerScope | undefined>)[SCOPE];
+  return (v as unknown as Record<symbol, HandleScope | undefined>)[SCOPE];
 }
 
 /** The state of a handle, or undefined if `v` is not one. */
@@ -169,7 +177,7 @@ installExtension(
     const [actorId, className, methods, owner] = data as [string, string, string[], string];
     return ActorHandle.create(
       { actorId, className, methods, owner },
-      decodingContext() as CoreWorkerScope | undefined,
+      decodingContext() as HandleScope | undefined,
     );
   },
 );

@@ -1,12 +1,11 @@
 import { decode, encode } from "../serialization/index.js";
 import type { ObjEntry } from "./object-table.js";
-import type { CoreWorkerScope } from "./scope.js";
 
 /** The empty payload of an entry whose value lives in the object store (shared: never written). */
 export const EMPTY = new Uint8Array(0);
 
 /** The value of a settled, not stored entry (a fresh copy unless it is a primitive), decoded in `scope`. */
-export function inlineValue(e: ObjEntry, scope: CoreWorkerScope): unknown {
+export function inlineValue(e: ObjEntry, scope: object | undefined): unknown {
   return e.hasValue ? e.value : decode(e.data!, scope);
 }
 

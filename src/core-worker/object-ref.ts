@@ -1,7 +1,6 @@
 import { inspect } from "node:util";
 import { decodingContext, ExtType, installExtension, noteContainedRef } from "../serialization/index.js";
-import { currentCoreWorker } from "./runtime.js";
-import type { CoreWorkerScope } from "./scope.js";
+import { defaultScope } from "./default-scope.js";
 
 /**
  * Where one core worker's own objects live, shared by its refs and entries: a ref to
@@ -14,7 +13,7 @@ export interface OwnerHome {
   /** `<owner worker id>/`: an own object's id is this followed by its sequence number. */
   readonly prefix: string;
   /** The owning core worker's scope: refs made with this home belong to it. */
-  readonly scope: CoreWorkerScope;
+  readonly scope: RefScope;
 }
 
 /** A ref's key: the sequence number of an object of its home's process, or the object id. */
@@ -29,6 +28,17 @@ export interface RefHooks {
   storedAt(ref: ObjectRef<unknown>): [number, string] | undefined;
   /** Receiving side: the sender said the value sits in store `store` (see storedAt). */
   located(ref: ObjectRef<unknown>, size: number, store: string): void;
+}
+
+/**
+ * What a ref needs of its core worker's scope (scope.ts's CoreWorkerScope is one):
+ * named here, not imported, so refs do not depend on the core worker's modules.
+ */
+export interface RefScope {
+  refHooks: RefHooks | undefined;
+  readonly refFinalizer: FinalizationRegistry<RefKey>;
+  /** A ref was released by hand: report it now, skip its later collection. */
+  releasedNow(key: RefKey): void;
 }
 
 /** False while {@link uncountedRef} constructs a ref. */
@@ -67,7 +77,7 @@ export class ObjectRef<T = unknown> {
    * decoded it); undefined for a ref made while no core worker ran; null once released
    * (one slot for both: a held ref costs no more than before it had a scope).
    */
-  scope: CoreWorkerScope | undefined | null;
+  scope: RefScope | undefined | null;
 
   /**
    * @param id globally unique object id (`<owner worker id>/<n>`)
@@ -75,13 +85,13 @@ export class ObjectRef<T = unknown> {
    */
   constructor(id: string, ownerAddress: string);
   /** Internal: a ref made by `scope`'s core worker from an id (decoding); without one, the default instance's. */
-  constructor(id: string, ownerAddress: string, scope: CoreWorkerScope | undefined);
+  constructor(id: string, ownerAddress: string, scope: RefScope | undefined);
   /** Internal: a ref to object number `seq` of `home`'s process (see {@link OwnerHome}). */
   constructor(seq: number, home: OwnerHome);
-  constructor(key: RefKey, home: OwnerHome | string, scope?: CoreWorkerScope) {
+  constructor(key: RefKey, home: OwnerHome | string, scope?: RefScope) {
     this.key = key;
     this.home = home;
-    const s = typeof home === "string" ? (scope ?? currentCoreWorker()?.scope) : home.scope;
+    const s = typeof home === "string" ? (scope ?? (defaultScope() as RefScope | undefined)) : home.scope;
     this.scope = s;
     if (s) {
       s.refFinalizer.register(this, key);
@@ -141,7 +151,7 @@ installExtension(
   },
   (data) => {
     const [id, owner, size, store] = data as [string, string, number?, string?];
-    const ref = new ObjectRef(id, owner, decodingContext() as CoreWorkerScope | undefined);
+    const ref = new ObjectRef(id, owner, decodingContext() as RefScope | undefined);
     if (store !== undefined) ref.scope?.refHooks?.located(ref, size!, store);
     return ref;
   },

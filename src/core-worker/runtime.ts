@@ -1,6 +1,7 @@
 import { RuntimeUnavailableError } from "../errors/index.js";
 import type { CoreWorker } from "./core-worker.js";
-import type { CoreWorkerScope } from "./scope.js";
+import { DEFAULT_CORE_WORKER } from "./default-scope.js";
+import { CoreWorkerScope } from "./scope.js";
 
 /**
  * The process's default core worker: the one the top-level API uses where nothing
@@ -10,7 +11,7 @@ import type { CoreWorkerScope } from "./scope.js";
  * package loaded in this process (e.g. a user's node_modules copy and the worker's
  * own) uses the same default.
  */
-const KEY = Symbol.for("tsray.core-worker");
+const KEY = DEFAULT_CORE_WORKER;
 const g = globalThis as unknown as Record<symbol, CoreWorker | undefined>;
 
 /** The default core worker, or undefined before init()/after shutdown(). */
@@ -37,6 +38,9 @@ export function setCoreWorker(cw: CoreWorker | undefined): void {
  * the default instance (a ref made while none ran, or whose core worker has closed).
  * Throws as {@link requireCoreWorker} when there is neither.
  */
-export function coreWorkerOf(scope: CoreWorkerScope | undefined | null, what: string): CoreWorker {
-  return scope?.worker ?? requireCoreWorker(what);
+export function coreWorkerOf(scope: object | undefined | null, what: string): CoreWorker {
+  // A scope's owner is always the CoreWorker that made it (core-worker.ts); the scope
+  // cannot name the class without an import cycle.
+  const owner = scope instanceof CoreWorkerScope ? (scope.worker as CoreWorker | undefined) : undefined;
+  return owner ?? requireCoreWorker(what);
 }

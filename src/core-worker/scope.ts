@@ -1,6 +1,12 @@
-import type { ActorCallHooks, HandleState } from "./actor-handle.js";
-import type { CoreWorker } from "./core-worker.js";
-import type { RefHooks, RefKey } from "./object-ref.js";
+import type { ActorCallHooks, HandleScope, HandleState } from "./actor-handle.js";
+import type { RefHooks, RefKey, RefScope } from "./object-ref.js";
+
+/**
+ * The core worker a scope belongs to, opaque here (runtime.ts's `coreWorkerOf` knows it is
+ * a CoreWorker): the scope is imported by the modules core-worker.ts imports, so naming
+ * that class here would close a cycle of types.
+ */
+export type ScopeOwner = object;
 
 /**
  * One core worker's side of the refs and handles it creates or decodes (issue 9, point 1:
@@ -15,7 +21,7 @@ import type { RefHooks, RefKey } from "./object-ref.js";
  * the ref's key). Once the core worker closes, the hooks are gone and late collections
  * report nothing.
  */
-export class CoreWorkerScope {
+export class CoreWorkerScope implements RefScope, HandleScope {
   /** What the object manager does when refs are created and dropped (set by it; cleared at close). */
   refHooks: RefHooks | undefined = undefined;
   /** How `handle.method.remote()` reaches the core worker's submitter (set by it; cleared at close). */
@@ -48,7 +54,7 @@ export class CoreWorkerScope {
    *   back to the default instance for refs of a closed one, and a ref kept past its
    *   session does not keep that core worker reachable.
    */
-  constructor(public worker: CoreWorker | undefined = undefined) {}
+  constructor(public worker: ScopeOwner | undefined = undefined) {}
 
   /** A ref of this scope was released by hand: report it now, and skip its later collection. */
   releasedNow(key: RefKey): void {

@@ -21,6 +21,7 @@ import {
   type ResourceMap,
 } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
+import { type Clock, realClock, type Timer } from "../util/clock.js";
 import { log } from "../util/log.js";
 import type { PoolContext, PooledWorker, WorkerPool, WorkerPoolFactory } from "./pool.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
@@ -63,6 +64,8 @@ export interface NodeManagerOptions {
   readonly objectStoreMemory: number;
   /** Builds the worker pool; the default spawns worker processes (tests pass an in-memory one). */
   readonly workerPool?: WorkerPoolFactory;
+  /** Times heartbeats, start timeouts, kill grace and idle ages (default: real time). */
+  readonly clock?: Clock;
 }
 
 /** The shell's handle of one lease request: how to answer it. */
@@ -102,7 +105,8 @@ export class NodeManager {
   private readonly probes = new WeakMap<PooledWorker, number>();
   /** Why this node manager killed a worker, as a predicate ("stopped answering ..."), reported with its exit. */
   private readonly killReasons = new Map<string, string>();
-  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: Timer | undefined;
+  private readonly clock: Clock;
 
   constructor(
     opts: NodeManagerOptions,
@@ -110,6 +114,7 @@ export class NodeManager {
     poolEnv: Record<string, string> = {},
   ) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
+    this.clock = opts.clock ?? realClock;
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
     this.leases = new LeaseScheduler({
       resources: this.resources,
@@ -124,6 +129,7 @@ export class NodeManager {
       nodeManagerAddress: opts.address,
       logToDriver: opts.logToDriver,
       env: poolEnv,
+      clock: this.clock,
     };
     const makePool = opts.workerPool ?? ((c, events) => new ProcessWorkerPool(c, events));
     this.pool = makePool(ctx, {
@@ -135,7 +141,7 @@ export class NodeManager {
       },
     });
     if (this.cfg.heartbeatMs > 0 && this.cfg.heartbeatTimeoutMs > 0) {
-      this.heartbeatTimer = setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs);
+      this.heartbeatTimer = this.clock.setInterval(() => this.probeWorkers(), this.cfg.heartbeatMs);
       this.heartbeatTimer.unref();
     }
     store.registerNode({
@@ -183,7 +189,7 @@ export class NodeManager {
         this.apply(this.leases.cancel(conn, msg.req));
         return undefined;
       case Msg.ReturnLease:
-        this.apply(this.leases.returnLease(msg.leaseId, msg.kill === true, Date.now()));
+        this.apply(this.leases.returnLease(msg.leaseId, msg.kill === true, this.clock.now()));
         return undefined;
       case Msg.WorkerBlocked:
       case Msg.WorkerUnblocked:
@@ -209,7 +215,7 @@ export class NodeManager {
           c
             .request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo, fanout: true, collect })
             .catch(() => undefined),
-          new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref()),
+          new Promise<undefined>((r) => this.clock.setTimeout(() => r(undefined), 5000).unref()),
         ]),
       ),
     );
@@ -240,7 +246,7 @@ export class NodeManager {
   /** Kill every worker and wait for them to exit. */
   async stop(): Promise<void> {
     this.stopping = true;
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.clock.clearTimer(this.heartbeatTimer);
     this.apply(this.leases.stop());
     await this.pool.killAll();
     this.objectStore.close();
@@ -265,7 +271,7 @@ export class NodeManager {
     const w = this.pool.registered(workerId, address, conn);
     if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
     conn.state.set("worker", workerId);
-    this.leases.workerRegistered(workerId, Date.now());
+    this.leases.workerRegistered(workerId, this.clock.now());
     // Grants to it wait until this reply is on its way: the worker learns its node first.
     queueMicrotask(() => this.apply(this.leases.dispatch()));
     return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
@@ -332,7 +338,7 @@ export class NodeManager {
    */
   private probeWorkers(): void {
     if (this.stopping) return;
-    const now = Date.now();
+    const now = this.clock.now();
     for (const w of this.pool.workers.values()) {
       const conn = w.conn;
       const state = this.leases.worker(w.workerId)?.state;
@@ -346,7 +352,7 @@ export class NodeManager {
         );
       } else if (now - sent > this.cfg.heartbeatTimeoutMs && !this.killReasons.has(w.workerId)) {
         const why =
-          `stopped answering heartbeats for ${now - sent} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
+          `stopped answering heartbeats for ${Math.round(now - sent)} ms (limit ${this.cfg.heartbeatTimeoutMs} ms, ` +
           "TSRAY_HEARTBEAT_TIMEOUT_MS) and was killed";
         log.warn(`worker ${w.workerId} (pid ${w.pid}) is hung: it ${why}`);
         this.apply(this.leases.workerHung(w.workerId, why));

@@ -1,6 +1,8 @@
 // The worker pool as the node manager sees it: a boundary with a process-spawning
 // implementation (worker-pool.ts) and an in-memory one (in-memory-pool.ts).
+
 import type { Connection } from "../transport/index.js";
+import type { Clock } from "../util/clock.js";
 import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker of the pool: what the shell needs to reach it. */
@@ -30,6 +32,8 @@ export interface PoolContext {
   readonly logToDriver: boolean;
   /** Environment to add to every worker (e.g. the job id). */
   readonly env: Readonly<Record<string, string>>;
+  /** Times start timeouts and kill grace. */
+  readonly clock: Clock;
 }
 
 /**

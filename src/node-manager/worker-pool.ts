@@ -3,6 +3,7 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
+import type { Timer } from "../util/clock.js";
 import { log } from "../util/log.js";
 import { entryPoint } from "../util/package-root.js";
 import type { PoolContext, PoolEvents, PooledWorker, WorkerPool } from "./pool.js";
@@ -19,7 +20,7 @@ export interface WorkerProc extends PooledWorker {
   /** Registered or exited: no start timeout any more. */
   registered: boolean;
   exited: boolean;
-  startTimer: NodeJS.Timeout | undefined;
+  startTimer: Timer | undefined;
 }
 
 /** Where the worker entry point is, and its flags (workers collect garbage when idle: --expose-gc). */
@@ -114,12 +115,12 @@ export class ProcessWorkerPool implements WorkerPool {
     this.workers.set(workerId, w);
     child.on("error", (err) => log.warn(`worker ${workerId} failed to start: ${err.message}`));
     child.on("exit", (code, signal) => {
-      if (w.startTimer) clearTimeout(w.startTimer);
+      this.ctx.clock.clearTimer(w.startTimer);
       w.exited = true;
       this.workers.delete(workerId);
       this.events.onExit(w, code, signal);
     });
-    w.startTimer = setTimeout(() => {
+    w.startTimer = this.ctx.clock.setTimeout(() => {
       if (!w.registered && !w.exited) this.events.onStartTimeout(workerId);
     }, this.cfg.workerStartTimeoutMs);
     w.startTimer.unref();
@@ -128,7 +129,7 @@ export class ProcessWorkerPool implements WorkerPool {
   registered(workerId: string, address: string, conn: Connection): WorkerProc | undefined {
     const w = this.workers.get(workerId);
     if (!w) return undefined;
-    if (w.startTimer) clearTimeout(w.startTimer);
+    this.ctx.clock.clearTimer(w.startTimer);
     w.registered = true;
     w.address = address;
     w.conn = conn;
@@ -159,7 +160,9 @@ export class ProcessWorkerPool implements WorkerPool {
         // already gone
       }
     }
-    const grace = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), this.cfg.killGraceMs).unref());
+    const grace = new Promise<"timeout">((r) =>
+      this.ctx.clock.setTimeout(() => r("timeout"), this.cfg.killGraceMs).unref(),
+    );
     if ((await Promise.race([Promise.all(exited), grace])) === "timeout") {
       for (const w of all) this.kill(w.workerId);
       await Promise.all(exited);
