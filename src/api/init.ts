@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { config } from "../config/index.js";
 import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RayError, RuntimeUnavailableError } from "../errors/index.js";
-import type { HeadConfig } from "../head/head.js";
+import type { HeadConfig } from "../head/index.js";
 import {
   defaultObjectStoreMemory,
   MAX_OBJECT_STORE_MEMORY,
@@ -14,8 +14,7 @@ import {
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { readSecretFile } from "../transport/index.js";
-import { log } from "../util/log.js";
-import { entryPoint } from "../util/package-root.js";
+import { entryPoint, log } from "../util/index.js";
 import { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 import { loaderOf } from "./worker-loader.js";

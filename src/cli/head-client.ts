@@ -2,7 +2,7 @@
  * A CoreWorker-less connection to a head: dial its address, send requests of the
  * protocol (src/protocol), close. Used by `tsray status` and `tsray stop`.
  */
-import { secretForAddress } from "../api/session.js";
+import { secretForAddress } from "../api/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import type { RequestBody } from "../protocol/index.js";
 import { errorCodec } from "../serialization/index.js";

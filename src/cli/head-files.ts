@@ -6,7 +6,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { sessionRoot } from "../api/session.js";
+import { sessionRoot } from "../api/index.js";
 
 /** What `tsray start --head` records about the head it started. */
 export interface HeadRecord {

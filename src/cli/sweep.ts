@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { sessionRoot } from "../api/session.js";
+import { sessionRoot } from "../api/index.js";
 import { removeStaleStoreFiles } from "../object-store/index.js";
 import { isAlive, readHeadRecord, removeHeadFiles } from "./head-files.js";
 

@@ -15,7 +15,7 @@ import {
 } from "../protocol/index.js";
 import { type Allocation, infeasibleReason, NodeResources, type ResourceMap } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { type PoolContext, WorkerPool, type WorkerProc } from "./worker-pool.js";
 

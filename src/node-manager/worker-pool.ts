@@ -3,8 +3,7 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
-import { log } from "../util/log.js";
-import { entryPoint } from "../util/package-root.js";
+import { entryPoint, log } from "../util/index.js";
 import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker process started by this node manager. */

@@ -25,7 +25,7 @@ import {
   unlinkSegment,
 } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 import { readSpillFile, writeSpillFile } from "./spill-file.js";
 import { removeStaleStoreFiles, STORE_SEGMENT_TAG } from "./stale.js";
 

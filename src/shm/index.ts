@@ -9,7 +9,7 @@
 import { getShmBackend } from "./backend.js";
 import type { CreateSegmentOptions, ParentDeathMechanism, Segment } from "./types.js";
 
-export { findPackageRoot } from "../util/package-root.js";
+export { findPackageRoot } from "../util/index.js";
 export { ALLOCATOR_ALIGNMENT, Allocator } from "./allocator.js";
 export { getShmBackend, type ShmBackendInfo, shmBackend, shmBackendInfo } from "./backend.js";
 export { ShmError } from "./errors.js";

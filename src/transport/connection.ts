@@ -3,7 +3,7 @@ import type { Socket } from "node:net";
 import { config } from "../config/index.js";
 import { ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
 import { type Message, MSG_NAMES, Msg, type Reply, type RequestBody } from "../protocol/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { isServedKind, unknownKindError } from "./kinds.js";
 

@@ -2,7 +2,7 @@ import { chmodSync, rmSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { config } from "../config/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 import { Connection, type ErrorCodec, type MessageHandler } from "./connection.js";
 import { acceptHandshake, dialHandshake } from "./handshake.js";
 

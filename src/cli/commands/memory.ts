@@ -1,6 +1,6 @@
 /** `tsray memory`: every live object of the running cluster, who holds it and why (Ray's `ray memory`). */
 import type { Command } from "commander";
-import { fetchMemory, type MemorySummary, memoryRequest } from "../../api/memory.js";
+import { fetchMemory, type MemorySummary, memoryRequest } from "../../api/index.js";
 import type { ObjectStoreStats } from "../../protocol/index.js";
 import { formatBytes } from "../../scheduling/index.js";
 import { CliError } from "../errors.js";

@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { detectGpus } from "../../api/session.js";
+import { detectGpus } from "../../api/index.js";
 import { config } from "../../config/index.js";
 import { type ResourceMap, toDemand } from "../../scheduling/index.js";
 import { SECRET_FILE } from "../../transport/index.js";
