@@ -89,6 +89,7 @@ export {
   RayActorError,
   RayError,
   RayTaskError,
+  RemoteDefinitionError,
   RuntimeUnavailableError,
   SerializationError,
   TaskCancelledError,

@@ -14,7 +14,7 @@ import {
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { readSecretFile } from "../transport/index.js";
-import { entryPoint, log } from "../util/index.js";
+import { entryPoint, log, withDeadline } from "../util/index.js";
 import { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 import { loaderOf } from "./worker-loader.js";
@@ -338,40 +338,24 @@ export async function shutdown(): Promise<void> {
       else s.head!.once("exit", () => resolve());
     });
     try {
-      await withDeadline(cw.call({ t: Msg.ShutdownNode }), config().killGraceMs + 3000);
+      await withDeadline(cw.call({ t: Msg.ShutdownNode }), config().killGraceMs + 3000, "shutdown request");
     } catch {
       // Head unreachable or slow: kill it; its workers see the socket close and exit.
     }
     if (
-      !(await withDeadline(exited, config().killGraceMs + 3000).then(
+      !(await withDeadline(exited, config().killGraceMs + 3000, "head exit").then(
         () => true,
         () => false,
       ))
     ) {
       s.head.kill("SIGKILL");
       // The head's handle is unref'd: a ref'd timer keeps this process alive until the exit event.
-      await withDeadline(exited, 5000).catch(() => undefined);
+      await withDeadline(exited, 5000, "head exit after SIGKILL").catch(() => undefined);
     }
   }
   cw.close();
   setCoreWorker(undefined);
   if (s.sessionDir) rmSync(s.sessionDir, { recursive: true, force: true });
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("deadline")), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** pid of the embedded head process (tests check cleanup by pid). */

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { config } from "../config/index.js";
-import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import { InfeasibleResourcesError, ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
 import { StoreManager } from "../object-store/index.js";
 import {
   type LeaseGrant,
@@ -274,7 +274,7 @@ export class NodeManager {
 
   private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
     const w = this.pool.workers.get(workerId);
-    if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
+    if (!w) throw new ProtocolError(`unknown worker ${workerId}: it was not started by this node manager`);
     if (w.startTimer) clearTimeout(w.startTimer);
     w.address = address;
     w.conn = conn;
@@ -287,7 +287,7 @@ export class NodeManager {
 
   private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
     if (!this.runtimes.has(msg.runtimeKey)) {
-      throw new Error(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
+      throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
     if (!this.resources.feasible(msg.demand)) {
       const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";

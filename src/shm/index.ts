@@ -15,7 +15,7 @@ export { getShmBackend, type ShmBackendInfo, shmBackend, shmBackendInfo } from "
 export { ShmError } from "./errors.js";
 export { fallbackDirectory, JsShmBackend } from "./js-backend.js";
 export { newSegmentName, SEGMENT_PREFIX } from "./names.js";
-export { processGone, removeSegmentsOfDeadCreators, segmentCreatorPid } from "./stale.js";
+export { removeSegmentsOfDeadCreators, segmentCreatorPid } from "./stale.js";
 export type {
   CreateSegmentOptions,
   ParentDeathMechanism,

@@ -7,10 +7,10 @@ import { detectGpus } from "../../api/index.js";
 import { config } from "../../config/index.js";
 import { type ResourceMap, toDemand } from "../../scheduling/index.js";
 import { SECRET_FILE } from "../../transport/index.js";
+import { isAlive } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import {
   type HeadRecord,
-  isAlive,
   readHeadRecord,
   removeHeadFiles,
   signal,
