@@ -27,7 +27,52 @@ import { ObjectRef } from "./core-worker/index.js";
 import * as errors from "./errors/index.js";
 import { registerClass, registerSerializer } from "./serialization/index.js";
 
-export * from "./api/index.js";
+// By name, not `export *`: src/api/index.ts is also the API component's boundary
+// for the CLI, and what it shares there is not part of the package.
+export {
+  type ActorClass,
+  type ActorConstructor,
+  ActorHandle,
+  type ActorMethod,
+  type ActorOptions,
+  type AnyFunction,
+  availableResources,
+  type ClusterInfo,
+  cancel,
+  clusterResources,
+  currentNamespace,
+  type GetOptions,
+  get,
+  getActor,
+  getGpuIds,
+  getRuntimeContext,
+  headPid,
+  type InitOptions,
+  init,
+  isInitialized,
+  kill,
+  listActors,
+  listWorkers,
+  type MemoryOptions,
+  type MemorySummary,
+  type MethodKeys,
+  type MultiReturnRemoteFunction,
+  memory,
+  nodes,
+  type ObjectStoreStats,
+  type ObjectSummary,
+  put,
+  type RefOr,
+  type RemoteArgs,
+  type RemoteFunction,
+  type ReturnRefs,
+  remote,
+  shutdown,
+  summarizeMemory,
+  type TaskOptions,
+  type WaitOptions,
+  wait,
+} from "./api/index.js";
 export type { RuntimeContext } from "./core-worker/index.js";
 export { ObjectRef } from "./core-worker/index.js";
 export {
@@ -44,6 +89,7 @@ export {
   RayActorError,
   RayError,
   RayTaskError,
+  RemoteDefinitionError,
   RuntimeUnavailableError,
   SerializationError,
   TaskCancelledError,

@@ -1,4 +1,8 @@
-/** The public API (Ray's `ray.*`). Everything users import comes through here. */
+/**
+ * The API component's boundary: the public API (Ray's `ray.*`), which src/index.ts
+ * re-exports by name, plus what the CLI shares with the driver (session directory,
+ * secrets, GPU detection, the memory report), which stays out of the package's exports.
+ */
 
 export {
   type ActorClass,
@@ -29,9 +33,11 @@ export {
   shutdown,
 } from "./init.js";
 export {
+  fetchMemory,
   type MemoryOptions,
   type MemorySummary,
   memory,
+  memoryRequest,
   type ObjectStoreStats,
   type ObjectSummary,
   summarizeMemory,
@@ -46,4 +52,5 @@ export type {
   RemoteFunction,
   ReturnRefs,
 } from "./remote-function.js";
+export { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 export type { TaskOptions } from "./task-options.js";

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { config } from "../config/index.js";
 import { CoreWorker, currentCoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RayError, RuntimeUnavailableError } from "../errors/index.js";
-import type { HeadConfig } from "../head/head.js";
+import type { HeadConfig } from "../head/index.js";
 import {
   defaultObjectStoreMemory,
   MAX_OBJECT_STORE_MEMORY,
@@ -14,8 +14,7 @@ import {
 import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { readSecretFile } from "../transport/index.js";
-import { log } from "../util/log.js";
-import { entryPoint } from "../util/package-root.js";
+import { entryPoint, log, withDeadline } from "../util/index.js";
 import { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 import { loaderOf } from "./worker-loader.js";
@@ -377,39 +376,23 @@ async function stopDriver(s: DriverState): Promise<void> {
       else s.head!.once("exit", () => resolve());
     });
     try {
-      await withDeadline(cw.call({ t: Msg.ShutdownNode }), config().killGraceMs + 3000);
+      await withDeadline(cw.call({ t: Msg.ShutdownNode }), config().killGraceMs + 3000, "shutdown request");
     } catch {
       // Head unreachable or slow: kill it; its workers see the socket close and exit.
     }
     if (
-      !(await withDeadline(exited, config().killGraceMs + 3000).then(
+      !(await withDeadline(exited, config().killGraceMs + 3000, "head exit").then(
         () => true,
         () => false,
       ))
     ) {
       s.head.kill("SIGKILL");
       // The head's handle is unref'd: a ref'd timer keeps this process alive until the exit event.
-      await withDeadline(exited, 5000).catch(() => undefined);
+      await withDeadline(exited, 5000, "head exit after SIGKILL").catch(() => undefined);
     }
   }
   cw.close();
   if (s.sessionDir) rmSync(s.sessionDir, { recursive: true, force: true });
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error("deadline")), ms);
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e);
-      },
-    );
-  });
 }
 
 /** pid of the embedded head process (tests check cleanup by pid). */

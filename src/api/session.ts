@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { config } from "../config/index.js";
 import { AuthenticationError, UnsafeDirectoryError } from "../errors/index.js";
 import { parseToken, readSecretFile, SECRET_FILE } from "../transport/index.js";
+import { isAlive } from "../util/index.js";
 
 /**
  * Root directory of session directories (sockets, secrets, logs, head records):
@@ -67,15 +68,6 @@ export function secretForAddress(address: string): Buffer {
   return parseToken(token, "TSRAY_AUTH_TOKEN");
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * A new session directory, named after this driver's pid. Directories left by
  * drivers that died without shutdown() are removed on the way.
@@ -85,7 +77,7 @@ export function createSessionDir(): string {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   for (const name of readdirSync(root)) {
     const m = /^session-\d+-(\d+)$/.exec(name);
-    if (m && !alive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
+    if (m && !isAlive(Number(m[1]))) rmSync(join(root, name), { recursive: true, force: true });
   }
   let dir: string;
   let n = 0;

@@ -2,24 +2,16 @@
  * A CoreWorker-less connection to a head: dial its address, send requests of the
  * protocol (src/protocol), close. Used by `tsray status` and `tsray stop`.
  */
-import { secretForAddress } from "../api/session.js";
-import { RuntimeUnavailableError } from "../errors/index.js";
+import { secretForAddress } from "../api/index.js";
 import type { RequestBody } from "../protocol/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { Endpoint } from "../transport/index.js";
+import { withDeadline } from "../util/index.js";
 
 /** Sends requests to one head; `close()` when done. */
 export interface HeadClient {
   request<T>(body: RequestBody): Promise<T>;
   close(): void;
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RuntimeUnavailableError(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /**

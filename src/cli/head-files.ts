@@ -6,7 +6,8 @@
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { sessionRoot } from "../api/session.js";
+import { sessionRoot } from "../api/index.js";
+import { isAlive } from "../util/index.js";
 
 /** What `tsray start --head` records about the head it started. */
 export interface HeadRecord {
@@ -57,26 +58,6 @@ export function removeHeadFiles(rec: HeadRecord): void {
   // Only ever a head session directory directly under the session root.
   if (dirname(rec.sessionDir) === sessionRoot() && basename(rec.sessionDir).startsWith("head-")) {
     rmSync(rec.sessionDir, { recursive: true, force: true });
-  }
-}
-
-/**
- * True while a process with this pid runs. A zombie (exited, not yet reaped: the
- * head's parent after `tsray start` exits may never reap it) counts as dead.
- */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; the command name (field 2) may hold spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.charAt(stat.lastIndexOf(")") + 2);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return process.platform !== "linux";
   }
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { describeSettings } from "../config/index.js";
 import { RayError } from "../errors/index.js";
-import { PACKAGE_ROOT } from "../util/package-root.js";
+import { PACKAGE_ROOT } from "../util/index.js";
 import { registerDashboard } from "./commands/dashboard.js";
 import { registerMemory } from "./commands/memory.js";
 import { registerMicrobenchmark } from "./commands/microbenchmark.js";

@@ -6,12 +6,12 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sessionRoot } from "../api/session.js";
+import { sessionRoot } from "../api/index.js";
 import { config } from "../config/index.js";
-import type { HeadConfig } from "../head/head.js";
+import type { HeadConfig } from "../head/index.js";
 import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
-import { entryPoint } from "../util/package-root.js";
+import { entryPoint } from "../util/index.js";
 import { CliError } from "./errors.js";
 import type { HeadRecord } from "./head-files.js";
 import { removeStaleHeadDirs } from "./sweep.js";

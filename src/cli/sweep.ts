@@ -7,9 +7,10 @@
  */
 import { readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { sessionRoot } from "../api/session.js";
+import { sessionRoot } from "../api/index.js";
 import { removeStaleStoreFiles } from "../object-store/index.js";
-import { isAlive, readHeadRecord, removeHeadFiles } from "./head-files.js";
+import { isAlive } from "../util/index.js";
+import { readHeadRecord, removeHeadFiles } from "./head-files.js";
 
 /** A start younger than this without a pid file may still be running: its dir is kept. */
 const YOUNG_START_MS = 60_000;

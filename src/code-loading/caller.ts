@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { PACKAGE_ROOT } from "../util/package-root.js";
+import { PACKAGE_ROOT } from "../util/index.js";
 
 /** Frames inside the tsray package itself (compiled or source) are not user code. */
 const INTERNAL_DIRS = [join(PACKAGE_ROOT, "dist/"), join(PACKAGE_ROOT, "src/")].map(

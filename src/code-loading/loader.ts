@@ -1,3 +1,4 @@
+import { RemoteDefinitionError } from "../errors/index.js";
 import type { FunctionDescriptor } from "../protocol/index.js";
 import { importMark, importModule, settledSince } from "./namespaces.js";
 import { lookupRegistered } from "./registry.js";
@@ -11,7 +12,7 @@ function nameHelper<F extends Function>(fn: F, name: string): F {
 /**
  * Resolve a descriptor to the function/class in this (worker) process: evaluate
  * shipped source, or import the defining module and take its registered target.
- * Throws an Error that says what was expected and where when it cannot be found.
+ * Throws RemoteDefinitionError saying what was expected and where when it cannot be found.
  */
 export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
   if (desc.source !== undefined) {
@@ -35,14 +36,14 @@ export async function loadTarget(desc: FunctionDescriptor): Promise<Function> {
     found = lookupRegistered(desc.module, desc.key);
   }
   if (!found) {
-    throw new Error(
+    throw new RemoteDefinitionError(
       `remote ${desc.name} (${desc.key}) was not registered when ${desc.module} was imported in the worker: ` +
         "define remote functions and actor classes at the top level of their module, " +
         "so that importing the module defines them in the same order in every process",
     );
   }
   if (found.name !== desc.fn) {
-    throw new Error(
+    throw new RemoteDefinitionError(
       `remote definitions in ${desc.module} differ between processes: expected ${desc.fn || "an anonymous function"} ` +
         `at ${desc.key}, found ${found.name || "an anonymous function"}; define them unconditionally at the module's top level`,
     );

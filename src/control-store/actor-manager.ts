@@ -11,7 +11,7 @@ import {
 } from "../protocol/index.js";
 import { decodeError, encode, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 
 interface ActorRecord {
   readonly spec: ActorSpec;

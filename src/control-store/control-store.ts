@@ -1,3 +1,4 @@
+import { RuntimeUnavailableError } from "../errors/index.js";
 import type { Message, NodeInfo } from "../protocol/index.js";
 import { Msg } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
@@ -32,7 +33,10 @@ export class ControlStore {
   constructor(private readonly backend: StorageBackend) {}
 
   private actorManager(): ActorManager {
-    if (!this.actors) throw new Error("this control store has no actor manager");
+    if (!this.actors)
+      throw new RuntimeUnavailableError(
+        "this control store has no actor manager yet (the head is still starting)",
+      );
     return this.actors;
   }
 

@@ -1,7 +1,7 @@
 import { type ActorCheckpoint, Msg } from "../protocol/index.js";
 import { encode } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 
 /** One caller's sequence of calls to this actor, as the actor sees it. */
 interface Stream {

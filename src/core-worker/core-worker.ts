@@ -19,7 +19,7 @@ import {
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint, notServed } from "../transport/index.js";
-import { collectAndSettle } from "../util/gc.js";
+import { collectAndSettle } from "../util/index.js";
 import { ActorExecutor } from "./actor-executor.js";
 import { ActorHandle, type HandleState } from "./actor-handle.js";
 import { type ActorCall, ActorSubmitter } from "./actor-submitter.js";

@@ -12,7 +12,7 @@ import {
 import type { ResourceMap } from "../scheduling/index.js";
 import { decodeError, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
+import { type Clock, realClock, type Timer } from "../util/index.js";
 import type { TaskSpec } from "./task-spec.js";
 
 /** The owner-side effects of finished tasks (implemented by the core worker). */

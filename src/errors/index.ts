@@ -178,6 +178,17 @@ export class UnsafeDirectoryError extends RayError {
   override readonly code: string = "UNSAFE_DIRECTORY";
 }
 
+/**
+ * A worker imported the module of a remote function or actor class and did not find
+ * it there, or found another one at its place: the definition is not at the module's
+ * top level (inside a function, or behind a condition). The message names the
+ * definition, the module and the rule. Reaches the caller as the `cause` of a
+ * RayTaskError (tasks) or ActorDiedError (actor constructors).
+ */
+export class RemoteDefinitionError extends RayError {
+  override readonly code: string = "REMOTE_DEFINITION_MISMATCH";
+}
+
 /** Every tsray error class by its stable code, used to rebuild errors after deserialization. */
 export const ERROR_CLASSES: ReadonlyMap<string, new (message: string) => RayError> = new Map<
   string,
@@ -203,4 +214,5 @@ export const ERROR_CLASSES: ReadonlyMap<string, new (message: string) => RayErro
   ["PROTOCOL_ERROR", ProtocolError],
   ["PROTOCOL_VERSION_MISMATCH", ProtocolVersionError],
   ["UNSAFE_DIRECTORY", UnsafeDirectoryError],
+  ["REMOTE_DEFINITION_MISMATCH", RemoteDefinitionError],
 ]);

@@ -1,6 +1,6 @@
 import { rmSync } from "node:fs";
 import { basename, dirname } from "node:path";
-import { processGone } from "../shm/index.js";
+import { isAlive } from "../util/index.js";
 
 /** How long to wait for a disconnected driver's process to be gone (its socket closes first). */
 const DRIVER_GONE_WAIT_MS = 2000;
@@ -20,7 +20,7 @@ export async function removeDeadDriverDir(driverAddress: string, headSessionDir:
   if (!sock || !named || sock[1] !== named[1] || dirname(dir) !== dirname(headSessionDir)) return;
   const pid = Number(sock[1]);
   const deadline = Date.now() + DRIVER_GONE_WAIT_MS;
-  while (!processGone(pid)) {
+  while (isAlive(pid)) {
     if (Date.now() >= deadline) return; // Alive: it disconnected on purpose and cleans up itself.
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

@@ -5,7 +5,7 @@ import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, createSecretFile, Endpoint } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { log } from "../util/index.js";
 import { removeDeadDriverDir } from "./driver-dirs.js";
 
 /** Message kinds served by the node manager; every other kind the head receives is the control store's. */

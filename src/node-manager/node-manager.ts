@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { config } from "../config/index.js";
-import { InfeasibleResourcesError, RuntimeUnavailableError } from "../errors/index.js";
+import { InfeasibleResourcesError, ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
 import { StoreManager } from "../object-store/index.js";
 import {
   type LeaseGrant,
@@ -21,8 +21,7 @@ import {
   type ResourceMap,
 } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
-import { type Clock, realClock, type Timer } from "../util/clock.js";
-import { log } from "../util/log.js";
+import { type Clock, log, realClock, type Timer } from "../util/index.js";
 import type { PoolContext, PooledWorker, WorkerPool, WorkerPoolFactory } from "./pool.js";
 import { parseRegisterDriver, parseRuntime, resolveRuntime, type WorkerRuntime } from "./runtime.js";
 import { ProcessWorkerPool } from "./worker-pool.js";
@@ -269,7 +268,7 @@ export class NodeManager {
 
   private onRegisterWorker(workerId: string, address: string, conn: Connection): RegisterWorkerReply {
     const w = this.pool.registered(workerId, address, conn);
-    if (!w) throw new Error(`unknown worker ${workerId}: it was not started by this node manager`);
+    if (!w) throw new ProtocolError(`unknown worker ${workerId}: it was not started by this node manager`);
     conn.state.set("worker", workerId);
     this.leases.workerRegistered(workerId, this.clock.now());
     // Grants to it wait until this reply is on its way: the worker learns its node first.
@@ -279,7 +278,7 @@ export class NodeManager {
 
   private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
     if (!this.leases.hasRuntime(msg.runtimeKey)) {
-      throw new Error(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
+      throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
     if (!this.resources.feasible(msg.demand)) {
       const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";

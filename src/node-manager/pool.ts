@@ -2,7 +2,7 @@
 // implementation (worker-pool.ts) and an in-memory one (in-memory-pool.ts).
 
 import type { Connection } from "../transport/index.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock } from "../util/index.js";
 import type { WorkerRuntime } from "./runtime.js";
 
 /** One worker of the pool: what the shell needs to reach it. */

@@ -8,7 +8,7 @@ import { statSync } from "node:fs";
 import { isAbsolute, normalize } from "node:path";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import { type RuntimeEnv, WORKER_LOADERS, type WorkerLoader } from "../protocol/index.js";
-import { tsxLoaderUrl } from "../util/package-root.js";
+import { tsxLoaderUrl } from "../util/index.js";
 
 /** A validated runtime with the node-side flags of its loader. */
 export interface WorkerRuntime {

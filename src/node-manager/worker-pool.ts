@@ -3,9 +3,7 @@ import { openSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
 import type { Connection } from "../transport/index.js";
-import type { Timer } from "../util/clock.js";
-import { log } from "../util/log.js";
-import { entryPoint } from "../util/package-root.js";
+import { entryPoint, log, type Timer } from "../util/index.js";
 import type { PoolContext, PoolEvents, PooledWorker, WorkerPool } from "./pool.js";
 import type { WorkerRuntime } from "./runtime.js";
 

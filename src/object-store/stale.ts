@@ -1,7 +1,8 @@
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
-import { processGone, removeSegmentsOfDeadCreators } from "../shm/index.js";
+import { removeSegmentsOfDeadCreators } from "../shm/index.js";
+import { isAlive } from "../util/index.js";
 
 /** Tag of the store arena's segment name: `/tsray-<head pid>-store-<n>`. */
 export const STORE_SEGMENT_TAG = "store";
@@ -32,7 +33,7 @@ export function removeStaleStoreFiles(): string[] {
     }
     for (const name of names) {
       const m = /^tsray-(\d+)$/.exec(name);
-      if (m && processGone(Number(m[1]))) rmSync(join(spillRoot, name), { recursive: true, force: true });
+      if (m && !isAlive(Number(m[1]))) rmSync(join(spillRoot, name), { recursive: true, force: true });
     }
   }
   return removed;

@@ -3,7 +3,7 @@ import { Msg, type StoreInfo, type StoreLocation } from "../protocol/index.js";
 import { type DecodeContext, decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
 import { openSegment, type Segment } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { collectAndSettle } from "../util/gc.js";
+import { collectAndSettle } from "../util/index.js";
 import { readSpillFile } from "./spill-file.js";
 
 interface LocalPin {

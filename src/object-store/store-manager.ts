@@ -1,21 +1,9 @@
 import { mkdirSync, rmSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { ObjectStoreFullError, OwnerDiedError } from "../errors/index.js";
-import { Msg, type ObjectStoreStats, type StoreInfo, type StoreLocation } from "../protocol/index.js";
-
-/** Bytes for messages: "64.0 MiB (67108928 bytes)". */
-function formatBytes(n: number): string {
-  const units: Array<[string, number]> = [
-    ["GiB", 2 ** 30],
-    ["MiB", 2 ** 20],
-    ["KiB", 2 ** 10],
-  ];
-  for (const [u, size] of units) if (n >= size) return `${(n / size).toFixed(1)} ${u} (${n} bytes)`;
-  return `${n} bytes`;
-}
-
 import { config } from "../config/index.js";
+import { ObjectStoreFullError, OwnerDiedError, ProtocolError } from "../errors/index.js";
+import { Msg, type ObjectStoreStats, type StoreInfo, type StoreLocation } from "../protocol/index.js";
 import {
   Allocator,
   createSegment,
@@ -25,7 +13,7 @@ import {
   unlinkSegment,
 } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { log } from "../util/log.js";
+import { formatBytes, log } from "../util/index.js";
 import { readSpillFile, writeSpillFile } from "./spill-file.js";
 import { removeStaleStoreFiles, STORE_SEGMENT_TAG } from "./stale.js";
 
@@ -138,7 +126,8 @@ export class StoreManager {
   create(id: string, size: number, conn: Connection): Promise<{ offset: number }> {
     this.watch(conn);
     return this.serial(async () => {
-      if (this.objects.has(id)) throw new Error(`object ${id} is already in the store`);
+      if (this.objects.has(id))
+        throw new ProtocolError(`object ${id} is already in the store; each object is created once`);
       this.checkOwnerLives(id);
       const [block, offset] = await this.allocate(size, id);
       try {
@@ -264,9 +253,9 @@ export class StoreManager {
     let pinned = 0;
     for (const o of this.objects.values()) if (o.pins.size > 0 && o.block >= 0) pinned += o.size;
     return (
-      `capacity ${formatBytes(this.info.size)}, in use ${formatBytes(this.alloc.used)} ` +
-      `(${formatBytes(pinned)} pinned by readers or being written), largest free block ${formatBytes(this.alloc.largestFree)}, ` +
-      `spilled ${formatBytes(this.spilledBytes)}`
+      `capacity ${formatBytes(this.info.size, "both")}, in use ${formatBytes(this.alloc.used, "both")} ` +
+      `(${formatBytes(pinned, "both")} pinned by readers or being written), largest free block ${formatBytes(this.alloc.largestFree, "both")}, ` +
+      `spilled ${formatBytes(this.spilledBytes, "both")}`
     );
   }
 
@@ -331,7 +320,7 @@ export class StoreManager {
     const want = size >= PAGE ? size + PAGE : size;
     if (want > this.info.size) {
       throw new ObjectStoreFullError(
-        `object ${forId} of ${formatBytes(size)} does not fit in the object store at all (${this.describe()}); ` +
+        `object ${forId} of ${formatBytes(size, "both")} does not fit in the object store at all (${this.describe()}); ` +
           "start tsray with a larger objectStoreMemory",
       );
     }
@@ -346,7 +335,7 @@ export class StoreManager {
       for (const o of this.objects.values()) for (const c of o.pins.keys()) holders.add(c);
       for (const c of holders) c.send({ t: Msg.StorePressure });
       throw new ObjectStoreFullError(
-        `cannot store object ${forId} of ${formatBytes(size)}: the object store is full and nothing more can be spilled: ` +
+        `cannot store object ${forId} of ${formatBytes(size, "both")}: the object store is full and nothing more can be spilled: ` +
           `the objects in memory are pinned by readers or being written (${this.describe()})`,
       );
     }
@@ -365,7 +354,7 @@ export class StoreManager {
         await this.spill(obj);
       } catch (err) {
         throw new ObjectStoreFullError(
-          `cannot store object ${forId} of ${formatBytes(want)}: the object store is full and spilling to ${this.spillDir} ` +
+          `cannot store object ${forId} of ${formatBytes(want, "both")}: the object store is full and spilling to ${this.spillDir} ` +
             `failed (writing out ${obj.id}): ${(err as Error).message} (${this.describe()})`,
           { cause: err },
         );
@@ -390,7 +379,7 @@ export class StoreManager {
     this.spilledBytes += obj.size;
     this.totals.spills++;
     this.totals.spilledBytes += obj.size;
-    log.debug(`spilled ${obj.id} (${formatBytes(obj.size)}) to ${path}`);
+    log.debug(`spilled ${obj.id} (${formatBytes(obj.size, "both")}) to ${path}`);
   }
 
   /**

@@ -3,6 +3,8 @@
 // resource (Ray's granularity), or one byte for `memory` (whole bytes, so a node with
 // terabytes of memory still counts in safe integers).
 
+import { formatBytes } from "../util/index.js";
+
 /** Units per whole CPU, GPU or custom resource: amounts are exact to 0.0001. */
 export const UNIT_SCALE = 10_000;
 
@@ -40,24 +42,6 @@ export function formatAmount(n: number): string {
   if (!Number.isFinite(n) || Number.isInteger(n)) return String(n === 0 ? 0 : n);
   const rounded = Math.round(n * UNIT_SCALE) / UNIT_SCALE;
   return String(rounded === 0 ? 0 : rounded);
-}
-
-const BYTE_UNITS: readonly [string, number][] = [
-  ["TiB", 2 ** 40],
-  ["GiB", 2 ** 30],
-  ["MiB", 2 ** 20],
-  ["KiB", 2 ** 10],
-];
-
-/** Prints a byte count: "2 GiB" or "1.5 MiB" when that is exact to 2 decimals, else "1234567 bytes". */
-export function formatBytes(n: number): string {
-  for (const [label, size] of BYTE_UNITS) {
-    if (Math.abs(n) < size) continue;
-    const value = n / size;
-    if (Math.round(value * 100) / 100 === value) return `${value} ${label}`;
-    break;
-  }
-  return `${formatAmount(n)} bytes`;
 }
 
 /** Prints "<amount> <name>" for messages: "1 GPU", "0.5 CPU", "2 GiB memory", "3 accel". */

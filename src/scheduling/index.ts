@@ -1,7 +1,7 @@
 // Resource scheduling: pure accounting and placement decisions (no I/O, no timers,
 // no process state). See docs/design/scheduling.md.
 
-export { describeAmount, formatAmount, formatBytes, UNIT_SCALE } from "./amounts.js";
+export { describeAmount, formatAmount, UNIT_SCALE } from "./amounts.js";
 export type { ResourceOptions } from "./demand.js";
 export { toDemand } from "./demand.js";
 export type {

@@ -9,13 +9,13 @@
 import { getShmBackend } from "./backend.js";
 import type { CreateSegmentOptions, ParentDeathMechanism, Segment } from "./types.js";
 
-export { findPackageRoot } from "../util/package-root.js";
+export { findPackageRoot } from "../util/index.js";
 export { ALLOCATOR_ALIGNMENT, Allocator } from "./allocator.js";
 export { getShmBackend, type ShmBackendInfo, shmBackend, shmBackendInfo } from "./backend.js";
 export { ShmError } from "./errors.js";
 export { fallbackDirectory, JsShmBackend } from "./js-backend.js";
 export { newSegmentName, SEGMENT_PREFIX } from "./names.js";
-export { processGone, removeSegmentsOfDeadCreators, segmentCreatorPid } from "./stale.js";
+export { removeSegmentsOfDeadCreators, segmentCreatorPid } from "./stale.js";
 export type {
   CreateSegmentOptions,
   ParentDeathMechanism,

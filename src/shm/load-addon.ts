@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FOUND_PACKAGE_ROOT } from "../util/package-root.js";
+import { FOUND_PACKAGE_ROOT } from "../util/index.js";
 
 /** The raw exports of build/Release/tsray_shm.node (native/tsray_shm.c). */
 export interface NativeAddon {

@@ -1,27 +1,7 @@
-import { readFileSync } from "node:fs";
+import { isAlive } from "../util/index.js";
 import { getShmBackend } from "./backend.js";
 import { invalidArg } from "./checks.js";
 import { SEGMENT_PREFIX } from "./names.js";
-
-/**
- * True when `pid` is not running: no such process, or a zombie (exited, not yet
- * reaped: it still answers kill 0, and an orphaned head's new parent may never reap
- * it). A process of another user (EPERM) counts as running.
- */
-export function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "ESRCH";
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat[stat.lastIndexOf(")") + 2];
-    return state === "Z" || state === "X";
-  } catch {
-    return false;
-  }
-}
 
 /**
  * The pid of the process that created `name`, read from the name
@@ -48,8 +28,7 @@ export function removeSegmentsOfDeadCreators(tag: string): string[] {
   const removed: string[] = [];
   for (const name of backend.listSegments(SEGMENT_PREFIX)) {
     const pid = segmentCreatorPid(name);
-    if (pid === undefined || !name.startsWith(`${SEGMENT_PREFIX}${pid}-${tag}-`) || !processGone(pid))
-      continue;
+    if (pid === undefined || !name.startsWith(`${SEGMENT_PREFIX}${pid}-${tag}-`) || isAlive(pid)) continue;
     try {
       if (backend.unlinkSegment(name)) removed.push(name);
     } catch {

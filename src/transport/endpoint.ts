@@ -1,7 +1,6 @@
 import { config } from "../config/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Clock, realClock } from "../util/clock.js";
-import { log } from "../util/log.js";
+import { type Clock, log, realClock } from "../util/index.js";
 import { Connection, type ErrorCodec, type MessageHandler } from "./connection.js";
 import { acceptHandshake, dialHandshake } from "./handshake.js";
 import type { Link, Listener, Network } from "./link.js";

@@ -16,7 +16,7 @@ import {
   RuntimeUnavailableError,
 } from "../errors/index.js";
 import { type Hello, type Message, MSG_NAMES, Msg, PROTOCOL_VERSION } from "../protocol/index.js";
-import type { Clock } from "../util/clock.js";
+import type { Clock } from "../util/index.js";
 import type { Connection } from "./connection.js";
 
 /** Frames before the handshake completes may be at most this long (a Hello is ~200 bytes). */

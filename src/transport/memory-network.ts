@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Clock, realClock } from "../util/clock.js";
+import { type Clock, realClock } from "../util/index.js";
 import type { Link, LinkHandlers, Listener, Network } from "./link.js";
 
 /** The envelope codec instance (as connection.ts): decodes frames for `drop` predicates. */

@@ -3,8 +3,10 @@
  * poll with deadlines, and kill leftover processes by pid.
  */
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { isAlive } from "../helpers/processes.js";
+
+export { isAlive };
 
 /** The repository root. */
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -42,22 +44,6 @@ export function runCli(
       },
     );
   });
-}
-
-/** True while `pid` runs (zombies count as dead). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.charAt(stat.lastIndexOf(")") + 2);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return process.platform !== "linux";
-  }
 }
 
 /** Poll `check` every 20 ms until it is truthy; throws after `timeoutMs`. */

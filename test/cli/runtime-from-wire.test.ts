@@ -97,7 +97,9 @@ describe("RegisterDriver carries no command", () => {
     assert.equal(err.field, "runtime.execPath");
     assert.match(err.message, /runtime\.execPath is not accepted \(got "\/bin\/sh"\)/);
     assert.match(err.message, /loader, cwd, jobId, namespace/);
-    assert.match(rejected(lease, "the attacker's RequestLease").message, /unknown runtime/);
+    const leaseErr = rejected(lease, "the attacker's RequestLease");
+    assert.match(leaseErr.message, /unknown runtime/);
+    assert.equal(leaseErr.code, "PROTOCOL_ERROR", "the node manager's refusal lost its type on the wire");
 
     // Only choices pass, and only valid ones: each refusal names the field and starts nothing.
     const runtime = { loader: "tsx", cwd: root, jobId: "0001", namespace: "default" };

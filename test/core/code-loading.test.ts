@@ -44,6 +44,10 @@ describe("remote definitions a worker cannot find", () => {
       /remote inner \(#\d+\) was not registered when .*misplaced-remote\.ts was imported/,
     );
     assert.match(err.message, /define remote functions and actor classes at the top level of their module/);
+    // The worker's error crosses the wire typed: same class, stable code.
+    const cause = (err as ray.RayTaskError).cause;
+    assert.ok(cause instanceof ray.RemoteDefinitionError, `cause is ${String(cause)}`);
+    assert.equal(cause.code, "REMOTE_DEFINITION_MISMATCH");
   });
 
   test("a definition after a conditional one is not registered in workers (keys shifted)", async () => {
@@ -64,6 +68,7 @@ describe("remote definitions a worker cannot find", () => {
       assert.match(err.message, /remote definitions in .*misplaced-remote\.ts differ between processes/);
       assert.match(err.message, /expected driverOnly at #1, found afterConditional/);
       assert.match(err.message, /define them unconditionally at the module's top level/);
+      assert.ok((err as ray.RayTaskError).cause instanceof ray.RemoteDefinitionError, "cause is not typed");
       if (seen.has(err.pid)) break;
       seen.add(err.pid);
     }

@@ -3,24 +3,10 @@
  * kills leftovers by pid. "Dead" includes zombies (exited, not yet reaped): an
  * orphan whose new parent does not reap it still shows up to `kill(pid, 0)`.
  */
-import { readFileSync } from "node:fs";
+import { isAlive } from "../../src/util/index.js";
 
-/** True while `pid` names a running (non-zombie) process. */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-  try {
-    // Field 3 of /proc/<pid>/stat is the state; the command name (field 2) may hold spaces.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
-    return state !== "Z" && state !== "X";
-  } catch {
-    return process.platform !== "linux";
-  }
-}
+/** True while `pid` names a running (non-zombie) process: src/util's one copy. */
+export { isAlive };
 
 /** Resolves after `ms` (only for polling intervals inside bounded loops). */
 function pause(ms: number): Promise<void> {

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { after, test } from "node:test";
+import { ProtocolError } from "../../src/errors/index.js";
 import { StoreManager } from "../../src/object-store/index.js";
 import { Msg } from "../../src/protocol/index.js";
 import type { Connection } from "../../src/transport/index.js";
@@ -132,4 +133,16 @@ test("a spilled object with no room to restore it (the store is full of pinned o
   );
   store.release(["f/2"], reader.conn);
   store.free(["f/2"]);
+});
+
+test("creating an object twice is refused with a typed ProtocolError (it travels back to the writer)", async () => {
+  const writer = fakeConnection();
+  await store.create("twice/1", 1000, writer.conn);
+  await assert.rejects(store.create("twice/1", 1000, writer.conn), (err: Error) => {
+    assert.ok(err instanceof ProtocolError, `got ${err.constructor.name}: ${err.message}`);
+    assert.equal(err.code, "PROTOCOL_ERROR");
+    assert.match(err.message, /object twice\/1 is already in the store/);
+    return true;
+  });
+  writer.close();
 });

@@ -1,23 +1,11 @@
 /** `tsray memory`: every live object of the running cluster, who holds it and why (Ray's `ray memory`). */
 import type { Command } from "commander";
-import { fetchMemory, type MemorySummary, memoryRequest } from "../../api/memory.js";
+import { fetchMemory, type MemorySummary, memoryRequest } from "../../api/index.js";
 import type { ObjectStoreStats } from "../../protocol/index.js";
-import { formatBytes } from "../../scheduling/index.js";
+import { formatBytes } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import { connectHead } from "../head-client.js";
 import { latestHeadFile, readHeadRecord } from "../head-files.js";
-
-/** Bytes rounded for reading ("12.5 MiB"); formatBytes prints exact values only. */
-function approxBytes(n: number): string {
-  for (const [unit, size] of [
-    ["GiB", 2 ** 30],
-    ["MiB", 2 ** 20],
-    ["KiB", 2 ** 10],
-  ] as const) {
-    if (n >= size) return `${(n / size).toFixed(1)} ${unit}`;
-  }
-  return formatBytes(n);
-}
 
 /** One node's object store, in the spirit of Ray's "Plasma memory usage ..." lines. */
 export function formatStore(s: ObjectStoreStats): string[] {
@@ -25,12 +13,12 @@ export function formatStore(s: ObjectStoreStats): string[] {
   const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
   return [
     `Object store (node ${s.nodeId}, ${s.backend}):`,
-    `  in use ${approxBytes(s.usedBytes)} of ${approxBytes(s.capacity)} (${pct}% full, ${s.usedBytes} bytes), ` +
-      `${n(s.numObjects, "object")} of ${approxBytes(s.objectBytes)}, ` +
-      `${n(s.pinnedObjects, "object")} pinned (${approxBytes(s.pinnedBytes)}), largest free block ${approxBytes(s.largestFreeBlock)}`,
-    `  spilled now ${approxBytes(s.spilledBytes)}, ${n(s.spilledObjects, "object")}; since start: ` +
-      `spilled ${approxBytes(s.spilledBytesTotal)}, ${n(s.spilledObjectsTotal, "object")}; ` +
-      `restored ${approxBytes(s.restoredBytesTotal)}, ${n(s.restoredObjectsTotal, "object")}`,
+    `  in use ${formatBytes(s.usedBytes, "rounded")} of ${formatBytes(s.capacity, "rounded")} (${pct}% full, ${s.usedBytes} bytes), ` +
+      `${n(s.numObjects, "object")} of ${formatBytes(s.objectBytes, "rounded")}, ` +
+      `${n(s.pinnedObjects, "object")} pinned (${formatBytes(s.pinnedBytes, "rounded")}), largest free block ${formatBytes(s.largestFreeBlock, "rounded")}`,
+    `  spilled now ${formatBytes(s.spilledBytes, "rounded")}, ${n(s.spilledObjects, "object")}; since start: ` +
+      `spilled ${formatBytes(s.spilledBytesTotal, "rounded")}, ${n(s.spilledObjectsTotal, "object")}; ` +
+      `restored ${formatBytes(s.restoredBytesTotal, "rounded")}, ${n(s.restoredObjectsTotal, "object")}`,
   ];
 }
 
@@ -41,8 +29,8 @@ export function formatMemory(m: MemorySummary): string {
   lines.push("Processes:");
   for (const p of m.processes) {
     lines.push(
-      `  pid ${String(p.pid).padEnd(8)} ${p.kind.padEnd(7)} rss ${approxBytes(p.rss).padEnd(10)} ` +
-        `heap ${approxBytes(p.heapUsed).padEnd(10)} ${p.objects} objects, ${formatBytes(p.bytes)} owned  ${p.workerId}`,
+      `  pid ${String(p.pid).padEnd(8)} ${p.kind.padEnd(7)} rss ${formatBytes(p.rss, "rounded").padEnd(10)} ` +
+        `heap ${formatBytes(p.heapUsed, "rounded").padEnd(10)} ${p.objects} objects, ${formatBytes(p.bytes)} owned  ${p.workerId}`,
     );
   }
   lines.push(`Objects (${m.objects.length}):`);

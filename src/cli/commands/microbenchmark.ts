@@ -3,7 +3,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { PACKAGE_ROOT } from "../../util/package-root.js";
+import { PACKAGE_ROOT } from "../../util/index.js";
 import { CliError } from "../errors.js";
 
 interface MicrobenchmarkOptions {

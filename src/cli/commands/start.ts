@@ -3,14 +3,14 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { detectGpus } from "../../api/session.js";
+import { detectGpus } from "../../api/index.js";
 import { config } from "../../config/index.js";
 import { type ResourceMap, toDemand } from "../../scheduling/index.js";
 import { SECRET_FILE } from "../../transport/index.js";
+import { isAlive } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import {
   type HeadRecord,
-  isAlive,
   readHeadRecord,
   removeHeadFiles,
   signal,

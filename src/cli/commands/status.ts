@@ -1,7 +1,8 @@
 /** `tsray status`: nodes, resources and workers of the running head (Ray's `ray status`). */
 import type { Command } from "commander";
 import { Msg, type NodeInfo, type NodeResourcesView } from "../../protocol/index.js";
-import { formatAmount, formatBytes, type ResourceMap } from "../../scheduling/index.js";
+import { formatAmount, type ResourceMap } from "../../scheduling/index.js";
+import { formatBytes } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import { connectHead } from "../head-client.js";
 import { type HeadRecord, latestHeadFile, readHeadRecord } from "../head-files.js";

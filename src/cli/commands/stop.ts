@@ -2,11 +2,11 @@
 import type { Command } from "commander";
 import { config } from "../../config/index.js";
 import { Msg } from "../../protocol/index.js";
+import { isAlive } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import { connectHead } from "../head-client.js";
 import {
   type HeadRecord,
-  isAlive,
   latestHeadFile,
   looksLikeHead,
   readHeadRecord,
