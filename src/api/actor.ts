@@ -1,7 +1,7 @@
 import { defineRemoteTarget } from "../code-loading/index.js";
 import type { ObjectRef } from "../core-worker/index.js";
 import { ActorHandle as HandleClass, handleState, requireCoreWorker } from "../core-worker/index.js";
-import { type ActorInfo, type KillActorReply, Msg } from "../protocol/index.js";
+import { type ActorInfo, Msg } from "../protocol/index.js";
 import { toDemand } from "../scheduling/index.js";
 import { currentNamespace } from "./init.js";
 import type { RemoteArgs } from "./remote-function.js";
@@ -230,7 +230,7 @@ export async function getActor<T = UntypedActor>(
   checkKeys(options, ["namespace"], "getActor()");
   const namespace =
     optString(options as Record<string, unknown>, "namespace", "getActor()") ?? currentNamespace();
-  const info = await requireCoreWorker("getActor()").call<ActorInfo>({
+  const info = await requireCoreWorker("getActor()").call({
     t: Msg.GetNamedActor,
     name,
     namespace,
@@ -255,12 +255,12 @@ export async function kill(handle: unknown, options: { noRestart?: boolean } = {
   if (typeof noRestart !== "boolean")
     throw new TypeError(`kill(): noRestart must be a boolean, got ${show(noRestart)}`);
   const cw = requireCoreWorker("kill()");
-  const reply = await cw.call<KillActorReply>({ t: Msg.KillActor, actorId: state.actorId, noRestart });
+  const reply = await cw.call({ t: Msg.KillActor, actorId: state.actorId, noRestart });
   if (reply.deathError) cw.actorDied(state.actorId, reply.deathError);
 }
 
 /** Every actor the control store knows: state, restarts, death cause. */
 export async function listActors(): Promise<Omit<ActorInfo, "deathError">[]> {
-  const all = await requireCoreWorker("listActors()").call<ActorInfo[]>({ t: Msg.ListActors });
+  const all = await requireCoreWorker("listActors()").call({ t: Msg.ListActors });
   return all.map(({ deathError: _e, ...rest }) => rest);
 }

@@ -11,7 +11,10 @@ import {
   type Message,
   Msg,
   type ProcessMemoryInfo,
-  type RequestBody,
+  type RegisterActorReply,
+  type ReplyOf,
+  type RequestBodyOf,
+  type RequestKind,
   type StoreInfo,
   type TaskDone,
   type WireValue,
@@ -197,10 +200,10 @@ export class CoreWorker {
   }
 
   /** A request to the node manager / control store, keeping a driver alive until it is answered. */
-  async call<T>(body: RequestBody): Promise<T> {
+  async call<K extends RequestKind>(body: RequestBodyOf<K>): Promise<ReplyOf<K>> {
     this.keepAlive.hold();
     try {
-      return await this.nodeManager().request<T>(body);
+      return await this.nodeManager().request(body);
     } finally {
       this.keepAlive.release();
     }
@@ -359,7 +362,7 @@ export class CoreWorker {
     // Rejects with the Error every call of the actor fails with. register() may run in a
     // dependency's settle callback: it must reject, never throw (a throw there would skip
     // the entry's other waiters, and calls would wait for a registration that never ends).
-    const registered = new Promise<{ actorId: string; owner: string }>((resolve, reject) => {
+    const registered = new Promise<RegisterActorReply>((resolve, reject) => {
       const register = () => {
         const failed = this.objects.inlineDeps(prepared.deps);
         this.objects.unlend(prepared.lent);
@@ -375,7 +378,7 @@ export class CoreWorker {
           reject(err); // the head is gone (RuntimeUnavailableError): every call fails with it
           return;
         }
-        cs.request<{ actorId: string; owner: string }>({ t: Msg.RegisterActor, spec }).then(resolve, reject);
+        cs.request({ t: Msg.RegisterActor, spec }).then(resolve, reject);
       };
       if (!prepared.pending) register();
       else {

@@ -250,7 +250,7 @@ export class RefCounter {
       this.keepAlive.hold();
       this.endpoint
         .connect(owner)
-        .then((conn) => conn.request<{ missing: string[] }>({ t: Msg.AddBorrower, ids }))
+        .then((conn) => conn.request({ t: Msg.AddBorrower, ids }))
         .then(
           (r) => this.registered(ids, r.missing),
           () => this.registered(ids, []), // owner gone: reads will fail with OwnerDiedError

@@ -203,14 +203,13 @@ export class NodeManager {
     const answers = await Promise.all(
       conns.map((c) =>
         Promise.race([
-          c
-            .request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo, fanout: true, collect })
-            .catch(() => undefined),
+          c.request({ t: Msg.GetMemoryInfo, fanout: true, collect }).catch(() => undefined),
           new Promise<undefined>((r) => setTimeout(() => r(undefined), 5000).unref()),
         ]),
       ),
     );
-    return answers.filter((a): a is ProcessMemoryInfo => a !== undefined);
+    // Each process answers a one-element array (one reply type per kind, see GetMemoryInfo).
+    return answers.flatMap((a) => a ?? []);
   }
 
   /** Current totals and availability. */
