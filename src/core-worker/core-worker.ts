@@ -7,6 +7,7 @@ import {
 import { StoreClient } from "../object-store/index.js";
 import {
   type ActorSpec,
+  type CoreWorkerService,
   type FunctionDescriptor,
   type Message,
   Msg,
@@ -15,6 +16,7 @@ import {
   type ReplyOf,
   type RequestBodyOf,
   type RequestKind,
+  router,
   type StoreInfo,
   type TaskDone,
   type WireValue,
@@ -474,53 +476,38 @@ export class CoreWorker {
   // ---- messages -------------------------------------------------------------
 
   private handle(msg: Message, conn: Connection): unknown {
-    switch (msg.t) {
-      case Msg.PushTask:
-        this.executor.onPushTask(msg, conn);
-        return undefined;
-      case Msg.PushActorTask:
-        this.actorExecutor.onPushActorTask(msg, conn);
-        return undefined;
-      case Msg.TaskDone:
-      case Msg.TaskFailed:
-        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
-        return undefined;
-      case Msg.ReturnTasks:
-        this.submitter.onReturned(msg.ids);
-        return undefined;
-      case Msg.CancelTask:
-        this.executor.onCancel(msg.id, conn);
-        return undefined;
-      case Msg.GetObject:
-        return this.objects.serve(msg);
-      case Msg.CreateActor:
-        return this.actorExecutor.create(msg);
-      case Msg.AddBorrower:
-        return this.objects.onAddBorrower(msg.ids, conn.peerAddress);
-      case Msg.RemoveBorrower:
-        this.objects.onRemoveBorrower(msg.ids, conn.peerAddress);
-        return undefined;
-      case Msg.Unpin:
-        this.objects.onUnpin(msg.ids, conn.peerAddress);
-        return undefined;
-      case Msg.GetMemoryInfo:
-        return msg.collect ? collectAndSettle().then(() => this.memoryInfo()) : this.memoryInfo();
-      case Msg.StorePressure:
-        void collectAndSettle();
-        return undefined;
-      case Msg.ActorAck:
-        this.actorExecutor.onAck(msg, conn);
-        return undefined;
-      case Msg.ActorCovered:
-        this.actorSubmitter.onCovered(msg);
-        return undefined;
-      case Msg.WorkerPing:
-        // Answered by the empty reply: a worker whose event loop is stuck cannot.
-        return undefined;
-      default:
-        throw notServed(`${this.opts.mode} ${this.opts.workerId}`, msg.t);
-    }
+    return this.router.handle(msg, conn);
   }
+
+  /** One handler per kind of CoreWorkerService: a missing kind or a wrong reply type does not compile. */
+  private readonly router = router<CoreWorkerService, Connection>(
+    {
+      [Msg.PushTask]: (msg, conn) => this.executor.onPushTask(msg, conn),
+      [Msg.PushActorTask]: (msg, conn) => this.actorExecutor.onPushActorTask(msg, conn),
+      [Msg.TaskDone]: (msg, conn) => {
+        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
+      },
+      [Msg.TaskFailed]: (msg, conn) => {
+        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
+      },
+      [Msg.ReturnTasks]: (msg) => this.submitter.onReturned(msg.ids),
+      [Msg.CancelTask]: (msg, conn) => this.executor.onCancel(msg.id, conn),
+      [Msg.GetObject]: (msg) => this.objects.serve(msg),
+      [Msg.CreateActor]: (msg) => this.actorExecutor.create(msg),
+      [Msg.AddBorrower]: (msg, conn) => this.objects.onAddBorrower(msg.ids, conn.peerAddress),
+      [Msg.RemoveBorrower]: (msg, conn) => this.objects.onRemoveBorrower(msg.ids, conn.peerAddress),
+      [Msg.Unpin]: (msg, conn) => this.objects.onUnpin(msg.ids, conn.peerAddress),
+      // A one-element array: the node manager's answer to the same kind lists every process.
+      [Msg.GetMemoryInfo]: (msg) =>
+        msg.collect ? collectAndSettle().then(() => [this.memoryInfo()]) : [this.memoryInfo()],
+      [Msg.StorePressure]: () => void collectAndSettle(),
+      [Msg.ActorAck]: (msg, conn) => this.actorExecutor.onAck(msg, conn),
+      [Msg.ActorCovered]: (msg) => this.actorSubmitter.onCovered(msg),
+      // Answered by the empty reply: a worker whose event loop is stuck cannot.
+      [Msg.WorkerPing]: () => undefined,
+    },
+    (t) => notServed(`${this.opts.mode} ${this.opts.workerId}`, t),
+  );
 
   /** This process's objects and RSS, for `tsray memory`. */
   memoryInfo(): ProcessMemoryInfo {
