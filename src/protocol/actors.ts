@@ -72,7 +72,8 @@ export interface ActorInfo {
 /**
  * Creator -> control store: register and create an actor. Reply body
  * `RegisterActorReply`: the id callers use (with getIfExists, the existing actor's
- * id) and that actor's owner. Creation itself continues asynchronously. Errors: name already taken (without getIfExists).
+ * id) and that actor's owner. Creation itself continues asynchronously. Errors:
+ * name already taken (without getIfExists).
  * Not idempotent: a retry after a lost reply may find the name taken; not re-sent.
  * Failure: connection lost before the reply -> every call on the new handle fails
  * with the connection's error. The connection it came on is the owner's: when it

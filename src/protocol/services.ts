@@ -78,7 +78,7 @@ export type RequestOf<K extends RequestKind> = AllRequests[K]["req"];
 export type ReplyOf<K extends RequestKind> = AllRequests[K]["reply"];
 /** A request of kind `K` as its sender writes it: the transport assigns `rid`. */
 export type RequestBodyOf<K extends RequestKind> = { t: K } & Omit<RequestOf<K>, "rid" | "t">;
-/** Sends one request and resolves with its reply, typed by its kind (Connection.request, and wrappers of it). */
+/** Sends one request and resolves with its reply, typed by its kind (Connection.request and its wrappers). */
 export type Requester = <K extends RequestKind>(body: RequestBodyOf<K>) => Promise<ReplyOf<K>>;
 
 /** What a request handler may return for a reply of type `R`. */
