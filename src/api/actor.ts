@@ -7,7 +7,7 @@ import {
   handleState,
   requireCoreWorker,
 } from "../core-worker/index.js";
-import { type ActorInfo, type KillActorReply, Msg } from "../protocol/index.js";
+import { type ActorInfo, Msg } from "../protocol/index.js";
 import { toDemand } from "../scheduling/index.js";
 import { currentNamespace } from "./init.js";
 import type { RemoteArgs } from "./remote-function.js";
@@ -237,7 +237,7 @@ export async function getActor<T = UntypedActor>(
   const namespace =
     optString(options as Record<string, unknown>, "namespace", "getActor()") ?? currentNamespace();
   const cw = requireCoreWorker("getActor()");
-  const info = await cw.call<ActorInfo>({ t: Msg.GetNamedActor, name, namespace });
+  const info = await cw.call({ t: Msg.GetNamedActor, name, namespace });
   return HandleClass.create(
     { actorId: info.actorId, className: info.className, methods: info.methods, owner: info.owner },
     cw.scope,
@@ -256,12 +256,12 @@ export async function kill(handle: unknown, options: { noRestart?: boolean } = {
   if (typeof noRestart !== "boolean")
     throw new TypeError(`kill(): noRestart must be a boolean, got ${show(noRestart)}`);
   const cw = coreWorkerOf(handleScope(handle), "kill()");
-  const reply = await cw.call<KillActorReply>({ t: Msg.KillActor, actorId: state.actorId, noRestart });
+  const reply = await cw.call({ t: Msg.KillActor, actorId: state.actorId, noRestart });
   if (reply.deathError) cw.actorDied(state.actorId, reply.deathError);
 }
 
 /** Every actor the control store knows: state, restarts, death cause. */
 export async function listActors(): Promise<Omit<ActorInfo, "deathError">[]> {
-  const all = await requireCoreWorker("listActors()").call<ActorInfo[]>({ t: Msg.ListActors });
+  const all = await requireCoreWorker("listActors()").call({ t: Msg.ListActors });
   return all.map(({ deathError: _e, ...rest }) => rest);
 }

@@ -1,6 +1,6 @@
 import type { RuntimeContext } from "../core-worker/index.js";
 import { currentCoreWorker, requireCoreWorker } from "../core-worker/index.js";
-import { Msg, type NodeInfo, type NodeResourcesView, type WorkerInfo } from "../protocol/index.js";
+import { Msg, type NodeInfo, type WorkerInfo } from "../protocol/index.js";
 
 /** GPU ids assigned to the current task or actor ([] in the driver or without GPUs). Reads the default instance. */
 export function getGpuIds(): number[] {
@@ -25,14 +25,11 @@ export function getRuntimeContext(): RuntimeContext {
 
 /** The nodes of the cluster. */
 export async function nodes(): Promise<NodeInfo[]> {
-  return requireCoreWorker("nodes()").call<NodeInfo[]>({ t: Msg.GetNodes });
+  return requireCoreWorker("nodes()").call({ t: Msg.GetNodes });
 }
 
 async function resources(): Promise<{ total: Record<string, number>; available: Record<string, number> }> {
-  return requireCoreWorker("clusterResources()").call<{
-    total: Record<string, number>;
-    available: Record<string, number>;
-  }>({ t: Msg.GetClusterResources });
+  return requireCoreWorker("clusterResources()").call({ t: Msg.GetClusterResources });
 }
 
 /** Total resources of the live nodes, e.g. `{ CPU: 4, GPU: 1, memory: ... }`. */
@@ -48,6 +45,6 @@ export async function availableResources(): Promise<Record<string, number>> {
 
 /** The worker processes of the local node (pid, state): for debugging and leak checks. */
 export async function listWorkers(): Promise<WorkerInfo[]> {
-  const view = await requireCoreWorker("listWorkers()").call<NodeResourcesView>({ t: Msg.GetNodeResources });
+  const view = await requireCoreWorker("listWorkers()").call({ t: Msg.GetNodeResources });
   return view.workers;
 }

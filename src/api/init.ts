@@ -11,7 +11,7 @@ import {
   MAX_OBJECT_STORE_MEMORY,
   removeStaleStoreFiles,
 } from "../object-store/index.js";
-import { Msg, type RuntimeEnv, type StoreInfo } from "../protocol/index.js";
+import { Msg, type RuntimeEnv } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { readSecretFile } from "../transport/index.js";
 import { entryPoint, log, withDeadline } from "../util/index.js";
@@ -240,15 +240,15 @@ async function start(opts: InitOptions): Promise<DriverState> {
   });
   try {
     await cw.start();
-    const { jobId } = await cw.call<{ jobId: string }>({ t: Msg.RegisterJob });
+    const { jobId } = await cw.call({ t: Msg.RegisterJob });
     runtime.jobId = jobId;
-    const { runtimeKey, store } = await cw.call<{ runtimeKey: string; store: StoreInfo }>({
+    const { runtimeKey, store } = await cw.call({
       t: Msg.RegisterDriver,
       jobId,
       runtime,
       embedded: !!head,
     });
-    const view = await cw.call<{ nodeId: string; total: ResourceMap }>({ t: Msg.GetNodeResources });
+    const view = await cw.call({ t: Msg.GetNodeResources });
     cw.setRuntimeKey(runtimeKey);
     cw.setStore(store);
     cw.setIdentity(jobId, view.nodeId);

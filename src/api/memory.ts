@@ -4,7 +4,7 @@ import {
   type ObjectMemoryInfo,
   type ObjectStoreStats,
   type ProcessMemoryInfo,
-  type RequestBody,
+  type Requester,
 } from "../protocol/index.js";
 import { checkKeys, show } from "./validate.js";
 
@@ -150,9 +150,9 @@ export async function memory(opts?: MemoryOptions): Promise<MemorySummary> {
  * stats, and merge them: `memory()` and `tsray memory` alike.
  */
 export async function fetchMemory(
-  call: (body: RequestBody) => Promise<unknown>,
+  call: Requester,
   request: ReturnType<typeof memoryRequest>,
 ): Promise<MemorySummary> {
   const [reports, store] = await Promise.all([call(request), call({ t: Msg.GetStoreStats })]);
-  return summarizeMemory(reports as ProcessMemoryInfo[], [store as ObjectStoreStats]);
+  return summarizeMemory(reports, [store]);
 }

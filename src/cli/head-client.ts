@@ -3,14 +3,15 @@
  * protocol (src/protocol), close. Used by `tsray status` and `tsray stop`.
  */
 import { secretForAddress } from "../api/index.js";
-import type { RequestBody } from "../protocol/index.js";
+import type { Requester } from "../protocol/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { Endpoint } from "../transport/index.js";
 import { withDeadline } from "../util/index.js";
 
 /** Sends requests to one head; `close()` when done. */
 export interface HeadClient {
-  request<T>(body: RequestBody): Promise<T>;
+  /** One request to the head, its reply typed by its kind. */
+  request: Requester;
   close(): void;
 }
 
@@ -26,8 +27,7 @@ export async function connectHead(address: string, timeoutMs = 5000): Promise<He
   try {
     const conn = await withDeadline(endpoint.connect(address), timeoutMs, `connecting to ${address}`);
     return {
-      request: <T>(body: RequestBody) =>
-        withDeadline(conn.request<T>(body), timeoutMs, `request to the head at ${address}`),
+      request: (body) => withDeadline(conn.request(body), timeoutMs, `request to the head at ${address}`),
       close: () => endpoint.close(),
     };
   } catch (err) {

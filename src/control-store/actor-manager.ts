@@ -239,7 +239,7 @@ export class ActorManager {
     let grant: LeaseGrant | { cancelled: true };
     try {
       const nm = await this.endpoint.connect(this.nodeManagerAddress());
-      grant = await nm.request<LeaseGrant | { cancelled: true }>({
+      grant = await nm.request({
         t: Msg.RequestLease,
         demand: spec.demand,
         runtimeKey: spec.runtimeKey,

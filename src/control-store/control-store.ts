@@ -1,6 +1,6 @@
 import { RuntimeUnavailableError } from "../errors/index.js";
-import type { Message, NodeInfo } from "../protocol/index.js";
-import { Msg } from "../protocol/index.js";
+import type { ClusterResources, ControlStoreService, Message, NodeInfo } from "../protocol/index.js";
+import { Msg, router } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
 import type { ActorManager } from "./actor-manager.js";
@@ -42,49 +42,37 @@ export class ControlStore {
 
   /** Handle a control-store message; throws ProtocolError for a kind it does not serve. */
   handle(msg: Message, conn: Connection): unknown {
-    switch (msg.t) {
-      case Msg.RegisterNode:
+    return this.router.handle(msg, conn);
+  }
+
+  /** One handler per kind of ControlStoreService: a missing kind or a wrong reply type does not compile. */
+  private readonly router = router<ControlStoreService, Connection>(
+    {
+      [Msg.RegisterNode]: (msg) => {
         this.registerNode(msg.node);
         return {};
-      case Msg.NodeHeartbeat:
-        this.heartbeat(msg.nodeId, msg.available);
-        return undefined;
-      case Msg.GetNodes:
-        return this.listNodes();
-      case Msg.RegisterJob:
-        return { jobId: this.newJobId() };
-      case Msg.KvPut:
-        return this.backend
-          .put(`kv:${msg.ns}`, msg.key, msg.value, msg.overwrite)
-          .then((added) => ({ added }));
-      case Msg.KvGet:
-        return this.backend.get(`kv:${msg.ns}`, msg.key).then((value) => (value ? { value } : {}));
-      case Msg.KvDelete:
-        return this.backend.delete(`kv:${msg.ns}`, msg.key).then((deleted) => ({ deleted }));
-      case Msg.GetClusterResources:
-        return this.clusterResources();
-      case Msg.RegisterActor:
-        return this.actorManager().register(msg.spec, conn);
-      case Msg.GetActorInfo:
-        return this.actorManager().getInfo(msg.actorId, msg.after);
-      case Msg.GetNamedActor:
-        return this.actorManager().getNamed(msg.name, msg.namespace);
-      case Msg.KillActor:
-        return this.actorManager().kill(msg.actorId, msg.noRestart, msg.cause);
-      case Msg.ListActors:
-        return this.actorManager().list();
-      case Msg.WorkerExited:
-        this.actors?.onWorkerExited(msg.workerId, msg.code, msg.signal, msg.reason);
-        return undefined;
-      case Msg.SaveActorCheckpoint:
-        return this.actorManager().saveCheckpoint(msg.actorId, msg.inc, msg.ckpt);
-      case Msg.ActorOwnerGone:
-        this.actors?.onOwnerGone(msg.owner);
-        return undefined;
-      default:
-        throw notServed("the control store", msg.t);
-    }
-  }
+      },
+      [Msg.NodeHeartbeat]: (msg) => this.heartbeat(msg.nodeId, msg.available),
+      [Msg.GetNodes]: () => this.listNodes(),
+      [Msg.RegisterJob]: () => ({ jobId: this.newJobId() }),
+      [Msg.KvPut]: (msg) =>
+        this.backend.put(`kv:${msg.ns}`, msg.key, msg.value, msg.overwrite).then((added) => ({ added })),
+      [Msg.KvGet]: (msg) =>
+        this.backend.get(`kv:${msg.ns}`, msg.key).then((value) => (value ? { value } : {})),
+      [Msg.KvDelete]: (msg) => this.backend.delete(`kv:${msg.ns}`, msg.key).then((deleted) => ({ deleted })),
+      [Msg.GetClusterResources]: () => this.clusterResources(),
+      [Msg.RegisterActor]: (msg, conn) => this.actorManager().register(msg.spec, conn),
+      [Msg.GetActorInfo]: (msg) => this.actorManager().getInfo(msg.actorId, msg.after),
+      [Msg.GetNamedActor]: (msg) => this.actorManager().getNamed(msg.name, msg.namespace),
+      [Msg.KillActor]: (msg) => this.actorManager().kill(msg.actorId, msg.noRestart, msg.cause),
+      [Msg.ListActors]: () => this.actorManager().list(),
+      [Msg.WorkerExited]: (msg) =>
+        this.actors?.onWorkerExited(msg.workerId, msg.code, msg.signal, msg.reason),
+      [Msg.SaveActorCheckpoint]: (msg) => this.actorManager().saveCheckpoint(msg.actorId, msg.inc, msg.ckpt),
+      [Msg.ActorOwnerGone]: (msg) => this.actors?.onOwnerGone(msg.owner),
+    },
+    (t) => notServed("the control store", t),
+  );
 
   /** Add or refresh a node. Idempotent per nodeId. */
   registerNode(info: Omit<NodeInfo, "alive">): void {
@@ -111,7 +99,7 @@ export class ControlStore {
     return [...this.nodes.values()].filter((n) => n.info.alive).map((n) => n.info.total);
   }
 
-  clusterResources(): { total: Record<string, number>; available: Record<string, number> } {
+  clusterResources(): ClusterResources {
     const live = [...this.nodes.values()].filter((n) => n.info.alive);
     return { total: sum(live.map((n) => n.info.total)), available: sum(live.map((n) => n.available)) };
   }

@@ -281,7 +281,7 @@ export class ActorSubmitter {
     }
     let info: ActorInfo;
     try {
-      info = await this.controlStore().request<ActorInfo>({ t: Msg.GetActorInfo, actorId: q.actorId, after });
+      info = await this.controlStore().request({ t: Msg.GetActorInfo, actorId: q.actorId, after });
     } catch (err) {
       q.resolving = false;
       this.kill(
@@ -357,7 +357,7 @@ export class ActorSubmitter {
   private failLost(q: ActorQueue, lost: ActorCall[]): void {
     let asked: Promise<ActorInfo>;
     try {
-      asked = this.controlStore().request<ActorInfo>({
+      asked = this.controlStore().request({
         t: Msg.GetActorInfo,
         actorId: q.actorId,
         after: q.address,

@@ -7,11 +7,16 @@ import {
 import { StoreClient } from "../object-store/index.js";
 import {
   type ActorSpec,
+  type CoreWorkerService,
   type FunctionDescriptor,
   type Message,
   Msg,
   type ProcessMemoryInfo,
-  type RequestBody,
+  type RegisterActorReply,
+  type ReplyOf,
+  type RequestBodyOf,
+  type RequestKind,
+  router,
   type StoreInfo,
   type TaskDone,
   type WireValue,
@@ -205,10 +210,10 @@ export class CoreWorker {
   }
 
   /** A request to the node manager / control store, keeping a driver alive until it is answered. */
-  async call<T>(body: RequestBody): Promise<T> {
+  async call<K extends RequestKind>(body: RequestBodyOf<K>): Promise<ReplyOf<K>> {
     this.keepAlive.hold();
     try {
-      return await this.nodeManager().request<T>(body);
+      return await this.nodeManager().request(body);
     } finally {
       this.keepAlive.release();
     }
@@ -367,7 +372,7 @@ export class CoreWorker {
     // Rejects with the Error every call of the actor fails with. register() may run in a
     // dependency's settle callback: it must reject, never throw (a throw there would skip
     // the entry's other waiters, and calls would wait for a registration that never ends).
-    const registered = new Promise<{ actorId: string; owner: string }>((resolve, reject) => {
+    const registered = new Promise<RegisterActorReply>((resolve, reject) => {
       const register = () => {
         const failed = this.objects.inlineDeps(prepared.deps);
         this.objects.unlend(prepared.lent);
@@ -383,7 +388,7 @@ export class CoreWorker {
           reject(err); // the head is gone (RuntimeUnavailableError): every call fails with it
           return;
         }
-        cs.request<{ actorId: string; owner: string }>({ t: Msg.RegisterActor, spec }).then(resolve, reject);
+        cs.request({ t: Msg.RegisterActor, spec }).then(resolve, reject);
       };
       if (!prepared.pending) register();
       else {
@@ -483,53 +488,38 @@ export class CoreWorker {
   // ---- messages -------------------------------------------------------------
 
   private handle(msg: Message, conn: Connection): unknown {
-    switch (msg.t) {
-      case Msg.PushTask:
-        this.executor.onPushTask(msg, conn);
-        return undefined;
-      case Msg.PushActorTask:
-        this.actorExecutor.onPushActorTask(msg, conn);
-        return undefined;
-      case Msg.TaskDone:
-      case Msg.TaskFailed:
-        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
-        return undefined;
-      case Msg.ReturnTasks:
-        this.submitter.onReturned(msg.ids);
-        return undefined;
-      case Msg.CancelTask:
-        this.executor.onCancel(msg.id, conn);
-        return undefined;
-      case Msg.GetObject:
-        return this.objects.serve(msg);
-      case Msg.CreateActor:
-        return this.actorExecutor.create(msg);
-      case Msg.AddBorrower:
-        return this.objects.onAddBorrower(msg.ids, conn.peerAddress);
-      case Msg.RemoveBorrower:
-        this.objects.onRemoveBorrower(msg.ids, conn.peerAddress);
-        return undefined;
-      case Msg.Unpin:
-        this.objects.onUnpin(msg.ids, conn.peerAddress);
-        return undefined;
-      case Msg.GetMemoryInfo:
-        return msg.collect ? collectAndSettle().then(() => this.memoryInfo()) : this.memoryInfo();
-      case Msg.StorePressure:
-        void collectAndSettle();
-        return undefined;
-      case Msg.ActorAck:
-        this.actorExecutor.onAck(msg, conn);
-        return undefined;
-      case Msg.ActorCovered:
-        this.actorSubmitter.onCovered(msg);
-        return undefined;
-      case Msg.WorkerPing:
-        // Answered by the empty reply: a worker whose event loop is stuck cannot.
-        return undefined;
-      default:
-        throw notServed(`${this.opts.mode} ${this.opts.workerId}`, msg.t);
-    }
+    return this.router.handle(msg, conn);
   }
+
+  /** One handler per kind of CoreWorkerService: a missing kind or a wrong reply type does not compile. */
+  private readonly router = router<CoreWorkerService, Connection>(
+    {
+      [Msg.PushTask]: (msg, conn) => this.executor.onPushTask(msg, conn),
+      [Msg.PushActorTask]: (msg, conn) => this.actorExecutor.onPushActorTask(msg, conn),
+      [Msg.TaskDone]: (msg, conn) => {
+        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
+      },
+      [Msg.TaskFailed]: (msg, conn) => {
+        if (!this.submitter.onReply(msg, conn)) this.actorSubmitter.onReply(msg, conn);
+      },
+      [Msg.ReturnTasks]: (msg) => this.submitter.onReturned(msg.ids),
+      [Msg.CancelTask]: (msg, conn) => this.executor.onCancel(msg.id, conn),
+      [Msg.GetObject]: (msg) => this.objects.serve(msg),
+      [Msg.CreateActor]: (msg) => this.actorExecutor.create(msg),
+      [Msg.AddBorrower]: (msg, conn) => this.objects.onAddBorrower(msg.ids, conn.peerAddress),
+      [Msg.RemoveBorrower]: (msg, conn) => this.objects.onRemoveBorrower(msg.ids, conn.peerAddress),
+      [Msg.Unpin]: (msg, conn) => this.objects.onUnpin(msg.ids, conn.peerAddress),
+      // A one-element array: the node manager's answer to the same kind lists every process.
+      [Msg.GetMemoryInfo]: (msg) =>
+        msg.collect ? collectAndSettle().then(() => [this.memoryInfo()]) : [this.memoryInfo()],
+      [Msg.StorePressure]: () => void collectAndSettle(),
+      [Msg.ActorAck]: (msg, conn) => this.actorExecutor.onAck(msg, conn),
+      [Msg.ActorCovered]: (msg) => this.actorSubmitter.onCovered(msg),
+      // Answered by the empty reply: a worker whose event loop is stuck cannot.
+      [Msg.WorkerPing]: () => undefined,
+    },
+    (t) => notServed(`${this.opts.mode} ${this.opts.workerId}`, t),
+  );
 
   /** This process's objects and RSS, for `tsray memory`. */
   memoryInfo(): ProcessMemoryInfo {

@@ -157,7 +157,7 @@ export class ObjectFetcher {
         });
       }
       try {
-        const reply = await conn.request<GetObjectReply>({ t: Msg.GetObject, id });
+        const reply = await conn.request({ t: Msg.GetObject, id });
         return { data: reply.s ? EMPTY : detach(reply.d), failed: reply.e, stored: reply.s ?? 0 };
       } catch (err) {
         // A closed connection (a socket error such as ECONNRESET, or a plain close): the owner died.

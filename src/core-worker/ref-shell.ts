@@ -106,7 +106,7 @@ export class RefShell {
     };
     this.endpoint
       .connect(owner)
-      .then((conn) => conn.request<{ missing: string[] }>({ t: Msg.AddBorrower, ids }))
+      .then((conn) => conn.request({ t: Msg.AddBorrower, ids }))
       .then(
         (r) => answered(r.missing),
         () => answered([]), // owner gone: reads will fail with OwnerDiedError

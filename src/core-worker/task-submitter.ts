@@ -312,7 +312,7 @@ export class TaskSubmitter {
       demand: shape.demand,
       runtimeKey: this.runtimeKey(),
     };
-    nm.request<LeaseGrant | { cancelled: true }>(msg).then(
+    nm.request(msg).then(
       (grant) => {
         shape.requests.delete(rid);
         shape.cancelling.delete(rid);

@@ -1,31 +1,12 @@
 import { rmSync } from "node:fs";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
 import { NodeManager } from "../node-manager/index.js";
-import { type Message, Msg, type RuntimeEnv } from "../protocol/index.js";
+import { type HeadService, type Message, Msg, type RuntimeEnv, router } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
-import { type Connection, createSecretFile, Endpoint } from "../transport/index.js";
+import { type Connection, createSecretFile, Endpoint, notServed } from "../transport/index.js";
 import { log } from "../util/index.js";
 import { removeDeadDriverDir } from "./driver-dirs.js";
-
-/** Message kinds served by the node manager; every other kind the head receives is the control store's. */
-const NODE_MANAGER_KINDS = new Set<number>([
-  Msg.RegisterWorker,
-  Msg.WorkerBlocked,
-  Msg.WorkerUnblocked,
-  Msg.RegisterDriver,
-  Msg.RequestLease,
-  Msg.CancelLeaseRequest,
-  Msg.ReturnLease,
-  Msg.GetNodeResources,
-  Msg.GetMemoryInfo,
-  Msg.StoreCreate,
-  Msg.StoreSeal,
-  Msg.StoreGet,
-  Msg.StoreRelease,
-  Msg.StoreFree,
-  Msg.GetStoreStats,
-]);
 
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
 export interface HeadConfig {
@@ -87,15 +68,20 @@ export class Head {
     );
   }
 
+  /** What the head serves itself (HeadService); everything else goes to its node manager or control store. */
+  private readonly own = router<HeadService, Connection>(
+    { [Msg.ShutdownNode]: () => this.stop().then(() => ({ pids: [] })) },
+    (t) => notServed("the head", t),
+  );
+
   private route(msg: Message, conn: Connection): unknown {
-    if (msg.t === Msg.ShutdownNode) {
-      return this.stop().then(() => ({ pids: [] }));
-    }
+    if (this.own.serves(msg.t)) return this.own.handle(msg, conn);
     if (msg.t === Msg.RegisterDriver && !this.cfg.embedded) {
       // An embedded head's driver dir is its own session dir (removed at stop); others are not.
       conn.onClose(() => void removeDeadDriverDir(conn.peerAddress, this.cfg.sessionDir));
     }
-    return NODE_MANAGER_KINDS.has(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
+    // Which kinds go where is the services' own maps (their routers), not a list kept here.
+    return this.nodeManager.serves(msg.t) ? this.nodeManager.handle(msg, conn) : this.store.handle(msg, conn);
   }
 
   /**

@@ -7,11 +7,13 @@ import {
   type LeaseGrant,
   type Message,
   Msg,
+  type NodeManagerService,
   type NodeResourcesView,
   type ProcessMemoryInfo,
   type RegisterWorkerReply,
   type RequestLease,
   type RuntimeEnv,
+  router,
 } from "../protocol/index.js";
 import {
   infeasibleReason,
@@ -155,51 +157,45 @@ export class NodeManager {
 
   /** Handle a message addressed to the node manager; throws ProtocolError for a kind it does not serve. */
   handle(msg: Message, conn: Connection): unknown {
-    switch (msg.t) {
-      case Msg.RegisterWorker:
-        return this.onRegisterWorker(msg.workerId, msg.address, conn);
-      case Msg.RegisterDriver: {
+    return this.router.handle(msg, conn);
+  }
+
+  /** Whether the node manager serves kind `t` (the head routes by it). */
+  serves(t: number): boolean {
+    return this.router.serves(t);
+  }
+
+  /** One handler per kind of NodeManagerService: a missing kind or a wrong reply type does not compile. */
+  private readonly router = router<NodeManagerService, Connection>(
+    {
+      [Msg.RegisterWorker]: (msg, conn) => this.onRegisterWorker(msg.workerId, msg.address, conn),
+      [Msg.RegisterDriver]: (msg, conn) => {
         // Validated before anything is started: a peer's message must not pick a command.
         const key = this.addRuntime(parseRegisterDriver(msg));
         this.drivers.add(conn);
         conn.onClose(() => this.drivers.delete(conn));
         return { runtimeKey: key, store: this.objectStore.info };
-      }
-      case Msg.StoreCreate:
-        return this.objectStore.create(msg.id, msg.size, conn);
-      case Msg.StoreSeal:
-        this.objectStore.seal(msg.id, conn);
-        return undefined;
-      case Msg.StoreGet:
-        return this.objectStore.get(msg.ids, conn);
-      case Msg.StoreRelease:
-        this.objectStore.release(msg.ids, conn);
-        return undefined;
-      case Msg.StoreFree:
-        this.objectStore.free(msg.ids);
-        return undefined;
-      case Msg.GetMemoryInfo:
-        return this.memoryInfo(msg.collect === true);
-      case Msg.GetStoreStats:
-        return this.objectStore.stats(this.nodeId);
-      case Msg.RequestLease:
-        return this.onRequestLease(msg, conn);
-      case Msg.CancelLeaseRequest:
+      },
+      [Msg.StoreCreate]: (msg, conn) => this.objectStore.create(msg.id, msg.size, conn),
+      [Msg.StoreSeal]: (msg, conn) => this.objectStore.seal(msg.id, conn),
+      [Msg.StoreGet]: (msg, conn) => this.objectStore.get(msg.ids, conn),
+      [Msg.StoreRelease]: (msg, conn) => this.objectStore.release(msg.ids, conn),
+      [Msg.StoreFree]: (msg) => this.objectStore.free(msg.ids),
+      [Msg.GetMemoryInfo]: (msg) => this.memoryInfo(msg.collect === true),
+      [Msg.GetStoreStats]: () => this.objectStore.stats(this.nodeId),
+      [Msg.RequestLease]: (msg, conn) => this.onRequestLease(msg, conn),
+      [Msg.CancelLeaseRequest]: (msg, conn) => {
         this.apply(this.leases.cancel(conn, msg.req));
-        return undefined;
-      case Msg.ReturnLease:
+      },
+      [Msg.ReturnLease]: (msg) => {
         this.apply(this.leases.returnLease(msg.leaseId, msg.kill === true, this.clock.now()));
-        return undefined;
-      case Msg.WorkerBlocked:
-      case Msg.WorkerUnblocked:
-        this.onBlocked(conn, msg.t === Msg.WorkerBlocked);
-        return undefined;
-      case Msg.GetNodeResources:
-        return this.view();
-      default:
-        throw notServed("the node manager", msg.t);
-    }
-  }
+      },
+      [Msg.WorkerBlocked]: (_msg, conn) => this.onBlocked(conn, true),
+      [Msg.WorkerUnblocked]: (_msg, conn) => this.onBlocked(conn, false),
+      [Msg.GetNodeResources]: () => this.view(),
+    },
+    (t) => notServed("the node manager", t),
+  );
 
   /**
    * Every process of this node (drivers and workers) reports its objects (after a full
@@ -211,14 +207,13 @@ export class NodeManager {
     const answers = await Promise.all(
       conns.map((c) =>
         Promise.race([
-          c
-            .request<ProcessMemoryInfo>({ t: Msg.GetMemoryInfo, fanout: true, collect })
-            .catch(() => undefined),
+          c.request({ t: Msg.GetMemoryInfo, fanout: true, collect }).catch(() => undefined),
           new Promise<undefined>((r) => this.clock.setTimeout(() => r(undefined), 5000).unref()),
         ]),
       ),
     );
-    return answers.filter((a): a is ProcessMemoryInfo => a !== undefined);
+    // Each process answers a one-element array (one reply type per kind, see GetMemoryInfo).
+    return answers.flatMap((a) => a ?? []);
   }
 
   /** Current totals and availability. */

@@ -1,5 +1,5 @@
 import { ObjectLostError, ObjectStoreFullError, RuntimeUnavailableError } from "../errors/index.js";
-import { Msg, type StoreInfo, type StoreLocation } from "../protocol/index.js";
+import { Msg, type StoreInfo } from "../protocol/index.js";
 import { type DecodeContext, decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
 import { openSegment, type Segment } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
@@ -83,7 +83,7 @@ export class StoreClient {
    * and try again before giving up with ObjectStoreFullError.
    */
   private create(nm: Connection, id: string, size: number): Promise<{ offset: number }> {
-    return this.retryWhenFull(() => nm.request<{ offset: number }>({ t: Msg.StoreCreate, id, size }));
+    return this.retryWhenFull(() => nm.request({ t: Msg.StoreCreate, id, size }));
   }
 
   /** Run a store request that needs space; see create(). */
@@ -175,7 +175,7 @@ export class StoreClient {
       pin.count++;
       return pin;
     }
-    const { locs } = await this.nodeManager().request<{ locs: StoreLocation[] }>({
+    const { locs } = await this.nodeManager().request({
       t: Msg.StoreGet,
       ids: [id],
     });

@@ -1,7 +1,15 @@
 import { createRequire } from "node:module";
 import { config } from "../config/index.js";
 import { ProtocolError, RayError, RuntimeUnavailableError } from "../errors/index.js";
-import { type Message, MSG_NAMES, Msg, type Reply, type RequestBody } from "../protocol/index.js";
+import {
+  type Message,
+  MSG_NAMES,
+  Msg,
+  type Reply,
+  type ReplyOf,
+  type RequestBodyOf,
+  type RequestKind,
+} from "../protocol/index.js";
 import { type Clock, log, realClock } from "../util/index.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { isServedKind, unknownKindError } from "./kinds.js";
@@ -141,13 +149,16 @@ export class Connection {
     }
   }
 
-  /** Send a request and wait for its reply body. Rejects with the remote error, or when the connection closes. */
-  request<T = unknown>(body: RequestBody): Promise<T> {
+  /**
+   * Send a request and wait for its reply body, whose type the protocol binds to the
+   * request's kind (`ReplyOf`). Rejects with the remote error, or when the connection closes.
+   */
+  request<K extends RequestKind>(body: RequestBodyOf<K>): Promise<ReplyOf<K>> {
     if (this.closed)
       return Promise.reject(this.closeError ?? new RuntimeUnavailableError("connection closed"));
     const rid = this.nextRid++;
     const msg = { ...body, rid } as Message;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<ReplyOf<K>>((resolve, reject) => {
       this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject });
       this.send(msg);
     });

@@ -90,7 +90,7 @@ try {
   await cw.start();
   const nm = cw.nodeManager();
   nm.onClose(() => void exitOrphaned(`its node manager at ${nmAddress} closed the connection`));
-  reply = await nm.request<RegisterWorkerReply>({
+  reply = await nm.request({
     t: Msg.RegisterWorker,
     workerId,
     pid: process.pid,

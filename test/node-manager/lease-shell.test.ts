@@ -94,7 +94,7 @@ async function registerWorker(node: Node, workerId: string): Promise<string> {
 
 async function owner(node: Node, id: string): Promise<{ conn: Connection; runtimeKey: string }> {
   const o = await peer(node, id);
-  const reply = await o.conn.request<{ runtimeKey: string }>({
+  const reply = await o.conn.request({
     t: Msg.RegisterDriver,
     jobId: "job",
     runtime: node.runtime,
@@ -110,11 +110,11 @@ describe("NodeManager leases over real sockets (in-memory worker pool)", () => {
     assert.ok(first, "the prestart runtime started one worker per CPU");
     const address = await registerWorker(node, first.workerId);
     const o = await owner(node, "owner");
-    const grant = await within(
-      o.conn.request<LeaseGrant>({ t: Msg.RequestLease, demand: { CPU: 1 }, runtimeKey: o.runtimeKey }),
+    const grant = (await within(
+      o.conn.request({ t: Msg.RequestLease, demand: { CPU: 1 }, runtimeKey: o.runtimeKey }),
       5000,
       "the lease grant",
-    );
+    )) as LeaseGrant;
     assert.deepEqual(
       { ...grant, leaseId: typeof grant.leaseId },
       { leaseId: "number", workerId: first.workerId, address, pid: first.pid, gpuIds: [] },

@@ -53,9 +53,9 @@ export async function fetchStatus(address: string, pid?: number): Promise<Cluste
   const client = await connectHead(address);
   try {
     const [nodes, resources, headNode] = await Promise.all([
-      client.request<NodeInfo[]>({ t: Msg.GetNodes }),
-      client.request<{ total: ResourceMap; available: ResourceMap }>({ t: Msg.GetClusterResources }),
-      client.request<NodeResourcesView>({ t: Msg.GetNodeResources }),
+      client.request({ t: Msg.GetNodes }),
+      client.request({ t: Msg.GetClusterResources }),
+      client.request({ t: Msg.GetNodeResources }),
     ]);
     return { address, pid, nodes, total: resources.total, available: resources.available, headNode };
   } finally {
