@@ -108,6 +108,26 @@ async function settle(peer: RawPeer, ms: number, done: () => boolean = () => fal
   peer.close();
 }
 
+/**
+ * A peer the head has sent its Challenge to. A flood in the same wave can fill the head's
+ * pending-handshake cap (TSRAY_MAX_PENDING_HANDSHAKES), and then the head closes newcomers
+ * at once, as it should: like a real client, reconnect (bounded) until one is let in.
+ */
+async function challenged(address: string): Promise<RawPeer> {
+  for (let attempt = 1; ; attempt++) {
+    const peer = await RawPeer.connect(address);
+    await pollUntil(
+      () => peer.closed || peer.messages.some((m) => m.t === Msg.Challenge),
+      10_000,
+      `seed ${SEED}: the acceptor's Challenge or a close`,
+    );
+    if (peer.messages.some((m) => m.t === Msg.Challenge)) return peer;
+    peer.close();
+    if (attempt === 20) throw new Error(`seed ${SEED}: the head shed 20 connections in a row`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 type Case = (address: string, secret: Buffer) => Promise<void>;
 
 const CASES_BY_NAME: Record<string, Case> = {
@@ -118,8 +138,7 @@ const CASES_BY_NAME: Record<string, Case> = {
     await settle(peer, HANDSHAKE_MS + 10_000);
   },
   async truncatedHello(address, secret) {
-    const peer = await RawPeer.connect(address);
-    await peer.next((m) => m.t === Msg.Challenge, 10_000, "a Challenge");
+    const peer = await challenged(address);
     const hello = frame(
       pack([
         {
@@ -136,8 +155,7 @@ const CASES_BY_NAME: Record<string, Case> = {
     await settle(peer, HANDSHAKE_MS + 10_000);
   },
   async mutatedHello(address) {
-    const peer = await RawPeer.connect(address);
-    await peer.next((m) => m.t === Msg.Challenge, 10_000, "a Challenge");
+    const peer = await challenged(address);
     const body = pack([
       {
         t: Msg.Hello,
@@ -152,7 +170,7 @@ const CASES_BY_NAME: Record<string, Case> = {
     await settle(peer, HANDSHAKE_MS + 10_000);
   },
   async mutatedFrameAfterHandshake(address, secret) {
-    const peer = await RawPeer.connect(address);
+    const peer = await challenged(address);
     const answer = await peer.handshake(secret);
     assert.equal(answer.t, Msg.Welcome, `seed ${SEED}: the fuzzer's own handshake`);
     let body = mutate(pack(validBatch()));
@@ -172,7 +190,7 @@ const CASES_BY_NAME: Record<string, Case> = {
     await settle(peer, 10_000, () => peer.messages.some((m) => m.t === Msg.Reply && m.rid === SENTINEL_RID));
   },
   async truncatedFrameAfterHandshake(address, secret) {
-    const peer = await RawPeer.connect(address);
+    const peer = await challenged(address);
     assert.equal((await peer.handshake(secret)).t, Msg.Welcome);
     const whole = frame(pack(validBatch()));
     peer.sock.end(whole.subarray(0, 1 + int(whole.length - 1)));
