@@ -11,7 +11,7 @@ import { StoreManager } from "../../src/object-store/index.js";
 import { Msg } from "../../src/protocol/index.js";
 import type { Connection } from "../../src/transport/index.js";
 import { pollUntil } from "../helpers/processes.js";
-import { tempDir } from "../helpers/temp.js";
+import { removeTempDirs, tempDir } from "../helpers/temp.js";
 
 /** The part of a Connection the store uses: identity, close listeners, and notifications (kept in `sent`). */
 function fakeConnection(): { conn: Connection; close: () => void; sent: unknown[] } {
@@ -29,6 +29,7 @@ function fakeConnection(): { conn: Connection; close: () => void; sent: unknown[
 
 const store = new StoreManager(4 * 1024 * 1024, tempDir("store-manager"));
 after(() => store.close());
+after(removeTempDirs);
 
 /** Settles within `ms`, or "pending". */
 function state<T>(p: Promise<T>, ms = 50): Promise<T | "pending"> {
