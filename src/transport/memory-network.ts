@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Clock, realClock } from "../util/index.js";
+import { type Clock, realClock, seededRandom } from "../util/index.js";
 import type { Link, LinkHandlers, Listener, Network } from "./link.js";
 
 /** The envelope codec instance (as connection.ts): decodes frames for `drop` predicates. */
@@ -23,18 +23,6 @@ export interface MemoryNetworkOptions {
   clock?: Clock;
   /** Seeds the delivery jitter (default 1): the same seed, the same order. */
   seed?: number;
-}
-
-/** mulberry32: a small, fast, seedable PRNG (uniform in [0, 1)). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function pairKey(a: string, b: string): string {
@@ -138,7 +126,7 @@ export class MemoryNetwork {
 
   constructor(opts: MemoryNetworkOptions = {}) {
     this.clock = opts.clock ?? realClock;
-    this.random = prng(opts.seed ?? 1);
+    this.random = seededRandom(opts.seed ?? 1);
   }
 
   /** The network as the process `name` sees it (pass to an Endpoint's `network`). */

@@ -17,3 +17,4 @@ export {
   tsxLoaderUrl,
 } from "./package-root.js";
 export { isAlive } from "./process.js";
+export { seededRandom } from "./random.js";

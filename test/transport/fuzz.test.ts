@@ -13,6 +13,7 @@ import { afterEach, describe, test } from "node:test";
 import * as ray from "tsray";
 import { Msg, PROTOCOL_VERSION } from "../../src/protocol/index.js";
 import { parseToken } from "../../src/transport/index.js";
+import { seededRandom } from "../../src/util/index.js";
 import { square } from "../fixtures/tasks.js";
 import { useCluster } from "../helpers/cluster.js";
 import { pollUntil } from "../helpers/processes.js";
@@ -34,18 +35,7 @@ process.env.TSRAY_LOG_LEVEL = "error";
 const cluster = useCluster({ numCpus: 1, logToDriver: false });
 afterEach(() => RawPeer.closeAll());
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed exactly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+const rand = seededRandom(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => int(256)));
 
