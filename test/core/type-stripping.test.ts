@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { expectAllDead, killPids, within } from "../helpers/processes.js";
+import { expectAllDead, killPids, outputOf } from "../helpers/processes.js";
 
 const DRIVER = fileURLToPath(new URL("../fixtures/strip-driver.ts", import.meta.url));
 const strips = typeof (process.features as { typescript?: unknown }).typescript === "string";
@@ -21,15 +21,7 @@ if (strips) {
     delete env.NODE_OPTIONS; // no loader of the test runner's
     const child = spawn(process.execPath, [DRIVER], { env, stdio: ["ignore", "pipe", "pipe"] });
     children.push(child);
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))),
-      60_000,
-      "the type-stripping driver to finish",
-    );
+    const { code, out, err } = await outputOf(child, 60_000, "the type-stripping driver to finish");
     assert.equal(code, 0, `driver failed: ${err}`);
     const report = JSON.parse(out.trim()) as {
       doubled: number[];

@@ -17,7 +17,7 @@ import {
   parseRuntime,
   runtimeKeyOf,
 } from "../../src/node-manager/index.js";
-import { expectAllDead, killPids, within } from "../helpers/processes.js";
+import { expectAllDead, killPids, outputOf } from "../helpers/processes.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsray-runtime-"));
 const started: number[] = [];
@@ -188,15 +188,7 @@ describe("a driver's own node flags", () => {
       stdio: ["ignore", "pipe", "pipe"],
     });
     started.push(child.pid!);
-    let out = "";
-    let err = "";
-    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
-    const code = await within(
-      new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))),
-      60_000,
-      "the driver with its own flags to finish",
-    );
+    const { code, out, err } = await outputOf(child, 60_000, "the driver with its own flags to finish");
     assert.equal(code, 0, `driver failed: ${err}`);
     const report = JSON.parse(out.trim()) as {
       execArgv: string[];

@@ -3,6 +3,7 @@
  * kills leftovers by pid. "Dead" includes zombies (exited, not yet reaped): an
  * orphan whose new parent does not reap it still shows up to `kill(pid, 0)`.
  */
+import type { ChildProcess } from "node:child_process";
 import { isAlive } from "../../src/util/index.js";
 
 /** True while `pid` names a running (non-zombie) process: src/util's one copy. */
@@ -77,4 +78,25 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
       },
     );
   });
+}
+
+/**
+ * Collect a child's stdout and stderr and wait (bounded by `ms`) for its exit: its
+ * exit code (null when killed by a signal) and everything it printed.
+ */
+export async function outputOf(
+  child: ChildProcess,
+  ms: number,
+  what: string,
+): Promise<{ code: number | null; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+  const code = await within(
+    new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c))),
+    ms,
+    what,
+  );
+  return { code, out, err };
 }
