@@ -1,7 +1,10 @@
 /**
  * The benchmark harness: a registry of scenarios, Ray's `timeit` measuring loop
- * (warm-up, then a timed run), and the JSON-lines output format.
+ * (warm-up, then a timed run), the JSON-lines output format, and a forced full GC for
+ * memory scenarios.
  */
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 
 /** One benchmark scenario. `run` performs its own warm-up and returns the measured value in `unit`. */
 export interface Scenario {
@@ -86,4 +89,14 @@ export function roundValue(v: number): number {
 /** Print one JSON line on stdout. */
 export function emit(line: ResultLine): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
+}
+
+let gcFn: (() => void) | undefined;
+/** A full collection in the bench process (it runs without --expose-gc), for memory scenarios. */
+export function collect(): void {
+  if (!gcFn) {
+    setFlagsFromString("--expose-gc");
+    gcFn = runInNewContext("gc") as () => void;
+  }
+  gcFn();
 }

@@ -14,10 +14,8 @@
  * encoded).
  */
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { memory, type ObjectRef, put } from "tsray";
-import { emit, register, type Scenario } from "../harness.js";
+import { collect, emit, register, type Scenario } from "../harness.js";
 
 const MB = 1024 * 1024;
 
@@ -28,16 +26,6 @@ function envCount(name: string, fallback: number): number {
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new TypeError(`${name} must be a positive integer, got ${raw}`);
   return n;
-}
-
-let gcFn: (() => void) | undefined;
-/** A full collection in this process (the bench runs without --expose-gc). */
-function collect(): void {
-  if (!gcFn) {
-    setFlagsFromString("--expose-gc");
-    gcFn = runInNewContext("gc") as () => void;
-  }
-  gcFn();
 }
 
 /** Collect until the driver tracks at most `objects` entries (finalizers run as tasks), bounded. */

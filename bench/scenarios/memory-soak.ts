@@ -18,10 +18,8 @@
  */
 import { readFileSync } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { get, type MemorySummary, memory, type ObjectRef, type ObjectStoreStats, put } from "tsray";
-import { emit, register, type Scenario } from "../harness.js";
+import { collect, emit, register, type Scenario } from "../harness.js";
 import { smallValue } from "../tasks.js";
 
 const BATCH = 1000;
@@ -39,16 +37,6 @@ function envCount(name: string, fallback: number): number {
   if (!Number.isInteger(n) || n < 0)
     throw new TypeError(`${name} must be a non-negative integer, got ${raw}`);
   return n;
-}
-
-let gcFn: (() => void) | undefined;
-/** A full collection in this process (the bench runs without --expose-gc). */
-function collect(): void {
-  if (!gcFn) {
-    setFlagsFromString("--expose-gc");
-    gcFn = runInNewContext("gc") as () => void;
-  }
-  gcFn();
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
