@@ -5,41 +5,18 @@
 // it imports are checked. A negative control shows the checker reports a handler
 // object that forgets a kind and a request whose reply is misread.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ROOT, typecheck as tsc } from "../helpers/typecheck.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const dir = mkdtempSync(join(tmpdir(), "tsray-protocol-types-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** tsc --noEmit over `files` with the project's options. */
 function typecheck(name: string, files: string[]): { status: number | null; output: string } {
-  const config = join(dir, `${name}.tsconfig.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      extends: join(ROOT, "tsconfig.json"),
-      compilerOptions: {
-        noEmit: true,
-        incremental: false,
-        rootDir: "/",
-        typeRoots: [join(ROOT, "node_modules", "@types")],
-      },
-      files,
-      include: [],
-    }),
-  );
-  const r = spawnSync(process.execPath, [TSC, "-p", config, "--pretty", "false"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 180_000,
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  return tsc(dir, name, files, { timeoutMs: 180_000 });
 }
 
 test("typing.ts type-checks: every @ts-expect-error is a real error", () => {

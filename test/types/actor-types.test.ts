@@ -4,42 +4,18 @@
 // with the project's compiler options, so unrelated files cannot break this test.
 // A negative control shows the checker does report a mistyped actor call.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { ROOT, typecheck as tsc } from "../helpers/typecheck.js";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
 const dir = mkdtempSync(join(tmpdir(), "tsray-actor-types-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** tsc --noEmit over `files` with the project's options; "tsray" resolves to the built package's types. */
 function typecheck(name: string, files: string[]): { status: number | null; output: string } {
-  const config = join(dir, `${name}.tsconfig.json`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      extends: join(ROOT, "tsconfig.json"),
-      compilerOptions: {
-        noEmit: true,
-        incremental: false,
-        rootDir: "/",
-        typeRoots: [join(ROOT, "node_modules", "@types")],
-        paths: { tsray: [join(ROOT, "dist", "index.d.ts")] },
-      },
-      files,
-      include: [],
-    }),
-  );
-  const r = spawnSync(process.execPath, [TSC, "-p", config, "--pretty", "false"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 120_000,
-  });
-  return { status: r.status, output: `${r.stdout}${r.stderr}` };
+  return tsc(dir, name, files, { paths: { tsray: [join(ROOT, "dist", "index.d.ts")] }, timeoutMs: 120_000 });
 }
 
 test("actor-inference.ts type-checks: every @ts-expect-error is a real error", () => {
