@@ -111,6 +111,16 @@ const SETTINGS = {
     default: 10_000,
     doc: "A worker whose event loop has not answered a probe for this long is hung: it is SIGKILLed and treated as dead (0 disables). Synchronous work longer than this must yield.",
   },
+  nodeHeartbeatMs: {
+    env: "TSRAY_NODE_HEARTBEAT_MS",
+    default: 1000,
+    doc: "How often a worker node reports its available resources to the head's control store (also the control store's health-check period).",
+  },
+  nodeDeathTimeoutMs: {
+    env: "TSRAY_NODE_DEATH_TIMEOUT_MS",
+    default: 10_000,
+    doc: "A worker node the control store has not heard from for this long is declared dead (it leaves the cluster's resources for good; 0 disables).",
+  },
   workerExtraArgv: {
     env: "TSRAY_WORKER_EXTRA_ARGV",
     default: "",

@@ -11,7 +11,7 @@ import {
 } from "../protocol/index.js";
 import { decodeError, encode, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
-import { log } from "../util/index.js";
+import { type Clock, log, realClock } from "../util/index.js";
 
 interface ActorRecord {
   readonly spec: ActorSpec;
@@ -58,9 +58,11 @@ export class ActorManager {
     for (const fn of set) fn();
   }
 
+  /** @param clock times how long a lookup waits for an unregistered actor (default: real time). */
   constructor(
     private readonly endpoint: Endpoint,
     private readonly nodeManagerAddress: () => string,
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** Register and start creating an actor; returns the id callers must use. */
@@ -117,19 +119,21 @@ export class ActorManager {
       // A handle can reach another process before its creator has registered the actor
       // (the creator waits for pending constructor arguments): wait for the registration.
       return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          this.unregisteredWaiters.get(actorId)?.delete(resolve);
-          reject(
-            new RayActorError(`unknown actor ${actorId}: its creator never registered it (did it die?)`),
-          );
-        }, UNREGISTERED_WAIT_MS);
-        timer.unref();
+        const wake = () => {
+          this.clock.clearTimer(timer);
+          resolve();
+        };
+        const timer = this.clock
+          .setTimeout(() => {
+            this.unregisteredWaiters.get(actorId)?.delete(wake);
+            reject(
+              new RayActorError(`unknown actor ${actorId}: its creator never registered it (did it die?)`),
+            );
+          }, UNREGISTERED_WAIT_MS)
+          .unref();
         let set = this.unregisteredWaiters.get(actorId);
         if (!set) this.unregisteredWaiters.set(actorId, (set = new Set()));
-        set.add(() => {
-          clearTimeout(timer);
-          resolve();
-        });
+        set.add(wake);
       }).then(() => this.getInfo(actorId, after));
     }
     if (rec.state === "DEAD" || (rec.state === "ALIVE" && rec.address !== after)) return this.info(rec);

@@ -3,6 +3,7 @@ import type { ClusterResources, ControlStoreService, Message, NodeInfo } from ".
 import { Msg, router } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
+import { type Clock, realClock, type Timer } from "../util/index.js";
 import type { ActorManager } from "./actor-manager.js";
 import type { StorageBackend } from "./backend.js";
 
@@ -27,10 +28,15 @@ function sum(maps: readonly ResourceMap[]): Record<string, number> {
 export class ControlStore {
   private readonly nodes = new Map<string, NodeEntry>();
   private nextJob = 1;
+  private healthTimer: Timer | undefined;
   /** The actor directory (set by the head once its endpoint exists). */
   actors: ActorManager | undefined;
 
-  constructor(private readonly backend: StorageBackend) {}
+  /** @param clock stamps heartbeats (default: real time). */
+  constructor(
+    private readonly backend: StorageBackend,
+    private readonly clock: Clock = realClock,
+  ) {}
 
   private actorManager(): ActorManager {
     if (!this.actors)
@@ -79,15 +85,36 @@ export class ControlStore {
     this.nodes.set(info.nodeId, {
       info: { ...info, alive: true },
       available: info.total,
-      lastHeartbeat: Date.now(),
+      lastHeartbeat: this.clock.now(),
     });
   }
 
+  /** A node's available resources (also proof it lives). Unknown or dead nodes are ignored: a dead node stays dead. */
   heartbeat(nodeId: string, available: ResourceMap): void {
     const n = this.nodes.get(nodeId);
-    if (!n) return;
+    if (!n?.info.alive) return;
     n.available = available;
-    n.lastHeartbeat = Date.now();
+    n.lastHeartbeat = this.clock.now();
+  }
+
+  /**
+   * Start declaring worker nodes dead that have not been heard from for `timeoutMs`
+   * (checked every `periodMs`); `onDead` is told of each, once. The head's own node is
+   * in-process and never checked. Idempotent; stopped by close().
+   */
+  startHealthChecks(periodMs: number, timeoutMs: number, onDead: (node: NodeInfo) => void): void {
+    if (this.healthTimer || periodMs <= 0 || timeoutMs <= 0) return;
+    this.healthTimer = this.clock
+      .setInterval(() => {
+        const now = this.clock.now();
+        for (const n of this.nodes.values()) {
+          if (n.info.isHead || !n.info.alive || now - n.lastHeartbeat < timeoutMs) continue;
+          n.info.alive = false;
+          n.available = {};
+          onDead(n.info);
+        }
+      }, periodMs)
+      .unref();
   }
 
   listNodes(): NodeInfo[] {
@@ -109,6 +136,7 @@ export class ControlStore {
   }
 
   async close(): Promise<void> {
+    this.clock.clearTimer(this.healthTimer);
     await this.backend.close();
   }
 }

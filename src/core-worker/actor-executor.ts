@@ -87,6 +87,7 @@ export class ActorExecutor {
           spec.checkpointEvery,
           this.controlStore,
           () => this.pump(),
+          this.host.clock,
         );
         if (msg.ckpt) {
           const where = `${spec.className}.restoreCheckpoint`;
@@ -199,7 +200,7 @@ export class ActorExecutor {
   /** Run one call; returns a promise only when it did not complete synchronously. */
   private run(call: Call): Promise<void> | undefined {
     const { msg } = call;
-    const t0 = performance.now();
+    const t0 = this.host.clock.now();
     if (msg.actor !== this.spec!.actorId) {
       this.fail(
         call,
@@ -306,7 +307,7 @@ export class ActorExecutor {
 
   private fail(call: Call, err: unknown, t0: number, app: boolean): void {
     this.settled(call);
-    const us = Math.round((performance.now() - t0) * 1000);
+    const us = Math.round((this.host.clock.now() - t0) * 1000);
     if (err instanceof DependencyFailed) {
       call.conn.send({ t: Msg.TaskFailed, id: call.msg.id, e: err.encoded, us, app: false });
       return;

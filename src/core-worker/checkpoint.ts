@@ -1,7 +1,7 @@
 import { type ActorCheckpoint, Msg } from "../protocol/index.js";
 import { encode } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
-import { log } from "../util/index.js";
+import { type Clock, log, realClock, type Timer } from "../util/index.js";
 
 /** One caller's sequence of calls to this actor, as the actor sees it. */
 interface Stream {
@@ -51,9 +51,9 @@ export class Checkpointer {
   private readonly streams = new Map<string, Stream>();
   private readonly watched = new WeakSet<Connection>();
   private callsSince = 0;
-  private lastAt = performance.now();
+  private lastAt: number;
   private pending: Pending | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   /** Checkpoints committed by this process (diagnostics). */
   committed = 0;
 
@@ -64,7 +64,10 @@ export class Checkpointer {
     private readonly controlStore: () => Connection,
     /** Called when a snapshot may have become due or possible (the executor re-checks). */
     private readonly poke: () => void,
-  ) {}
+    private readonly clock: Clock = realClock,
+  ) {
+    this.lastAt = clock.now();
+  }
 
   /** Start from a restored checkpoint: its calls count as received, executed and acknowledged. */
   restore(covered: ActorCheckpoint["covered"]): void {
@@ -114,13 +117,14 @@ export class Checkpointer {
   /** With an `ms` cadence and calls not yet checkpointed: wake the executor when the period is over. */
   private armTimer(): void {
     if (this.every.ms === undefined || this.timer || this.callsSince === 0) return;
-    const wait = Math.max(1, Math.ceil(this.lastAt + this.every.ms - performance.now()));
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      if (!this.due()) this.armTimer(); // early by a rounding, or a snapshot is still being committed
-      this.poke();
-    }, wait);
-    this.timer.unref();
+    const wait = Math.max(1, Math.ceil(this.lastAt + this.every.ms - this.clock.now()));
+    this.timer = this.clock
+      .setTimeout(() => {
+        this.timer = undefined;
+        if (!this.due()) this.armTimer(); // early by a rounding, or a snapshot is still being committed
+        this.poke();
+      }, wait)
+      .unref();
   }
 
   /** The caller of stream `s` on `conn` holds every reply up to `upto`. */
@@ -137,7 +141,7 @@ export class Checkpointer {
     const { calls, ms } = this.every;
     return (
       (calls !== undefined && this.callsSince >= calls) ||
-      (ms !== undefined && performance.now() - this.lastAt >= ms)
+      (ms !== undefined && this.clock.now() - this.lastAt >= ms)
     );
   }
 
@@ -151,7 +155,7 @@ export class Checkpointer {
   /** saveCheckpoint() returned `state` for the calls in `covered`: commit it once acknowledged. */
   prepare(state: unknown, covered: ActorCheckpoint["covered"]): void {
     this.callsSince = 0;
-    this.lastAt = performance.now();
+    this.lastAt = this.clock.now();
     let bytes: Uint8Array;
     try {
       bytes = encode(state);
@@ -166,7 +170,7 @@ export class Checkpointer {
   /** saveCheckpoint() threw: no checkpoint this time (the next one is due after a full period). */
   failed(err: unknown): void {
     this.callsSince = 0;
-    this.lastAt = performance.now();
+    this.lastAt = this.clock.now();
     log.warn(
       `actor ${this.actorId}: saveCheckpoint() failed: ${err instanceof Error ? err.message : String(err)}`,
     );

@@ -23,8 +23,8 @@ import {
 } from "../protocol/index.js";
 import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
-import { type Connection, Endpoint, notServed } from "../transport/index.js";
-import { collectAndSettle } from "../util/index.js";
+import { type Connection, Endpoint, type Network, notServed } from "../transport/index.js";
+import { type Clock, collectAndSettle, realClock } from "../util/index.js";
 import { ActorExecutor } from "./actor-executor.js";
 import { ActorHandle, type HandleState } from "./actor-handle.js";
 import { type ActorCall, ActorSubmitter } from "./actor-submitter.js";
@@ -49,12 +49,20 @@ export interface CoreWorkerOptions {
   readonly mode: "driver" | "worker";
   /** Where this process listens (Unix socket path). */
   readonly listenAddress: string;
-  /** The local node manager (on a single-node cluster also the control store). */
+  /** The local node manager (on the head's node also the control store). */
   readonly nodeManagerAddress: string;
+  /** The control store (the head), when it is not the local node manager (a worker node's processes). */
+  readonly controlStoreAddress?: string;
   readonly jobId: string;
   readonly nodeId: string;
   /** The session secret (from the head's session dir): every connection proves it. */
   readonly secret: Uint8Array;
+  /** How it reaches other processes (default: real sockets; a simulation passes a MemoryNetwork host). */
+  readonly network?: Network;
+  /** Times everything it waits for (default: real time; a simulation passes a FakeClock). */
+  readonly clock?: Clock;
+  /** Collect garbage after tasks when idle (default: workers do, drivers not; a simulation turns it off). */
+  readonly collectGarbage?: boolean;
 }
 
 /** Options of one task submission (already validated by the API layer). */
@@ -88,6 +96,7 @@ export class CoreWorker {
   readonly keepAlive: KeepAlive;
   readonly objects: ObjectManager;
   private nm: Connection | undefined;
+  private cs: Connection | undefined;
   private readonly submitter: TaskSubmitter;
   private readonly actorSubmitter: ActorSubmitter;
   private readonly executor: TaskExecutor;
@@ -108,14 +117,18 @@ export class CoreWorker {
   constructor(readonly opts: CoreWorkerOptions) {
     this.jobId = opts.jobId;
     this.nodeId = opts.nodeId;
-    this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec, opts.secret);
+    const clock = opts.clock ?? realClock;
+    this.endpoint = new Endpoint(opts.workerId, (m, c) => this.handle(m, c), errorCodec, opts.secret, {
+      network: opts.network,
+      clock,
+    });
     this.endpoint.unrefSockets = opts.mode === "driver";
     this.keepAlive = new KeepAlive(opts.mode === "driver");
-    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive, this.scope);
+    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive, this.scope, clock);
     this.objects.onBlock = (b) => (b ? this.enterBlocked() : this.exitBlocked());
     const objects = this.objects;
     this.collector =
-      opts.mode === "worker"
+      (opts.collectGarbage ?? opts.mode === "worker")
         ? new WorkerCollector({
             get createdSinceGc() {
               return objects.createdSinceGc;
@@ -136,6 +149,7 @@ export class CoreWorker {
         completeReturns: (spec, msg, conn) => this.complete(spec.returnIds, spec.lentEntries, msg, conn),
         failReturns: (spec, err) => this.fail(spec.returnIds, spec.lentEntries, err),
       },
+      clock,
     );
     this.actorSubmitter = new ActorSubmitter(this.endpoint, () => this.controlStore(), {
       completeCall: (call, msg, conn) => this.complete(call.returnIds, call.lentEntries, msg, conn),
@@ -151,6 +165,7 @@ export class CoreWorker {
       afterTask: () => this.collector?.afterTask(),
       context: this.context,
       scope: this.scope,
+      clock,
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
@@ -172,6 +187,7 @@ export class CoreWorker {
     try {
       await this.endpoint.listen(this.opts.listenAddress);
       this.nm = await this.endpoint.connect(this.opts.nodeManagerAddress);
+      if (this.opts.controlStoreAddress) this.cs = await this.endpoint.connect(this.opts.controlStoreAddress);
     } finally {
       this.keepAlive.release();
     }
@@ -187,9 +203,12 @@ export class CoreWorker {
     return this.nm;
   }
 
-  /** The control-store connection (the head; on a single node the same as the node manager). */
+  /** The control-store connection (the head; on the head's node the same as the node manager). Throws once it is gone. */
   controlStore(): Connection {
-    return this.nodeManager();
+    if (!this.opts.controlStoreAddress) return this.nodeManager();
+    if (!this.cs || this.cs.isClosed)
+      throw new RuntimeUnavailableError("the head (control store) is not reachable");
+    return this.cs;
   }
 
   /** Record the job and node ids learned at registration. */
@@ -415,7 +434,7 @@ export class CoreWorker {
               if (r.owner) this.objects.onRefReleased(ACTOR_REF_PREFIX + r.actorId);
               return;
             }
-            return this.nm?.request({
+            return this.controlStore().request({
               t: Msg.KillActor,
               actorId,
               noRestart: true,

@@ -2,6 +2,7 @@ import type { StoreClient } from "../object-store/index.js";
 import type { GetObject, GetObjectReply, ObjectMemoryInfo, WireValue } from "../protocol/index.js";
 import type { StoreBlob } from "../serialization/index.js";
 import type { Endpoint } from "../transport/index.js";
+import { type Clock, realClock } from "../util/index.js";
 import { inlineDeps, type PreparedArgs, prepareArgs } from "./call-args.js";
 import { bytesOf } from "./entry-value.js";
 import type { KeepAlive } from "./keep-alive.js";
@@ -31,10 +32,17 @@ export class ObjectManager {
   private readonly fetcher: ObjectFetcher;
 
   /**
+   * @param clock times get() and wait() timeouts
    * @param scope the scope of the core worker this serves (its refs report here, values it
    *   decodes bind theirs to it); a scope of its own when used alone
    */
-  constructor(selfId: string, endpoint: Endpoint, keepAlive: KeepAlive, scope = new CoreWorkerScope()) {
+  constructor(
+    selfId: string,
+    endpoint: Endpoint,
+    keepAlive: KeepAlive,
+    scope = new CoreWorkerScope(),
+    clock: Clock = realClock,
+  ) {
     // The address is known once the endpoint listens: read it then.
     const home: OwnerHome = {
       prefix: `${selfId}/`,
@@ -51,7 +59,7 @@ export class ObjectManager {
         return values.store;
       },
     });
-    const values = new ValueStore(counter, shell, keepAlive, fetcher);
+    const values = new ValueStore(counter, shell, keepAlive, fetcher, clock);
     this.counter = counter;
     this.shell = shell;
     this.values = values;

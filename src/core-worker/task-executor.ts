@@ -9,6 +9,7 @@ import {
   type StoreBlob,
 } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
+import type { Clock, Timer } from "../util/index.js";
 import type { TaskContext } from "./context.js";
 import { encodeReturns } from "./returns.js";
 
@@ -28,6 +29,8 @@ export interface ExecutorHost {
   readonly context: TaskContext;
   /** The core worker's scope: refs and handles decoded from arguments bind to it. */
   readonly scope: DecodeContext;
+  /** Times tasks (their reported duration), queued-task returns and checkpoint cadence. */
+  readonly clock: Clock;
 }
 
 /**
@@ -46,7 +49,7 @@ export function sendDone(
   ret = -1,
 ): void {
   const { r, n, blobs } = encodeReturns(value, nr, what);
-  const msg: TaskDone = { t: Msg.TaskDone, id, r, us: Math.round((performance.now() - t0) * 1000) };
+  const msg: TaskDone = { t: Msg.TaskDone, id, r, us: Math.round((host.clock.now() - t0) * 1000) };
   if (n) {
     msg.n = n;
     host.pinFor(
@@ -95,7 +98,7 @@ export class TaskExecutor {
   private head = 0;
   private running = false;
   /** Armed while a task runs with others queued behind it. */
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
 
   private readonly current: TaskContext;
 
@@ -116,7 +119,7 @@ export class TaskExecutor {
     }
     this.queue.push({ msg, conn, desc });
     if (!this.running) this.drain();
-    else this.timer ??= setTimeout(() => this.returnQueued(), RETURN_AFTER_MS);
+    else this.timer ??= this.host.clock.setTimeout(() => this.returnQueued(), RETURN_AFTER_MS);
   }
 
   private drain(): void {
@@ -127,9 +130,11 @@ export class TaskExecutor {
       if (pending) {
         this.running = true;
         const timer =
-          this.head < this.queue.length ? setTimeout(() => this.returnQueued(), RETURN_AFTER_MS) : undefined;
+          this.head < this.queue.length
+            ? this.host.clock.setTimeout(() => this.returnQueued(), RETURN_AFTER_MS)
+            : undefined;
         pending.then(() => {
-          if (timer) clearTimeout(timer);
+          this.host.clock.clearTimer(timer);
           this.running = false;
           this.drain();
         });
@@ -173,7 +178,7 @@ export class TaskExecutor {
 
   /** Runs a task; returns a promise only if it could not complete synchronously. */
   private runOne(job: Job): Promise<void> | undefined {
-    const t0 = performance.now();
+    const t0 = this.host.clock.now();
     job.mark = importMark();
     const fn = loadedTarget(job.desc);
     if (!fn || job.msg.dep?.some((d) => d[3] === null)) return this.runAsync(job, t0, fn);
@@ -278,7 +283,7 @@ export class TaskExecutor {
 
   private fail(job: Job, err: unknown, t0: number): void {
     this.current.taskId = undefined;
-    const us = Math.round((performance.now() - t0) * 1000);
+    const us = Math.round((this.host.clock.now() - t0) * 1000);
     if (err instanceof ArgumentError) {
       // A dependency failed: propagate its error unchanged (not an application error of this task).
       job.conn.send({ t: Msg.TaskFailed, id: job.msg.id, e: err.encoded, us, app: false });

@@ -9,6 +9,7 @@ import {
   isWirePrimitive,
   type StoreBlob,
 } from "../serialization/index.js";
+import { type Clock, realClock, type Timer } from "../util/index.js";
 import { EMPTY, inlineValue } from "./entry-value.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { ObjectFetcher } from "./object-fetcher.js";
@@ -42,6 +43,8 @@ export class ValueStore {
     private readonly shell: RefShell,
     private readonly keepAlive: KeepAlive,
     private readonly fetcher: ObjectFetcher,
+    /** Times get() and wait() timeouts. */
+    private readonly clock: Clock = realClock,
   ) {}
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
@@ -248,10 +251,10 @@ export class ValueStore {
   ): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let left = 0;
-      let timer: NodeJS.Timeout | undefined;
+      let timer: Timer | undefined;
       const one = () => {
         if (--left === 0) {
-          if (timer) clearTimeout(timer);
+          this.clock.clearTimer(timer);
           resolve();
         }
       };
@@ -266,7 +269,7 @@ export class ValueStore {
         return;
       }
       if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
+        timer = this.clock.setTimeout(() => {
           for (const e of entries) e.removeWaiter(one);
           reject(new GetTimeoutError(describe()));
         }, timeoutMs);
@@ -288,12 +291,12 @@ export class ValueStore {
       this.onBlock?.(true);
       try {
         await new Promise<void>((resolve) => {
-          let timer: NodeJS.Timeout | undefined;
+          let timer: Timer | undefined;
           const onOne = () => {
             if (++ready >= numReturns) done();
           };
           const done = () => {
-            if (timer) clearTimeout(timer);
+            this.clock.clearTimer(timer);
             for (const e of entries) e.removeWaiter(onOne);
             resolve();
           };
@@ -302,7 +305,7 @@ export class ValueStore {
             e.whenSettled(onOne);
             if (!e.owned) void this.fetcher.settled(e);
           }
-          if (timeoutMs !== undefined) timer = setTimeout(done, timeoutMs);
+          if (timeoutMs !== undefined) timer = this.clock.setTimeout(done, timeoutMs);
         });
       } finally {
         this.onBlock?.(false);

@@ -1,11 +1,12 @@
 import { rmSync } from "node:fs";
+import { config } from "../config/index.js";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
-import { NodeManager } from "../node-manager/index.js";
+import { NodeManager, type WorkerPoolFactory } from "../node-manager/index.js";
 import { type HeadService, type Message, Msg, type RuntimeEnv, router } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
-import { type Connection, createSecretFile, Endpoint, notServed } from "../transport/index.js";
-import { log } from "../util/index.js";
+import { type Connection, createSecretFile, Endpoint, type Network, notServed } from "../transport/index.js";
+import { type Clock, log, realClock } from "../util/index.js";
 import { removeDeadDriverDir } from "./driver-dirs.js";
 
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
@@ -25,6 +26,20 @@ export interface HeadConfig {
 }
 
 /**
+ * What a head talks to the world through. Defaults: real sockets, real time, worker
+ * processes, a random node id and the secret file it creates; a simulation passes
+ * in-memory ones (test/sim/).
+ */
+export interface HeadDeps {
+  readonly network?: Network;
+  readonly clock?: Clock;
+  readonly workerPool?: WorkerPoolFactory;
+  readonly nodeId?: string;
+  /** The session secret; when given, no secret file is made (the caller hands it out). */
+  readonly secret?: Uint8Array;
+}
+
+/**
  * A head node: the control store and this machine's node manager behind one
  * listening socket. Messages are routed by kind to the service that owns them; a
  * kind neither serves fails with ProtocolError. The head makes the session secret
@@ -32,21 +47,37 @@ export interface HeadConfig {
  */
 export class Head {
   readonly endpoint: Endpoint;
-  readonly store = new ControlStore(new MemoryBackend());
+  readonly store: ControlStore;
+  private readonly clock: Clock;
   nodeManager!: NodeManager;
   private stopped: Promise<void> | undefined;
   /** Called after stop() finished (the process entry exits). */
   onStopped: (() => void) | undefined;
 
-  constructor(readonly cfg: HeadConfig) {
-    const secret = createSecretFile(cfg.sessionDir);
-    this.endpoint = new Endpoint("head", (m, c) => this.route(m, c), errorCodec, secret);
+  constructor(
+    readonly cfg: HeadConfig,
+    private readonly deps: HeadDeps = {},
+  ) {
+    this.clock = deps.clock ?? realClock;
+    this.store = new ControlStore(new MemoryBackend(), this.clock);
+    const secret = deps.secret ?? createSecretFile(cfg.sessionDir);
+    this.endpoint = new Endpoint("head", (m, c) => this.route(m, c), errorCodec, secret, {
+      network: deps.network,
+      clock: this.clock,
+    });
     this.endpoint.onPeer = (conn) => conn.onClose(() => this.nodeManager?.onDisconnect(conn));
   }
 
   async start(): Promise<void> {
     await this.endpoint.listen(this.cfg.address);
-    this.store.actors = new ActorManager(this.endpoint, () => this.endpoint.listenAddress);
+    const cfg = config();
+    this.store.startHealthChecks(cfg.nodeHeartbeatMs, cfg.nodeDeathTimeoutMs, (node) =>
+      log.warn(
+        `node ${node.nodeId} at ${node.address} is dead: no heartbeat for ${cfg.nodeDeathTimeoutMs} ms ` +
+          "(TSRAY_NODE_DEATH_TIMEOUT_MS)",
+      ),
+    );
+    this.store.actors = new ActorManager(this.endpoint, () => this.endpoint.listenAddress, this.clock);
     this.nodeManager = new NodeManager(
       {
         address: this.endpoint.listenAddress,
@@ -57,6 +88,9 @@ export class Head {
         isHead: true,
         prestartRuntime: this.cfg.runtime,
         objectStoreMemory: this.cfg.objectStoreMemory,
+        nodeId: this.deps.nodeId,
+        workerPool: this.deps.workerPool,
+        clock: this.clock,
       },
       {
         registerNode: (info) => this.store.registerNode(info),
@@ -102,10 +136,11 @@ export class Head {
           log.warn(`cannot remove the session directory ${this.cfg.sessionDir}: ${(err as Error).message}`);
         }
       }
-      setImmediate(() => {
+      // After the ShutdownNode reply has gone out.
+      this.clock.setTimeout(() => {
         this.endpoint.close();
         this.onStopped?.();
-      });
+      }, 0);
     })();
     return this.stopped;
   }

@@ -2,4 +2,4 @@
 // (docs/design/node-manager.md). Its entry point is main.ts; other components
 // only need the configuration it is started with.
 
-export type { HeadConfig } from "./head.js";
+export { Head, type HeadConfig, type HeadDeps } from "./head.js";

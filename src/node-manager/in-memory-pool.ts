@@ -26,6 +26,8 @@ export class InMemoryWorkerPool implements WorkerPool {
   /** Every worker ever started, in order. */
   readonly started: InMemoryWorker[] = [];
   #nextPid = 1_000_000;
+  /** Called after a start is recorded, in the same turn (a simulation boots the worker's core worker here). */
+  onStart: ((w: InMemoryWorker) => void) | undefined;
 
   constructor(private readonly events: PoolEvents) {}
 
@@ -43,6 +45,7 @@ export class InMemoryWorkerPool implements WorkerPool {
     };
     this.workers.set(workerId, w);
     this.started.push(w);
+    this.onStart?.(w);
   }
 
   registered(workerId: string, address: string, conn: Connection): InMemoryWorker | undefined {
