@@ -37,7 +37,8 @@ import { ACTOR_REF_PREFIX } from "./ref-key.js";
 import { CoreWorkerScope } from "./scope.js";
 import { type ExecutorHost, TaskExecutor } from "./task-executor.js";
 import type { TaskSpec } from "./task-spec.js";
-import { TaskSubmitter } from "./task-submitter.js";
+import { type SubmitterShapeState, TaskSubmitter } from "./task-submitter.js";
+import type { ObjectSeqs } from "./value-store.js";
 import { WorkerCollector } from "./worker-gc.js";
 
 /** `module#key` per descriptor, made once: a new string per task would be hashed anew at every lookup. */
@@ -61,6 +62,8 @@ export interface CoreWorkerOptions {
   readonly network?: Network;
   /** Times everything it waits for (default: real time; a simulation passes a FakeClock). */
   readonly clock?: Clock;
+  /** Where owned object ids' numbers come from (default: one counter per process; a simulation passes its own). */
+  readonly objectSeqs?: ObjectSeqs;
   /** Collect garbage after tasks when idle (default: workers do, drivers not; a simulation turns it off). */
   readonly collectGarbage?: boolean;
 }
@@ -124,7 +127,14 @@ export class CoreWorker {
     });
     this.endpoint.unrefSockets = opts.mode === "driver";
     this.keepAlive = new KeepAlive(opts.mode === "driver");
-    this.objects = new ObjectManager(opts.workerId, this.endpoint, this.keepAlive, this.scope, clock);
+    this.objects = new ObjectManager(
+      opts.workerId,
+      this.endpoint,
+      this.keepAlive,
+      this.scope,
+      clock,
+      opts.objectSeqs,
+    );
     this.objects.onBlock = (b) => (b ? this.enterBlocked() : this.exitBlocked());
     const objects = this.objects;
     this.collector =
@@ -209,6 +219,11 @@ export class CoreWorker {
     if (!this.cs || this.cs.isClosed)
       throw new RuntimeUnavailableError("the head (control store) is not reachable");
     return this.cs;
+  }
+
+  /** The task submitter's state (diagnostics, simulation transcripts): see TaskSubmitter.snapshot. */
+  submitterState(): SubmitterShapeState[] {
+    return this.submitter.snapshot();
   }
 
   /** Record the job and node ids learned at registration. */

@@ -7,3 +7,4 @@ export { CoreWorker, type CoreWorkerOptions, type SubmitOptions } from "./core-w
 export { ObjectRef } from "./object-ref.js";
 export { coreWorkerOf, currentCoreWorker, requireCoreWorker, setCoreWorker } from "./runtime.js";
 export type { CoreWorkerScope } from "./scope.js";
+export type { SubmitterShapeState } from "./task-submitter.js";

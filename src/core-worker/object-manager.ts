@@ -13,7 +13,7 @@ import { RefCounter } from "./ref-counter.js";
 import { RefShell } from "./ref-shell.js";
 import { CoreWorkerScope } from "./scope.js";
 import type { DepList } from "./task-spec.js";
-import { ValueStore } from "./value-store.js";
+import { type ObjectSeqs, ValueStore } from "./value-store.js";
 
 export type { PreparedArgs } from "./call-args.js";
 export type { DepList } from "./task-spec.js";
@@ -33,6 +33,7 @@ export class ObjectManager {
 
   /**
    * @param clock times get() and wait() timeouts
+   * @param seqs where owned object ids' numbers come from (default: one counter per process)
    * @param scope the scope of the core worker this serves (its refs report here, values it
    *   decodes bind theirs to it); a scope of its own when used alone
    */
@@ -42,6 +43,7 @@ export class ObjectManager {
     keepAlive: KeepAlive,
     scope = new CoreWorkerScope(),
     clock: Clock = realClock,
+    seqs?: ObjectSeqs,
   ) {
     // The address is known once the endpoint listens: read it then.
     const home: OwnerHome = {
@@ -59,7 +61,7 @@ export class ObjectManager {
         return values.store;
       },
     });
-    const values = new ValueStore(counter, shell, keepAlive, fetcher, clock);
+    const values = new ValueStore(counter, shell, keepAlive, fetcher, clock, seqs);
     this.counter = counter;
     this.shell = shell;
     this.values = values;

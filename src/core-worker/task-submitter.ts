@@ -23,6 +23,15 @@ export interface TaskOwner {
   failReturns(spec: TaskSpec, error: Uint8Array): void;
 }
 
+/** One resource shape's state in {@link TaskSubmitter.snapshot}. */
+export interface SubmitterShapeState {
+  readonly shape: string;
+  readonly queued: number[];
+  readonly requests: number[];
+  readonly cancelling: number[];
+  readonly leases: Array<{ workerId: string; inflight: number[] }>;
+}
+
 /** A worker leased from the node manager, to which the owner pushes tasks directly. */
 interface Lease {
   readonly grant: LeaseGrant;
@@ -97,6 +106,21 @@ export class TaskSubmitter {
     private readonly owner: TaskOwner,
     private readonly clock: Clock = realClock,
   ) {}
+
+  /**
+   * What it holds now, per resource shape in first-use order (diagnostics and
+   * simulation transcripts): queued task ids, lease requests in flight and being
+   * cancelled, and each lease's worker with the task ids in flight on it.
+   */
+  snapshot(): SubmitterShapeState[] {
+    return [...this.shapes.values()].map((s) => ({
+      shape: s.key,
+      queued: s.queue.slice(s.head).map((t) => t.id),
+      requests: [...s.requests],
+      cancelling: [...s.cancelling],
+      leases: s.leases.map((l) => ({ workerId: l.grant.workerId, inflight: [...l.inflight.keys()] })),
+    }));
+  }
 
   /** Queue a task whose dependencies are resolved. */
   enqueue(spec: TaskSpec): void {

@@ -23,7 +23,12 @@ import type { RefShell } from "./ref-shell.js";
  * (init, shutdown, init): a ref of an earlier session reports its number when it is
  * collected, and must not match an object of a later one.
  */
-let nextObject = 1;
+const processObjectSeqs: ObjectSeqs = { next: 1 };
+
+/** Where owned objects' sequence numbers come from (shared by the core workers that use it). */
+export interface ObjectSeqs {
+  next: number;
+}
 
 /**
  * The values of one process: owned objects are created (put, task returns) and
@@ -45,12 +50,14 @@ export class ValueStore {
     private readonly fetcher: ObjectFetcher,
     /** Times get() and wait() timeouts. */
     private readonly clock: Clock = realClock,
+    /** The process's by default; a simulation gives each run its own, so ids do not depend on earlier runs. */
+    private readonly seqs: ObjectSeqs = processObjectSeqs,
   ) {}
 
   /** Allocate `n` consecutive owned object ids; returns the first sequence number. */
   allocate(n: number): number {
-    const first = nextObject;
-    nextObject += n;
+    const first = this.seqs.next;
+    this.seqs.next += n;
     return first;
   }
 

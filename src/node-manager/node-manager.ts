@@ -246,6 +246,11 @@ export class NodeManager {
     this.objectStore.close();
   }
 
+  /** Lease requests waiting for a grant and leases held (diagnostics, simulation transcripts). */
+  leaseCounts(): { pending: number; leases: number } {
+    return { pending: this.leases.pendingCount, leases: this.leases.leaseCount };
+  }
+
   /** pids of the live worker processes (for tests and `tsray status`). */
   workerPids(): number[] {
     return [...this.pool.workers.values()].map((w) => w.pid);

@@ -36,6 +36,8 @@ class MemoryEnd implements Link {
   closed = false;
   /** Due time of our last delivery to the peer: later ones never overtake it (stream order). */
   lastDue = 0;
+  /** Deliveries to the peer held back by `MemoryNetwork.hold`, in write order (undefined: not holding). */
+  held: Array<() => void> | undefined;
   private handlers: LinkHandlers | undefined;
   private backlog: Array<Buffer | undefined> = [];
   private closeTold = false;
@@ -119,6 +121,8 @@ export class MemoryNetwork {
   private readonly partitions = new Set<string>();
   private readonly open = new Set<MemoryEnd>();
   private dropWhen: ((frame: FrameInfo) => boolean) | undefined;
+  private holdWhen: ((frame: FrameInfo) => boolean) | undefined;
+  private readonly holding = new Set<MemoryEnd>();
   private delayMs = 0;
   private jitterMs = 0;
   /** Frames delivered and frames lost (partition or drop) so far. */
@@ -153,6 +157,29 @@ export class MemoryNetwork {
     this.dropWhen = predicate;
   }
 
+  /**
+   * Hold back every frame for which `predicate` is true, and everything written after it
+   * on the same link direction (a stalled stream keeps its order), until `release`.
+   * Other links flow on: this is how a scenario makes one message arrive late.
+   */
+  hold(predicate: (frame: FrameInfo) => boolean): void {
+    this.holdWhen = predicate;
+  }
+
+  /** Stop holding and deliver every held frame (and close) in write order. Returns how many. */
+  release(): number {
+    this.holdWhen = undefined;
+    let n = 0;
+    for (const end of [...this.holding]) {
+      const fns = end.held ?? [];
+      end.held = undefined;
+      n += fns.length;
+      for (const fn of fns) this.schedule(end, fn);
+    }
+    this.holding.clear();
+    return n;
+  }
+
   /** Deliver frames `ms` after they are written, plus a seeded jitter in [0, jitterMs). */
   delay(ms: number, jitterMs = 0): void {
     if (!(ms >= 0) || !(jitterMs >= 0)) {
@@ -169,6 +196,9 @@ export class MemoryNetwork {
       if (end.host !== a || (b !== undefined && end.peer.host !== b)) continue;
       n++;
       for (const e of [end, end.peer]) {
+        // A reset loses what was held in flight too.
+        e.held = undefined;
+        this.holding.delete(e);
         e.closed = true;
         this.open.delete(e);
         this.soon(() => e.tellClose());
@@ -186,23 +216,34 @@ export class MemoryNetwork {
   carry(from: MemoryEnd, bytes: Buffer): void {
     const to = from.peer;
     const copy = Buffer.from(bytes);
-    if (this.partitions.has(pairKey(from.host, to.host)) || this.dropped(from.host, to.host, copy)) {
+    if (
+      this.partitions.has(pairKey(from.host, to.host)) ||
+      this.matches(this.dropWhen, from.host, to.host, copy)
+    ) {
       this.stats.lost++;
       return;
     }
-    this.schedule(from, () => {
+    const deliver = () => {
       this.stats.delivered++;
       to.deliver(copy);
-    });
+    };
+    if (from.held || this.matches(this.holdWhen, from.host, to.host, copy)) {
+      (from.held ??= []).push(deliver);
+      this.holding.add(from);
+      return;
+    }
+    this.schedule(from, deliver);
   }
 
   /** @internal Tell `from`'s peer of the close once everything written before it is delivered. */
   carryClose(from: MemoryEnd, then?: () => void): void {
     this.open.delete(from);
-    this.schedule(from, () => {
+    const close = () => {
       from.peer.deliver(undefined);
       then?.();
-    });
+    };
+    if (from.held) from.held.push(close);
+    else this.schedule(from, close);
   }
 
   /** @internal Run `fn` on the clock, after what is already due now. */
@@ -223,8 +264,12 @@ export class MemoryNetwork {
     this.clock.setTimeout(fn, due - now);
   }
 
-  private dropped(from: string, to: string, bytes: Buffer): boolean {
-    const when = this.dropWhen;
+  private matches(
+    when: ((frame: FrameInfo) => boolean) | undefined,
+    from: string,
+    to: string,
+    bytes: Buffer,
+  ): boolean {
     if (!when) return false;
     let decoded: readonly unknown[] | undefined;
     return when({

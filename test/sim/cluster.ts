@@ -57,6 +57,8 @@ export class SimCluster {
   head: Head | undefined;
   private readonly sessionDir = mkdtempSync(join(tmpdir(), "tsray-sim-"));
   private readonly jobRuntime = new Map<string, RuntimeEnv>();
+  /** Object ids of this run only (the process's counter would carry over from earlier runs). */
+  private readonly objectSeqs = { next: 1 };
 
   constructor(readonly seed: number) {
     this.net = new MemoryNetwork({ clock: this.clock, seed });
@@ -143,6 +145,7 @@ export class SimCluster {
       network: this.net.host(host),
       clock: this.clock,
       collectGarbage: false,
+      objectSeqs: this.objectSeqs,
     });
     cw.setRuntimeKey(w.runtimeKey);
     const sw: SimWorker = { id: w.workerId, node: node!, cw, dead: false };
@@ -200,6 +203,7 @@ export class SimCluster {
       network: this.net.host(`${nodeName}/${name}`),
       clock: this.clock,
       collectGarbage: false,
+      objectSeqs: this.objectSeqs,
     });
     const started = (async () => {
       await cw.start();

@@ -42,6 +42,10 @@ function num(a: Args, key: string, dflt: number): number {
 
 /** A scenario value: a number, true/false/null, "text", @ref or @handle of the driver, or a bare word (a string). */
 function value(d: SimDriver, w: string): unknown {
+  if (w.startsWith("[") && w.endsWith("]")) {
+    const inner = w.slice(1, -1);
+    return inner === "" ? [] : inner.split(",").map((x) => value(d, x));
+  }
   if (w.startsWith("@")) {
     const name = w.slice(1);
     const v = d.refs.get(name) ?? d.handles.get(name);
@@ -60,6 +64,8 @@ function show(v: unknown): string {
     return v.length > 40 ? `"${v.slice(0, 12)}..." (${v.length} chars)` : JSON.stringify(v);
   if (v === undefined) return "undefined";
   if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
+  const hs = handleState(v);
+  if (hs) return `handle ${hs.actorId}`;
   if (v !== null && typeof v === "object" && "id" in v && typeof (v as ObjectRef<unknown>).id === "string")
     return `ref ${(v as ObjectRef<unknown>).id}`;
   return JSON.stringify(v) ?? String(v);
@@ -79,6 +85,11 @@ function demandOf(a: Args): Record<string, number> {
 }
 
 type Command = (sim: SimCluster, a: Args) => Promise<string[]> | string[];
+
+/** Let the cluster settle, unless the command says `settle=false` (to issue several at the same instant). */
+async function settleUnless(sim: SimCluster, a: Args): Promise<void> {
+  if (a.opt.get("settle") !== "false") await sim.stabilize();
+}
 
 /** Settle `p` on fake time (at most `maxMs`), then report its outcome. */
 async function settle(sim: SimCluster, p: Promise<unknown>, maxMs: number): Promise<string> {
@@ -136,7 +147,7 @@ const commands: Record<string, Command> = {
     );
     if (n === 1) d.refs.set(ref, refs[0]!);
     else for (const [k, r] of refs.entries()) d.refs.set(`${ref}.${k}`, r);
-    await sim.stabilize();
+    await settleUnless(sim, a);
     return [`${ref}: ${refs.map((r) => r.id).join(", ")}`];
   },
   put: async (sim, a) => {
@@ -154,7 +165,17 @@ const commands: Record<string, Command> = {
     const ref = d.refs.get(name);
     if (!ref) throw new Error(`driver ${d.name} has no ref ${name}`);
     const timeout = a.opt.has("timeout") ? num(a, "timeout", 0) : undefined;
-    const p = d.cw.objects.get([ref], timeout).then((vs) => vs[0]);
+    const bind = a.opt.get("bind");
+    const p = d.cw.objects.get([ref], timeout).then((vs) => {
+      // bind=NAME: refs and handles in the value become NAME.0, NAME.1, ... of the driver.
+      if (bind !== undefined && Array.isArray(vs[0])) {
+        for (const [k, x] of (vs[0] as unknown[]).entries()) {
+          if (handleState(x)) d.handles.set(`${bind}.${k}`, x as ActorHandle);
+          else d.refs.set(`${bind}.${k}`, x as ObjectRef<unknown>);
+        }
+      }
+      return vs[0];
+    });
     return [`${name} ${await settle(sim, p, num(a, "wait", 60_000))}`];
   },
   release: async (sim, a) => {
@@ -212,7 +233,7 @@ const commands: Record<string, Command> = {
     const m = (h as unknown as Record<string, { remote(...x: unknown[]): ObjectRef<unknown> }>)[method]!;
     const r = m.remote(...a.pos.slice(4).map((w) => value(d, w)));
     d.refs.set(ref, r);
-    await sim.stabilize();
+    await settleUnless(sim, a);
     return [`${ref}: ${r.id}`];
   },
   "kill-actor": async (sim, a) => {
@@ -233,10 +254,24 @@ const commands: Record<string, Command> = {
     await sim.stabilize();
     return [];
   },
+  /** The driver shuts down cleanly (returns its leases, closes its connections), as shutdown() does. */
+  "shutdown-driver": async (sim, a) => {
+    const d = sim.driver(need(a, 0, "driver"));
+    d.dead = true;
+    d.cw.close();
+    await sim.stabilize();
+    return [];
+  },
   "kill-driver": async (sim, a) => {
     sim.crashDriver(sim.driver(need(a, 0, "driver")));
     await sim.stabilize();
     return [];
+  },
+  /** Reset the links between two hosts now (both ends see the connection close), as a network reset would. */
+  disconnect: async (sim, a) => {
+    const n = sim.net.cut(hostOf(sim, need(a, 0, "host")), hostOf(sim, need(a, 1, "host")));
+    await sim.stabilize();
+    return [`reset ${n} link ends`];
   },
   partition: async (sim, a) => {
     sim.net.partition(hostOf(sim, need(a, 0, "host")), hostOf(sim, need(a, 1, "host")));
@@ -254,11 +289,31 @@ const commands: Record<string, Command> = {
     const kind = need(a, 0, "message kind");
     if (kind === "none") sim.net.drop(undefined);
     else {
-      const t = [...MSG_NAMES].find(([, n]) => n === kind)?.[0];
-      if (t === undefined) throw new Error(`unknown message kind ${kind}`);
+      const t = kindOf(kind);
       sim.net.drop((f: FrameInfo) => f.messages().some((m) => (m as { t?: number }).t === t));
     }
     return [];
+  },
+  /**
+   * Hold back frames carrying a message of the kind named (and what follows them on the
+   * same link direction) until `release-held`; `from=`/`to=` limit it to frames between those hosts.
+   */
+  hold: (sim, a) => {
+    const t = kindOf(need(a, 0, "message kind"));
+    const from = a.opt.has("from") ? hostOf(sim, a.opt.get("from")!) : undefined;
+    const to = a.opt.has("to") ? hostOf(sim, a.opt.get("to")!) : undefined;
+    sim.net.hold(
+      (f) =>
+        (from === undefined || f.from === from) &&
+        (to === undefined || f.to === to) &&
+        f.messages().some((m) => (m as { t?: number }).t === t),
+    );
+    return [];
+  },
+  "release-held": async (sim) => {
+    const n = sim.net.release();
+    await sim.stabilize();
+    return [`released ${n} frames`];
   },
   tick: async (sim, a) => {
     const ms = Number(need(a, 0, "duration").replace(/ms$/, ""));
@@ -278,6 +333,22 @@ const commands: Record<string, Command> = {
     const r = sim.head!.store.clusterResources();
     return [`total ${fmt(r.total)}`, `available ${fmt(r.available)}`];
   },
+  /** The driver's task submitter: per shape, queued task ids, lease requests (and those being cancelled), leases. */
+  owner: (sim, a) => {
+    const d = sim.driver(need(a, 0, "driver"));
+    return d.cw
+      .submitterState()
+      .map(
+        (s) =>
+          `${s.shape}: queued [${s.queued.join(",")}] requests [${s.requests.join(",")}] ` +
+          `cancelling [${s.cancelling.join(",")}] leases ${s.leases.map((l) => `${l.workerId}[${l.inflight.join(",")}]`).join(" ") || "none"}`,
+      );
+  },
+  /** The node manager's lease queue: requests waiting for a grant, leases held. */
+  leases: (sim, a) => {
+    const c = sim.node(need(a, 0, "node")).nodeManager.leaseCounts();
+    return [`pending ${c.pending} leases ${c.leases}`];
+  },
   workers: (sim, a) => {
     const n = sim.node(need(a, 0, "node"));
     const v = n.nodeManager.view();
@@ -286,7 +357,8 @@ const commands: Record<string, Command> = {
   actors: async (sim) =>
     sim.head!.store.actors!.list().map((i) => {
       const why = i.deathCause ? ` (${i.deathCause})` : "";
-      return `${i.actorId} ${i.className} ${i.state} restarts=${i.restarts}${why}`;
+      const at = i.address ? ` at ${i.address}` : "";
+      return `${i.actorId} ${i.className} ${i.state}${at} restarts=${i.restarts}${why}`;
     }),
   refs: (sim, a) => {
     const d = sim.driver(need(a, 0, "driver"));
@@ -299,6 +371,12 @@ const commands: Record<string, Command> = {
       );
   },
 };
+
+function kindOf(name: string): number {
+  const t = [...MSG_NAMES].find(([, n]) => n === name)?.[0];
+  if (t === undefined) throw new Error(`unknown message kind ${name}`);
+  return t;
+}
 
 function actorIdOf(h: ActorHandle): string {
   const s = handleState(h);

@@ -38,6 +38,8 @@ const fns: Record<string, Function> = {
   /** A big string (stored in the node's object store, not inline). */
   big: (n: number) => "x".repeat(n),
   len: (s: string) => s.length,
+  /** Calls `incr` on the actor handle it is given (nested: it arrives as a handle) and returns the call's ref nested. */
+  poke: (hs: Array<{ incr: { remote(by: number): unknown } }>) => [hs[0]!.incr.remote(1)],
 };
 
 /** Counts; used for restart and ordering scenarios. */
@@ -62,6 +64,16 @@ class Counter {
   }
   fail(message: string): never {
     throw new Error(message);
+  }
+}
+
+/** A Counter that checkpoints its count (restored after a restart; later calls are replayed). */
+class Checkpointed extends Counter {
+  saveCheckpoint(): number {
+    return this.n;
+  }
+  restoreCheckpoint(n: number): void {
+    this.n = n;
   }
 }
 
@@ -93,7 +105,7 @@ class Broken {
   }
 }
 
-const classes: Record<string, Function> = { Counter, Holder, Broken };
+const classes: Record<string, Function> = { Counter, Checkpointed, Holder, Broken };
 
 const functionDescs = new Map<string, FunctionDescriptor>();
 for (const [name, fn] of Object.entries(fns)) {
@@ -102,7 +114,11 @@ for (const [name, fn] of Object.entries(fns)) {
 }
 const classDescs = new Map<string, { desc: FunctionDescriptor; methods: string[] }>();
 for (const [name, cls] of Object.entries(classes)) {
-  const methods = Object.getOwnPropertyNames(cls.prototype).filter((m) => m !== "constructor");
+  const methods: string[] = [];
+  for (let p = cls.prototype; p && p !== Object.prototype; p = Object.getPrototypeOf(p)) {
+    for (const m of Object.getOwnPropertyNames(p))
+      if (m !== "constructor" && !methods.includes(m)) methods.push(m);
+  }
   classDescs.set(name, { desc: defineRemoteTarget(cls, "class"), methods });
 }
 
