@@ -14,7 +14,7 @@ import {
 import { Msg, type RuntimeEnv } from "../protocol/index.js";
 import { type ResourceMap, toDemand } from "../scheduling/index.js";
 import { readSecretFile } from "../transport/index.js";
-import { entryPoint, log, withDeadline } from "../util/index.js";
+import { entryPoint, log, normalizeAddress, primaryAddress, tcpHost, withDeadline } from "../util/index.js";
 import { createSessionDir, detectGpus, secretForAddress, sessionRoot } from "./session.js";
 import { checkKeys, optString, show } from "./validate.js";
 import { loaderOf } from "./worker-loader.js";
@@ -189,7 +189,7 @@ async function start(opts: InitOptions): Promise<DriverState> {
         "init(): numCpus, numGpus and resources describe an embedded node; they cannot be given with address",
       );
     }
-    headAddress = address === "auto" ? readLatestHead() : address;
+    headAddress = address === "auto" ? readLatestHead() : normalizeAddress(address, "init(): address");
     secret = secretForAddress(headAddress);
   } else {
     const gpus = opts.numGpus === undefined ? await detectGpus() : undefined;
@@ -229,10 +229,13 @@ async function start(opts: InitOptions): Promise<DriverState> {
   const driverId = `d${process.pid}-${randomBytes(3).toString("hex")}`;
   const listenDir = sessionDir ?? createSessionDir();
   sessionDir ??= listenDir;
+  // In a TCP cluster, workers on other machines dial this driver (it owns objects, creates actors).
+  const tcp = tcpHost(headAddress);
+  const ip = tcp === undefined ? undefined : /^(127\.|localhost$|\[?::1)/.test(tcp) ? tcp : primaryAddress();
   const cw = new CoreWorker({
     workerId: driverId,
     mode: "driver",
-    listenAddress: join(listenDir, `${driverId}.sock`),
+    listenAddress: ip === undefined ? join(listenDir, `${driverId}.sock`) : `tcp://${ip}:0`,
     nodeManagerAddress: headAddress,
     jobId: "",
     nodeId: "",
@@ -240,6 +243,9 @@ async function start(opts: InitOptions): Promise<DriverState> {
   });
   try {
     await cw.start();
+    // A worker node's processes reach the control store at the head, not through their node.
+    const first = await cw.call({ t: Msg.GetNodeResources });
+    await cw.connectControlStore(first.controlStore);
     const { jobId } = await cw.call({ t: Msg.RegisterJob });
     runtime.jobId = jobId;
     const { runtimeKey, store } = await cw.call({
@@ -249,7 +255,7 @@ async function start(opts: InitOptions): Promise<DriverState> {
       embedded: !!head,
     });
     const view = await cw.call({ t: Msg.GetNodeResources });
-    cw.setRuntimeKey(runtimeKey);
+    cw.setRuntimeKey(runtimeKey, runtime);
     cw.setStore(store);
     cw.setIdentity(jobId, view.nodeId);
     // An embedded cluster is this one node: demands that can never fit fail at the call site.

@@ -41,8 +41,9 @@ export function sessionRoot(): string {
 /**
  * The session secret for dialing the head at `address`: the secret file in the
  * directory of a Unix socket; for a TCP address, the file of the head recorded by
- * `tsray start --head` in the session root when its address matches; otherwise
- * TSRAY_AUTH_TOKEN. Throws AuthenticationError saying where it looked.
+ * `tsray start --head` in the session root when its address matches, or of a node
+ * started by `tsray start --address` (its `node-*` directory) whose address matches;
+ * otherwise TSRAY_AUTH_TOKEN. Throws AuthenticationError saying where it looked.
  */
 export function secretForAddress(address: string): Buffer {
   const token = config().authToken;
@@ -55,8 +56,9 @@ export function secretForAddress(address: string): Buffer {
       const rec = JSON.parse(readFileSync(record, "utf8")) as { address?: unknown; sessionDir?: unknown };
       if (rec.address === address && typeof rec.sessionDir === "string") dir = rec.sessionDir;
     } catch {
-      // No record: the token is the only way.
+      // No record: a node's, or the token.
     }
+    dir ??= recordedNodeDir(address);
     if (dir === undefined && !token) {
       throw new AuthenticationError(
         `no session secret for the head at ${address}: it is not the head recorded in ${record}; ` +
@@ -66,6 +68,26 @@ export function secretForAddress(address: string): Buffer {
   }
   if (dir !== undefined && (!token || existsSync(join(dir, SECRET_FILE)))) return readSecretFile(dir);
   return parseToken(token, "TSRAY_AUTH_TOKEN");
+}
+
+/** The session directory of the node recorded on this machine with that address (src/cli/node-files.ts). */
+function recordedNodeDir(address: string): string | undefined {
+  const root = sessionRoot();
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => n.startsWith("node-"));
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    try {
+      const rec = JSON.parse(readFileSync(join(root, name, "node.json"), "utf8")) as { address?: unknown };
+      if (rec.address === address) return join(root, name);
+    } catch {
+      // Not a complete node record.
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -16,7 +16,7 @@ import { readHeadRecord, removeHeadFiles } from "./head-files.js";
 const YOUNG_START_MS = 60_000;
 
 /**
- * Remove `head-*` session dirs whose head is gone. (They are not named `session-*`:
+ * Remove `head-*` and `node-*` session dirs whose process is gone. (They are not named `session-*`:
  * drivers delete those when the creating pid is dead, and this CLI exits right away.)
  */
 export function removeStaleHeadDirs(root: string): void {
@@ -27,11 +27,12 @@ export function removeStaleHeadDirs(root: string): void {
     return; // No session root yet: nothing was ever started here.
   }
   for (const name of names) {
-    if (!name.startsWith("head-")) continue;
+    const kind = name.startsWith("head-") ? "head" : name.startsWith("node-") ? "node" : undefined;
+    if (!kind) continue;
     const dir = join(root, name);
     let pid = Number.NaN;
     try {
-      pid = Number(readFileSync(join(dir, "head.pid"), "utf8"));
+      pid = Number(readFileSync(join(dir, `${kind}.pid`), "utf8"));
     } catch {
       // No pid file: a start that failed early (or is running right now; keep young ones).
       const started = Number(name.split("-")[1]);

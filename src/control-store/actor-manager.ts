@@ -20,6 +20,8 @@ interface ActorRecord {
   pid: number;
   workerId: string;
   leaseId: number;
+  /** The node manager its current worker was leased from. */
+  nodeAddress: string;
   restarts: number;
   deathCause: string | undefined;
   deathError: Uint8Array | undefined;
@@ -61,7 +63,8 @@ export class ActorManager {
   /** @param clock times how long a lookup waits for an unregistered actor (default: real time). */
   constructor(
     private readonly endpoint: Endpoint,
-    private readonly nodeManagerAddress: () => string,
+    /** Where to create the actor: the address of the node manager to lease its worker from. */
+    private readonly placement: (spec: ActorSpec) => string,
     private readonly clock: Clock = realClock,
   ) {}
 
@@ -92,6 +95,7 @@ export class ActorManager {
       pid: 0,
       workerId: "",
       leaseId: 0,
+      nodeAddress: "",
       restarts: 0,
       deathCause: undefined,
       deathError: undefined,
@@ -242,11 +246,13 @@ export class ActorManager {
     const inc = ++rec.incarnation;
     let grant: LeaseGrant | { cancelled: true };
     try {
-      const nm = await this.endpoint.connect(this.nodeManagerAddress());
+      rec.nodeAddress = this.placement(spec);
+      const nm = await this.endpoint.connect(rec.nodeAddress);
       grant = await nm.request({
         t: Msg.RequestLease,
         demand: spec.demand,
         runtimeKey: spec.runtimeKey,
+        runtime: spec.runtime,
         actor: spec.actorId,
       });
     } catch (err) {
@@ -257,7 +263,7 @@ export class ActorManager {
     if ("cancelled" in grant) return;
     if (this.superseded(rec, inc)) {
       // Killed (or replaced) while waiting for a worker: give the worker back.
-      void this.returnGrant(grant.leaseId);
+      void this.returnGrant(grant.leaseId, rec.nodeAddress);
       return;
     }
     rec.leaseId = grant.leaseId;
@@ -318,13 +324,13 @@ export class ActorManager {
     if (!rec.leaseId) return;
     const leaseId = rec.leaseId;
     rec.leaseId = 0;
-    await this.returnGrant(leaseId);
+    await this.returnGrant(leaseId, rec.nodeAddress);
   }
 
   /** End a lease and kill its worker. */
-  private async returnGrant(leaseId: number): Promise<void> {
+  private async returnGrant(leaseId: number, nodeAddress: string): Promise<void> {
     try {
-      const nm = await this.endpoint.connect(this.nodeManagerAddress());
+      const nm = await this.endpoint.connect(nodeAddress);
       nm.send({ t: Msg.ReturnLease, leaseId, kill: true });
     } catch {
       // node manager gone: its workers are gone with it

@@ -117,6 +117,13 @@ export class ControlStore {
       .unref();
   }
 
+  /** Live nodes with their last reported availability, in registration order. */
+  liveNodes(): Array<{ info: NodeInfo; available: ResourceMap }> {
+    return [...this.nodes.values()]
+      .filter((n) => n.info.alive)
+      .map((n) => ({ info: n.info, available: n.available }));
+  }
+
   listNodes(): NodeInfo[] {
     return [...this.nodes.values()].map((n) => n.info);
   }

@@ -7,6 +7,7 @@ import {
 import { StoreClient } from "../object-store/index.js";
 import {
   type ActorSpec,
+  CONTROL_STORE_KINDS,
   type CoreWorkerService,
   type FunctionDescriptor,
   type Message,
@@ -16,6 +17,7 @@ import {
   type ReplyOf,
   type RequestBodyOf,
   type RequestKind,
+  type RuntimeEnv,
   router,
   type StoreInfo,
   type TaskDone,
@@ -48,8 +50,10 @@ const descKeys = new WeakMap<FunctionDescriptor, string>();
 export interface CoreWorkerOptions {
   readonly workerId: string;
   readonly mode: "driver" | "worker";
-  /** Where this process listens (Unix socket path). */
+  /** Where this process listens (a Unix socket path, or `tcp://host:port` in a TCP cluster; port 0: any free one). */
   readonly listenAddress: string;
+  /** What others dial when `listenAddress` binds every interface (see Endpoint.listen). */
+  readonly advertiseAddress?: string;
   /** The local node manager (on the head's node also the control store). */
   readonly nodeManagerAddress: string;
   /** The control store (the head), when it is not the local node manager (a worker node's processes). */
@@ -107,6 +111,7 @@ export class CoreWorker {
   private nextTask = 1;
   private nextActor = 1;
   private runtimeKey = "";
+  private runtime: RuntimeEnv | undefined;
   private blockedDepth = 0;
   private closed = false;
   /** Workers only: collects garbage after tasks (see worker-gc.ts); drivers never force a collection. */
@@ -195,7 +200,7 @@ export class CoreWorker {
   async start(): Promise<void> {
     this.keepAlive.hold();
     try {
-      await this.endpoint.listen(this.opts.listenAddress);
+      await this.endpoint.listen(this.opts.listenAddress, this.opts.advertiseAddress);
       this.nm = await this.endpoint.connect(this.opts.nodeManagerAddress);
       if (this.opts.controlStoreAddress) this.cs = await this.endpoint.connect(this.opts.controlStoreAddress);
     } finally {
@@ -213,9 +218,23 @@ export class CoreWorker {
     return this.nm;
   }
 
+  /**
+   * Reach the control store at `address` from now on (a driver learns it from its node
+   * manager: on a worker node it is the head). No-op for "" (the node manager is the head's).
+   */
+  async connectControlStore(address: string): Promise<void> {
+    if (address === "" || address === this.opts.nodeManagerAddress) return;
+    this.keepAlive.hold(); // a driver's sockets do not keep it alive by themselves
+    try {
+      this.cs = await this.endpoint.connect(address);
+    } finally {
+      this.keepAlive.release();
+    }
+  }
+
   /** The control-store connection (the head; on the head's node the same as the node manager). Throws once it is gone. */
   controlStore(): Connection {
-    if (!this.opts.controlStoreAddress) return this.nodeManager();
+    if (!this.opts.controlStoreAddress && !this.cs) return this.nodeManager();
     if (!this.cs || this.cs.isClosed)
       throw new RuntimeUnavailableError("the head (control store) is not reachable");
     return this.cs;
@@ -238,16 +257,24 @@ export class CoreWorker {
     this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope);
   }
 
-  /** Set the runtime key under which the node manager starts workers for this job. */
-  setRuntimeKey(key: string): void {
+  /**
+   * Set the runtime key under which the node manager starts workers for this job, and
+   * the runtime behind it (sent with actor creations, for nodes that have not seen it).
+   */
+  setRuntimeKey(key: string, runtime?: RuntimeEnv): void {
     this.runtimeKey = key;
+    if (runtime) this.runtime = runtime;
   }
 
-  /** A request to the node manager / control store, keeping a driver alive until it is answered. */
+  /**
+   * A request to the node manager or, for the control store's kinds, the control store
+   * (the head), keeping a driver alive until it is answered.
+   */
   async call<K extends RequestKind>(body: RequestBodyOf<K>): Promise<ReplyOf<K>> {
     this.keepAlive.hold();
     try {
-      return await this.nodeManager().request(body);
+      const to = CONTROL_STORE_KINDS.has(body.t) ? this.controlStore() : this.nodeManager();
+      return await to.request(body);
     } finally {
       this.keepAlive.release();
     }
@@ -401,6 +428,8 @@ export class CoreWorker {
       desc,
       args: prepared.data as Uint8Array, // actor creation never takes the wire-primitive shortcut
       runtimeKey: this.runtimeKey,
+      runtime: this.runtime,
+      ownerNode: this.nodeId || undefined,
       owner: this.address,
     };
     // Rejects with the Error every call of the actor fails with. register() may run in a

@@ -1,12 +1,20 @@
 import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { config } from "../config/index.js";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
 import { NodeManager, type WorkerPoolFactory } from "../node-manager/index.js";
-import { type HeadService, type Message, Msg, type RuntimeEnv, router } from "../protocol/index.js";
-import type { ResourceMap } from "../scheduling/index.js";
+import {
+  type ActorSpec,
+  type HeadService,
+  type Message,
+  Msg,
+  type RuntimeEnv,
+  router,
+} from "../protocol/index.js";
+import { fitsTotal, type ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, createSecretFile, Endpoint, type Network, notServed } from "../transport/index.js";
-import { type Clock, log, realClock } from "../util/index.js";
+import { type Clock, log, realClock, tcpHost } from "../util/index.js";
 import { removeDeadDriverDir } from "./driver-dirs.js";
 
 /** How a head process is configured (passed as JSON in TSRAY_HEAD_CONFIG). */
@@ -23,6 +31,11 @@ export interface HeadConfig {
   readonly runtime?: RuntimeEnv;
   /** Capacity of the object store, bytes. */
   readonly objectStoreMemory: number;
+  /**
+   * TCP heads: the address others dial when `address` binds every interface
+   * (`tcp://0.0.0.0:PORT`), e.g. `tcp://10.0.0.1:PORT` (PORT 0: the port bound).
+   */
+  readonly advertise?: string;
 }
 
 /**
@@ -69,7 +82,11 @@ export class Head {
   }
 
   async start(): Promise<void> {
-    await this.endpoint.listen(this.cfg.address);
+    await this.endpoint.listen(this.cfg.address, this.cfg.advertise);
+    const tcp = this.endpoint.listenAddress.startsWith("tcp://");
+    // A TCP head's own workers reach it on a Unix socket; everyone else on the advertised address.
+    const local = tcp && !this.deps.network ? join(this.cfg.sessionDir, "head.sock") : undefined;
+    if (local) await this.endpoint.listen(local);
     const cfg = config();
     this.store.startHealthChecks(cfg.nodeHeartbeatMs, cfg.nodeDeathTimeoutMs, (node) =>
       log.warn(
@@ -77,7 +94,7 @@ export class Head {
           "(TSRAY_NODE_DEATH_TIMEOUT_MS)",
       ),
     );
-    this.store.actors = new ActorManager(this.endpoint, () => this.endpoint.listenAddress, this.clock);
+    this.store.actors = new ActorManager(this.endpoint, (spec) => this.placeActor(spec), this.clock);
     this.nodeManager = new NodeManager(
       {
         address: this.endpoint.listenAddress,
@@ -88,6 +105,8 @@ export class Head {
         isHead: true,
         prestartRuntime: this.cfg.runtime,
         objectStoreMemory: this.cfg.objectStoreMemory,
+        workerAddress: local,
+        nodeIp: tcp ? tcpHost(this.endpoint.listenAddress) : undefined,
         nodeId: this.deps.nodeId,
         workerPool: this.deps.workerPool,
         clock: this.clock,
@@ -100,6 +119,20 @@ export class Head {
           this.store.actors?.onWorkerExited(workerId, code, signal, reason),
       },
     );
+  }
+
+  /**
+   * The node an actor is created on: its owner's node when that node could run it (as
+   * Ray prefers), else the live node that could with the most CPU free, else this head's
+   * node (whose node manager then fails the lease with the infeasibility reason).
+   */
+  private placeActor(spec: ActorSpec): string {
+    const nodes = this.store.liveNodes().filter((n) => fitsTotal(spec.demand, n.info.total));
+    const own = nodes.find((n) => n.info.nodeId === spec.ownerNode);
+    if (own) return own.info.address;
+    let best = nodes[0];
+    for (const n of nodes) if ((n.available.CPU ?? 0) > (best!.available.CPU ?? 0)) best = n;
+    return best?.info.address ?? this.endpoint.listenAddress;
   }
 
   /** What the head serves itself (HeadService); everything else goes to its node manager or control store. */

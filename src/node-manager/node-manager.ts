@@ -63,6 +63,12 @@ export interface NodeManagerOptions {
   readonly prestartRuntime?: RuntimeEnv;
   /** Capacity of the node's shared-memory object store, bytes. */
   readonly objectStoreMemory: number;
+  /** Where this node's workers reach it (a Unix socket), when not `address` (the advertised, TCP one). */
+  readonly workerAddress?: string;
+  /** The control store's address (default: `address`, i.e. this is the head's node manager). */
+  readonly controlStoreAddress?: string;
+  /** The IP its processes listen on for other machines (TCP clusters); unset: Unix sockets only. */
+  readonly nodeIp?: string;
   /** Builds the worker pool; the default spawns worker processes (tests pass an in-memory one). */
   readonly workerPool?: WorkerPoolFactory;
   /** Times heartbeats, start timeouts, kill grace and idle ages (default: real time). */
@@ -108,6 +114,7 @@ export class NodeManager {
   private readonly killReasons = new Map<string, string>();
   private heartbeatTimer: Timer | undefined;
   private readonly clock: Clock;
+  private readonly controlStoreAddress: string;
 
   constructor(
     opts: NodeManagerOptions,
@@ -116,6 +123,7 @@ export class NodeManager {
   ) {
     this.nodeId = opts.nodeId ?? randomBytes(8).toString("hex");
     this.clock = opts.clock ?? realClock;
+    this.controlStoreAddress = opts.isHead ? "" : (opts.controlStoreAddress ?? opts.address);
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
     this.leases = new LeaseScheduler({
       resources: this.resources,
@@ -127,9 +135,9 @@ export class NodeManager {
     const ctx: PoolContext = {
       nodeId: this.nodeId,
       sessionDir: opts.sessionDir,
-      nodeManagerAddress: opts.address,
+      nodeManagerAddress: opts.workerAddress ?? opts.address,
       logToDriver: opts.logToDriver,
-      env: poolEnv,
+      env: opts.nodeIp ? { ...poolEnv, TSRAY_NODE_IP: opts.nodeIp } : poolEnv,
       clock: this.clock,
     };
     const makePool = opts.workerPool ?? ((c, events) => new ProcessWorkerPool(c, events));
@@ -224,7 +232,13 @@ export class NodeManager {
       state: this.leases.worker(w.workerId)?.state ?? "dead",
       nodeId: this.nodeId,
     }));
-    return { nodeId: this.nodeId, total: this.resources.total, available: this.resources.available, workers };
+    return {
+      nodeId: this.nodeId,
+      controlStore: this.controlStoreAddress,
+      total: this.resources.total,
+      available: this.resources.available,
+      workers,
+    };
   }
 
   /**
@@ -277,6 +291,15 @@ export class NodeManager {
   }
 
   private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
+    if (!this.leases.hasRuntime(msg.runtimeKey) && msg.runtime !== undefined) {
+      // Validated as a RegisterDriver's: a peer's message must not pick a command.
+      const key = this.addRuntime(parseRuntime(msg.runtime, "RequestLease.runtime"));
+      if (key !== msg.runtimeKey) {
+        throw new ProtocolError(
+          `RequestLease: runtime key ${msg.runtimeKey} does not match its runtime (${key} here)`,
+        );
+      }
+    }
     if (!this.leases.hasRuntime(msg.runtimeKey)) {
       throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }

@@ -78,8 +78,16 @@ export class ProcessWorkerPool implements WorkerPool {
       MSGPACKR_NATIVE_ACCELERATION_DISABLED: process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED ?? "true",
       TSRAY_JOB_ID: runtime.jobId,
       TSRAY_NAMESPACE: runtime.namespace,
+      // The runtime as a driver declared it: actors this worker creates carry it to their node.
+      TSRAY_RUNTIME: JSON.stringify({
+        loader: runtime.loader,
+        cwd: runtime.cwd,
+        jobId: runtime.jobId,
+        namespace: runtime.namespace,
+      }),
     };
     delete env.TSRAY_HEAD_CONFIG;
+    delete env.TSRAY_NODE_CONFIG;
     // Always set, "" for workers without GPUs: they must not inherit the driver's list
     // and use GPUs other holders were given (SPEC 13).
     env.CUDA_VISIBLE_DEVICES = gpuEnv;

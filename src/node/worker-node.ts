@@ -1,18 +1,22 @@
+import { join } from "node:path";
 import { config } from "../config/index.js";
+import { RuntimeUnavailableError } from "../errors/index.js";
 import type { HeadDeps } from "../head/index.js";
 import { NodeManager } from "../node-manager/index.js";
-import type { Message } from "../protocol/index.js";
+import { type Message, Msg } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint, notServed, readSecretFile } from "../transport/index.js";
-import { type Clock, log, realClock, type Timer } from "../util/index.js";
+import { type Clock, log, realClock, type Timer, tcpHost } from "../util/index.js";
 import { RemoteControlStore } from "./remote-control-store.js";
 
 /** How a worker node is configured. */
 export interface WorkerNodeConfig {
   readonly sessionDir: string;
-  /** Where its node manager listens (a Unix socket path or host:port). */
+  /** Where its node manager listens (a Unix socket path or `tcp://host:port`; port 0: any free one). */
   readonly address: string;
+  /** What others dial when `address` binds every interface (see HeadConfig.advertise). */
+  readonly advertise?: string;
   /** The head (control store) it joins. */
   readonly headAddress: string;
   readonly resources: ResourceMap;
@@ -62,8 +66,19 @@ export class WorkerNode {
 
   /** Listen, connect to the head, register. Rejects (RuntimeUnavailableError) when the head cannot be reached. */
   async start(): Promise<void> {
-    await this.endpoint.listen(this.cfg.address);
+    await this.endpoint.listen(this.cfg.address, this.cfg.advertise);
+    const tcp = this.endpoint.listenAddress.startsWith("tcp://");
+    // Its own workers reach it on a Unix socket; other machines on the advertised address.
+    const local = tcp && !this.deps.network ? join(this.cfg.sessionDir, "node.sock") : undefined;
+    if (local) await this.endpoint.listen(local);
     const head = await this.endpoint.connect(this.cfg.headAddress);
+    // Only a head serves the control store: anything else (a worker node) refuses this.
+    await head.request({ t: Msg.GetClusterResources }).catch((err: Error) => {
+      head.destroy();
+      throw new RuntimeUnavailableError(
+        `${this.cfg.headAddress} is not a tsray head (${err.message}); join the head's address, not a node's`,
+      );
+    });
     this.head = head;
     const store = new RemoteControlStore(() => this.head);
     this.nodeManager = new NodeManager(
@@ -76,6 +91,9 @@ export class WorkerNode {
         logToDriver: this.cfg.logToDriver,
         isHead: false,
         objectStoreMemory: this.cfg.objectStoreMemory,
+        workerAddress: local,
+        controlStoreAddress: this.cfg.headAddress,
+        nodeIp: tcp ? tcpHost(this.endpoint.listenAddress) : undefined,
         workerPool: this.deps.workerPool,
         clock: this.clock,
       },

@@ -7,6 +7,7 @@
 import type { ResourceMap } from "../scheduling/index.js";
 import type { DepTuple, FunctionDescriptor } from "./common.js";
 import type { Msg } from "./kinds.js";
+import type { RuntimeEnv } from "./node-manager.js";
 
 /** Lifecycle of an actor, as the control store records it. */
 export type ActorState = "PENDING" | "ALIVE" | "RESTARTING" | "DEAD";
@@ -21,6 +22,13 @@ export interface ActorSpec {
   dep?: DepTuple[];
   demand: ResourceMap;
   runtimeKey: string;
+  /**
+   * The creator's runtime (loader, cwd, job, namespace): the node chosen for the actor
+   * registers it on first sight (it may not have seen the job before).
+   */
+  runtime?: RuntimeEnv;
+  /** The creator's node id: the actor is placed there when it fits (as Ray prefers the owner's node). */
+  ownerNode?: string;
   name?: string;
   namespace: string;
   detached: boolean;

@@ -131,6 +131,11 @@ export interface RequestLease {
   rid: number;
   demand: ResourceMap;
   runtimeKey: string;
+  /**
+   * The runtime behind `runtimeKey`, for a node that may not know it (an actor placed
+   * here by the control store): registered on first sight, validated as RegisterDriver's.
+   */
+  runtime?: RuntimeEnv;
   /** For an actor: the worker is dedicated to it for life and never returns to the pool. */
   actor?: string;
 }
@@ -182,6 +187,8 @@ export interface GetNodeResources {
 /** Reply to GetNodeResources: the node's capacity, what is free, and its workers. */
 export interface NodeResourcesView {
   nodeId: string;
+  /** The control store's address (the head) for a worker node, whose processes send control-store messages there; "" on the head (this connection serves both). */
+  controlStore: string;
   total: ResourceMap;
   available: ResourceMap;
   /** The node's worker processes. */

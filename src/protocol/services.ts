@@ -12,7 +12,7 @@ import type {
 } from "./actors.js";
 import type { ControlStoreNotifications, ControlStoreRequests } from "./control-store.js";
 import type { CheckpointNotifications, CheckpointRequests, HealthRequests } from "./fault-tolerance.js";
-import type { Msg, MsgKind } from "./kinds.js";
+import { Msg, type MsgKind } from "./kinds.js";
 import type { HeadRequests, NodeManagerNotifications, NodeManagerRequests } from "./node-manager.js";
 import type {
   ObjectStoreNotifications,
@@ -138,3 +138,32 @@ export const MAPS_ARE_CONSISTENT: {
   both: Not<RequestKind & NotificationKind> extends true ? true : RequestKind & NotificationKind;
   unserved: Not<Unserved> extends true ? true : Unserved;
 } = { requests: true, notifications: true, both: true, unserved: true };
+
+/** Every kind the control store serves (requests and notifications). */
+type ControlStoreKind = keyof ControlStoreService["requests"] | keyof ControlStoreService["notifications"];
+
+const controlStoreKinds = {
+  [Msg.RegisterNode]: true,
+  [Msg.NodeHeartbeat]: true,
+  [Msg.GetNodes]: true,
+  [Msg.RegisterJob]: true,
+  [Msg.KvPut]: true,
+  [Msg.KvGet]: true,
+  [Msg.KvDelete]: true,
+  [Msg.GetClusterResources]: true,
+  [Msg.RegisterActor]: true,
+  [Msg.GetActorInfo]: true,
+  [Msg.GetNamedActor]: true,
+  [Msg.KillActor]: true,
+  [Msg.ListActors]: true,
+  [Msg.WorkerExited]: true,
+  [Msg.SaveActorCheckpoint]: true,
+  [Msg.ActorOwnerGone]: true,
+} as const satisfies Record<ControlStoreKind, true>;
+
+/**
+ * The kinds the control store serves, at run time: a process on a worker node sends
+ * these to the head, the rest to its node manager. Exhaustive by type: a kind added to
+ * ControlStoreService and missing here does not compile.
+ */
+export const CONTROL_STORE_KINDS: ReadonlySet<number> = new Set(Object.keys(controlStoreKinds).map(Number));

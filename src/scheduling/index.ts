@@ -16,6 +16,6 @@ export type {
 export { LeaseScheduler, type LeaseSchedulerOptions, MAX_START_FAILURES } from "./lease-scheduler.js";
 export type { Allocation } from "./node-resources.js";
 export { NodeResources } from "./node-resources.js";
-export { infeasibleReason } from "./placement.js";
+export { fitsTotal, infeasibleReason } from "./placement.js";
 export type { ResourceMap } from "./resource-map.js";
 export { shapeKey } from "./resource-map.js";

@@ -20,6 +20,11 @@ function describeDemand(c: CompiledDemand): string {
   return c.names.map((name, i) => describeAmount(name, fromUnits(name, c.units[i]))).join(", ");
 }
 
+/** Whether a node with these totals could ever run `demand` (all of it at once). @throws TypeError for an invalid demand. */
+export function fitsTotal(demand: ResourceMap, totals: ResourceMap): boolean {
+  return fitsTotals(compileDemand(demand), totals);
+}
+
 /**
  * Human text for why a demand can never be met by any of the given node totals, or null
  * when some node is feasible. One clause per missing resource, joined by "; ":

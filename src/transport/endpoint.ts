@@ -35,7 +35,7 @@ export interface EndpointOptions {
  * address (AuthenticationError / ProtocolVersionError when the handshake fails).
  */
 export class Endpoint {
-  private listener: Listener | undefined;
+  private readonly listeners: Listener[] = [];
   private readonly network: Network;
   private readonly clock: Clock;
   private readonly byAddress = new Map<Address, Promise<Connection>>();
@@ -66,17 +66,28 @@ export class Endpoint {
     this.clock = opts.clock ?? realClock;
   }
 
-  /** The address this endpoint listens on ("" before listen). */
+  /** The address others reach this endpoint at: its first listen's (or what that listen advertised); "" before. */
   get listenAddress(): Address {
     return this.address;
   }
 
-  /** Start listening on `address` (a stale Unix socket file is replaced; the new one is 0600). */
-  async listen(address: Address): Promise<void> {
+  /**
+   * Start listening on `address` (a stale Unix socket file is replaced; the new one is
+   * 0600). May be called again to listen on more addresses (e.g. a node's Unix socket
+   * for its workers and its TCP port for other machines); the first call's address is
+   * the one advertised, or `advertise` when given (a TCP bind to 0.0.0.0 is reached
+   * at the machine's address). `tcp://host:0` binds a free port: `advertise` may then
+   * say `tcp://host:0` too and gets the port bound.
+   */
+  async listen(address: Address, advertise?: Address): Promise<void> {
     const listener = await this.network.listen(address, (link) => this.accept(link));
-    this.listener = listener;
+    this.listeners.push(listener);
     if (this.unrefSockets) listener.unref();
-    this.address = listener.address;
+    if (this.listeners.length > 1) return;
+    let advertised = advertise ?? listener.address;
+    const port = /:(\d+)$/.exec(listener.address)?.[1];
+    if (advertise?.endsWith(":0") && port) advertised = `${advertise.slice(0, -1)}${port}`;
+    this.address = advertised;
   }
 
   /** A connection to `address`, dialing it (with Hello) if none is open. */
@@ -101,7 +112,7 @@ export class Endpoint {
   /** Close the server and every connection. */
   close(): void {
     this.closing = true;
-    this.listener?.close();
+    for (const l of this.listeners) l.close();
     for (const p of this.byAddress.values())
       p.then(
         (c) => c.destroy(),

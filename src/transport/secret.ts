@@ -18,10 +18,10 @@ export const SECRET_BYTES = 32;
 /**
  * Make a new secret and write it to `<dir>/secret` with mode 0600. The file must
  * not exist yet (O_EXCL: a planted file or symlink is never followed or reused).
- * Returns the secret's bytes.
+ * Returns the secret's bytes. With `secret`, writes that one (a worker node keeps its
+ * cluster's secret in its own session directory, for its workers).
  */
-export function createSecretFile(dir: string): Buffer {
-  const secret = randomBytes(SECRET_BYTES);
+export function createSecretFile(dir: string, secret: Buffer = randomBytes(SECRET_BYTES)): Buffer {
   writeFileSync(join(dir, SECRET_FILE), `${secret.toString("hex")}\n`, { mode: 0o600, flag: "wx" });
   return secret;
 }

@@ -2,6 +2,7 @@
 // finding the package root, process liveness, bounded waits, byte counts and the clock.
 // A leaf: it imports only src/config and src/errors.
 
+export { displayAddress, normalizeAddress, primaryAddress, tcpHost } from "./address.js";
 export { type ByteStyle, formatBytes } from "./bytes.js";
 export { type Clock, FakeClock, realClock, type Timer } from "./clock.js";
 export { withDeadline } from "./deadline.js";

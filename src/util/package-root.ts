@@ -80,7 +80,7 @@ export interface EntryPoint {
  * Where a runtime process's entry point is: `dist/<name>.js`, or `src/<name>.ts`
  * under tsx when this runtime itself runs from sources (development, unit tests).
  */
-export function entryPoint(name: "worker/main" | "head/main"): EntryPoint {
+export function entryPoint(name: "worker/main" | "head/main" | "node/main"): EntryPoint {
   return FROM_SOURCE
     ? { file: join(PACKAGE_ROOT, "src", `${name}.ts`), execArgv: ["--import", tsxLoaderUrl()] }
     : { file: join(PACKAGE_ROOT, "dist", `${name}.js`), execArgv: [] };

@@ -10,7 +10,7 @@ import { existsSync } from "node:fs";
 import { CoreWorker, setCoreWorker } from "../core-worker/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
 import { removeStaleStoreFiles } from "../object-store/index.js";
-import { Msg, type RegisterWorkerReply } from "../protocol/index.js";
+import { Msg, type RegisterWorkerReply, type RuntimeEnv } from "../protocol/index.js";
 import { readSecretFile } from "../transport/index.js";
 
 const env = process.env;
@@ -77,14 +77,18 @@ try {
 const cw = new CoreWorker({
   workerId,
   mode: "worker",
-  listenAddress: `${sessionDir}/${workerId}.sock`,
+  // In a TCP cluster owners on other machines dial us: listen on the node's IP (any free port).
+  listenAddress: env.TSRAY_NODE_IP ? `tcp://${env.TSRAY_NODE_IP}:0` : `${sessionDir}/${workerId}.sock`,
   nodeManagerAddress: nmAddress,
   jobId: env.TSRAY_JOB_ID ?? "",
   nodeId: env.TSRAY_NODE_ID ?? "",
   secret,
 });
 setCoreWorker(cw);
-cw.setRuntimeKey(env.TSRAY_RUNTIME_KEY ?? "");
+cw.setRuntimeKey(
+  env.TSRAY_RUNTIME_KEY ?? "",
+  env.TSRAY_RUNTIME ? (JSON.parse(env.TSRAY_RUNTIME) as RuntimeEnv) : undefined,
+);
 let reply: RegisterWorkerReply;
 try {
   await cw.start();

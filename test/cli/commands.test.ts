@@ -11,10 +11,16 @@ const root = mkdtempSync(join(tmpdir(), "tsray-cli-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 describe("tsray CLI without a head", () => {
-  test("start --address is refused: multi-node clusters are not supported yet (exit 2)", async () => {
+  test("start --address with no secret for that head says where to get one (exit 2)", async () => {
     const r = await runCli(["start", "--address", "127.0.0.1:6379"], root);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /multi-node clusters are not supported yet/);
+    assert.match(r.stderr, /no session secret for the head at tcp:\/\/127\.0\.0\.1:6379.*--token/s);
+  });
+
+  test("start --address of a bad address names the valid forms (exit 2)", async () => {
+    const r = await runCli(["start", "--address", "nope"], root);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--address must be "host:port"/);
   });
 
   test("start without --head or --address exits 2 and says what is needed", async () => {

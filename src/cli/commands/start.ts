@@ -3,11 +3,11 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { detectGpus } from "../../api/index.js";
+import { detectGpus, secretForAddress } from "../../api/index.js";
 import { config } from "../../config/index.js";
 import { type ResourceMap, toDemand } from "../../scheduling/index.js";
-import { SECRET_FILE } from "../../transport/index.js";
-import { isAlive } from "../../util/index.js";
+import { parseToken, SECRET_FILE } from "../../transport/index.js";
+import { displayAddress, isAlive, normalizeAddress, primaryAddress } from "../../util/index.js";
 import { CliError } from "../errors.js";
 import {
   type HeadRecord,
@@ -17,12 +17,17 @@ import {
   waitForExit,
   writeHeadRecord,
 } from "../head-files.js";
+import { writeNodeRecord } from "../node-files.js";
 import { spawnHead } from "../spawn-head.js";
+import { spawnNode } from "../spawn-node.js";
 
 interface StartOptions {
   head?: boolean;
   address?: string;
   port?: string;
+  bind?: string;
+  nodeIpAddress?: string;
+  token?: string;
   addressFile?: string;
   numCpus?: string;
   numGpus?: string;
@@ -95,16 +100,92 @@ async function stopBlocked(rec: HeadRecord): Promise<void> {
   removeHeadFiles(rec);
 }
 
-async function start(opts: StartOptions): Promise<void> {
-  if (opts.address !== undefined) {
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+function parseIp(raw: string | undefined, flag: string, dflt: string): string {
+  if (raw === undefined) return dflt;
+  const m = IPV4.exec(raw);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) {
     throw new CliError(
-      "multi-node clusters are not supported yet: `tsray start --address` cannot join a node to a cluster. " +
-        'Run drivers on the head\'s machine with `init({ address: "auto" })`.',
+      `${flag} must be an IPv4 address like 10.0.0.1 (0.0.0.0: every interface), got ${JSON.stringify(raw)}`,
       2,
     );
   }
-  if (!opts.head) throw new CliError("tsray start needs --head (start a head node on this machine)", 2);
-  const listen = opts.port === undefined ? "unix" : parsePort(opts.port);
+  return raw;
+}
+
+/** The TCP listen of a head or node: --port (default for a node: any free port), --bind, --node-ip-address. */
+function tcpListen(opts: StartOptions, dfltPort: number): { port: number; bind: string; ip: string } {
+  const bind = parseIp(opts.bind, "--bind", "0.0.0.0");
+  const dfltIp = bind === "0.0.0.0" ? primaryAddress() : bind;
+  return {
+    port: opts.port === undefined ? dfltPort : parsePort(opts.port),
+    bind,
+    ip: parseIp(opts.nodeIpAddress, "--node-ip-address", dfltIp),
+  };
+}
+
+/** The cluster secret for joining `headAddress`: --token, TSRAY_AUTH_TOKEN, or this machine's record of that head. */
+function joinSecret(opts: StartOptions, headAddress: string): Buffer {
+  if (opts.token !== undefined) return parseToken(opts.token, "--token");
+  try {
+    return secretForAddress(headAddress);
+  } catch (err) {
+    throw new CliError(
+      `${(err as Error).message}; or pass --token <the content of the head's secret file> (it is printed by \`tsray start --head\`)`,
+      2,
+    );
+  }
+}
+
+async function startNode(opts: StartOptions): Promise<void> {
+  let headAddress: string;
+  try {
+    headAddress = normalizeAddress(opts.address!, "--address");
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+  if (!headAddress.startsWith("tcp://")) {
+    throw new CliError(
+      `--address must be the head's host:port (a TCP head), got ${JSON.stringify(opts.address)}`,
+      2,
+    );
+  }
+  const listen = tcpListen(opts, 0);
+  const secret = joinSecret(opts, headAddress);
+  const { resources, gpuIds } = await parseResources(opts);
+  const { record, child } = await spawnNode({ headAddress, secret, resources, gpuIds, ...listen });
+  writeNodeRecord(record);
+  child.unref();
+  process.stdout.write(
+    [
+      "tsray node started",
+      `  address: ${displayAddress(record.address)}`,
+      `  head:    ${displayAddress(headAddress)}`,
+      `  pid:     ${record.pid}`,
+      `  node:    ${record.nodeId}`,
+      `  log:     ${record.logFile}`,
+      "Connect a driver to this node with:",
+      `  await ray.init({ address: ${JSON.stringify(displayAddress(record.address))} })`,
+      "Show the cluster with `tsray status`; stop what this machine started with `tsray stop`.",
+      "",
+    ].join("\n"),
+  );
+}
+
+async function start(opts: StartOptions): Promise<void> {
+  if (opts.address !== undefined && opts.head) {
+    throw new CliError("tsray start takes --head (start a head) or --address (join one), not both", 2);
+  }
+  if (opts.address !== undefined) return startNode(opts);
+  if (!opts.head)
+    throw new CliError(
+      "tsray start needs --head (start a head node) or --address <head host:port> (join one)",
+      2,
+    );
+  if (opts.token !== undefined)
+    throw new CliError("--token is for joining (--address); a head makes its own secret", 2);
+  const listen = opts.port === undefined && opts.bind === undefined ? "unix" : tcpListen(opts, 6380);
   const { resources, gpuIds } = await parseResources(opts);
   const existing = readHeadRecord();
   if (existing && isAlive(existing.pid)) {
@@ -145,10 +226,22 @@ async function start(opts: StartOptions): Promise<void> {
 export function registerStart(program: Command): void {
   program
     .command("start")
-    .description("start a tsray head node on this machine")
+    .description("start a tsray head, or a node that joins one, on this machine")
     .option("--head", "start the head node (control store + node manager)")
-    .option("--address <host:port>", "join an existing cluster (not supported yet)")
-    .option("--port <port>", "listen on TCP 127.0.0.1:<port> (0: any free port) instead of a Unix socket")
+    .option("--address <host:port>", "join the cluster whose head listens there (starts a worker node)")
+    .option(
+      "--port <port>",
+      "listen on TCP <port> (0: any free port): a head's default is a Unix socket, a node's any free port",
+    )
+    .option(
+      "--bind <ip>",
+      "the interface to listen on (default 0.0.0.0: every interface; 127.0.0.1 keeps it local)",
+    )
+    .option(
+      "--node-ip-address <ip>",
+      "the address other nodes dial (default: this machine's primary address, or --bind's)",
+    )
+    .option("--token <hex>", "the cluster's secret when joining from another machine (also TSRAY_AUTH_TOKEN)")
     .option("--address-file <file>", "also write the head's address to <file>")
     .option("--num-cpus <n>", "CPUs of the node (default: this machine's)")
     .option("--num-gpus <n>", "GPUs of the node (default: detected)")
