@@ -2,6 +2,23 @@
 // no process state). See docs/design/scheduling.md.
 
 export { describeAmount, formatAmount, UNIT_SCALE } from "./amounts.js";
+export {
+  type ChooseOptions,
+  ClusterPolicy,
+  chooseNode,
+  DEFAULT_SPREAD_THRESHOLD,
+  type PlacementDecision,
+  type PlacementRequest,
+  utilizationAfter,
+} from "./cluster-policy.js";
+export type {
+  ClusterView,
+  LabelSelector,
+  NodeAffinityStrategy,
+  NodeView,
+  SchedulingStrategy,
+} from "./cluster-view.js";
+export { validateLabelSelector, validateSchedulingStrategy } from "./cluster-view.js";
 export type { ResourceOptions } from "./demand.js";
 export { toDemand } from "./demand.js";
 export type {

@@ -1,22 +1,25 @@
-// Cluster-level view over many nodes' totals: why a demand is infeasible. Choosing a node
-// (spillback) comes with multi-node clusters; see docs/design/scheduling.md.
+// Why a demand is infeasible: over many nodes' totals (the cluster) or on one node.
+// Choosing a node is cluster-policy.ts; see docs/design/scheduling.md.
 import { describeAmount, formatAmountOf, fromUnits, toUnits } from "./amounts.js";
 import type { CompiledDemand, ResourceMap } from "./resource-map.js";
 import { compileDemand } from "./resource-map.js";
 
-function unitsOf(totals: ResourceMap, name: string): number {
+/** Units of `name` in a node's totals; 0 when absent, not finite or not positive. */
+export function unitsOf(totals: ResourceMap, name: string): number {
   const amount = totals[name];
   return typeof amount === "number" && Number.isFinite(amount) && amount > 0 ? toUnits(name, amount) : 0;
 }
 
-function fitsTotals(c: CompiledDemand, totals: ResourceMap): boolean {
+/** Could `c` ever fit a node with these totals? */
+export function fitsTotals(c: CompiledDemand, totals: ResourceMap): boolean {
   for (let i = 0; i < c.names.length; i++) {
     if (c.units[i] > unitsOf(totals, c.names[i])) return false;
   }
   return true;
 }
 
-function describeDemand(c: CompiledDemand): string {
+/** "2 CPU, 1 GPU": every amount of a compiled demand, in display order. */
+export function describeDemand(c: CompiledDemand): string {
   return c.names.map((name, i) => describeAmount(name, fromUnits(name, c.units[i]))).join(", ");
 }
 
@@ -57,4 +60,24 @@ export function infeasibleReason(demand: ResourceMap, nodeTotals: readonly Resou
   }
   if (missing.length > 0) return missing.join("; ");
   return `needs ${describeDemand(c)} on one node, but no node has all of them`;
+}
+
+/**
+ * Human text for why a demand can never fit one node's totals, or null when it can:
+ * one clause per missing resource, joined by "; ", e.g. "needs 4 CPU, it has 2; needs
+ * 1 GPU, it has 0".
+ * @throws TypeError for an invalid demand.
+ */
+export function nodeShortfall(demand: ResourceMap, totals: ResourceMap): string | null {
+  const c = compileDemand(demand);
+  const missing: string[] = [];
+  for (let i = 0; i < c.names.length; i++) {
+    const name = c.names[i];
+    const has = unitsOf(totals, name);
+    if (has >= c.units[i]) continue;
+    missing.push(
+      `needs ${describeAmount(name, fromUnits(name, c.units[i]))}, it has ${formatAmountOf(name, fromUnits(name, has))}`,
+    );
+  }
+  return missing.length === 0 ? null : missing.join("; ");
 }
