@@ -27,7 +27,13 @@ const tsc = spawnSync(
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 await build({
-  entryPoints: ["src/index.ts", "src/worker/main.ts", "src/head/main.ts", "src/node/main.ts", "src/cli/main.ts"],
+  entryPoints: [
+    "src/index.ts",
+    "src/worker/main.ts",
+    "src/head/main.ts",
+    "src/node/main.ts",
+    "src/cli/main.ts",
+  ],
   outbase: "src",
   outdir: "dist",
   chunkNames: "chunks/[name]-[hash]",

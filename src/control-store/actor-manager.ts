@@ -6,7 +6,7 @@ import {
   type ActorState,
   type CreateActor,
   type KillActorReply,
-  type LeaseGrant,
+  type LeaseReply,
   Msg,
 } from "../protocol/index.js";
 import { decodeError, encode, encodeError } from "../serialization/index.js";
@@ -244,7 +244,7 @@ export class ActorManager {
   private async create(rec: ActorRecord): Promise<void> {
     const { spec } = rec;
     const inc = ++rec.incarnation;
-    let grant: LeaseGrant | { cancelled: true };
+    let grant: LeaseReply;
     try {
       rec.nodeAddress = this.placement(spec);
       const nm = await this.endpoint.connect(rec.nodeAddress);
@@ -261,6 +261,12 @@ export class ActorManager {
       return;
     }
     if ("cancelled" in grant) return;
+    if ("spillback" in grant) {
+      // Placement chose a node that can run it; a spillback means the view was stale.
+      if (!this.superseded(rec, inc))
+        this.die(rec, `it could not be scheduled on ${rec.nodeAddress}: the node cannot run it`);
+      return;
+    }
     if (this.superseded(rec, inc)) {
       // Killed (or replaced) while waiting for a worker: give the worker back.
       void this.returnGrant(grant.leaseId, rec.nodeAddress);

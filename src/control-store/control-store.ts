@@ -125,7 +125,7 @@ export class ControlStore {
   }
 
   listNodes(): NodeInfo[] {
-    return [...this.nodes.values()].map((n) => n.info);
+    return [...this.nodes.values()].map((n) => ({ ...n.info, available: n.available }));
   }
 
   /** Totals of live nodes. */

@@ -11,7 +11,7 @@ import { classesSettled, decode, encodeError } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import { Checkpointer } from "./checkpoint.js";
 import type { TaskContext } from "./context.js";
-import { type ExecutorHost, sendDone } from "./task-executor.js";
+import { type ExecutorHost, OWNER_STORE, sendDone } from "./task-executor.js";
 
 interface Call {
   msg: PushActorTask;
@@ -115,6 +115,7 @@ export class ActorExecutor {
 
   /** Accept a method call. */
   onPushActorTask(msg: PushActorTask, conn: Connection): void {
+    if (msg.st !== undefined) conn.state.set(OWNER_STORE, msg.st);
     if (this.ckpt && msg.sq !== undefined && msg.s !== undefined) {
       const key = this.ckpt.accept(conn, msg.s, msg.sq);
       if (key === undefined) return; // already covered by the restored checkpoint (or received)

@@ -42,6 +42,8 @@ export interface ActorCallOwner {
   resolveDeps(call: ActorCall): Uint8Array | undefined;
   /** Give back lent counts held past a call's reply. */
   unlend(entries: ObjEntry[]): void;
+  /** This process's object store name (told to each actor once, see PushActorTask.st). */
+  storeName(): string | undefined;
 }
 
 /** Caller-side state of one actor: where it lives and the calls on their way to it. */
@@ -265,7 +267,12 @@ export class ActorSubmitter {
       q.inflight.set(call.id, call);
       this.inflight.set(call.id, q);
     }
-    q.conn!.send(msg);
+    const conn = q.conn!;
+    if (!conn.state.has("st")) {
+      conn.state.set("st", true);
+      msg.st = this.owner.storeName();
+    }
+    conn.send(msg);
   }
 
   private async resolve(q: ActorQueue, after: string | undefined): Promise<void> {

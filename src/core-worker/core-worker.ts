@@ -165,12 +165,14 @@ export class CoreWorker {
         failReturns: (spec, err) => this.fail(spec.returnIds, spec.lentEntries, err),
       },
       clock,
+      () => ({ runtime: this.runtime, store: this.objects.store?.info.name }),
     );
     this.actorSubmitter = new ActorSubmitter(this.endpoint, () => this.controlStore(), {
       completeCall: (call, msg, conn) => this.complete(call.returnIds, call.lentEntries, msg, conn),
       failCall: (call, err) => this.fail(call.returnIds, call.lentEntries, err),
       resolveDeps: (call) => this.objects.inlineDeps(call.deps),
       unlend: (entries) => this.objects.unlend(entries),
+      storeName: () => this.objects.store?.info.name,
     });
     const host: ExecutorHost = {
       fetchValue: (id, owner, at) => this.objects.fetchValue(id, owner, at),
@@ -181,6 +183,7 @@ export class CoreWorker {
       context: this.context,
       scope: this.scope,
       clock,
+      storeName: () => this.objects.store?.info.name,
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());

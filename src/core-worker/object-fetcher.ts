@@ -119,8 +119,24 @@ export class ObjectFetcher {
       throw new OwnerDiedError(
         `object ${msg.id} is not known to its owner ${this.counter.home.prefix.slice(0, -1)} (already freed)`,
       );
-    if (e.state !== PENDING) return replyOf(e);
-    return new Promise((resolve) => e.whenSettled((s) => resolve(replyOf(s))));
+    if (e.state !== PENDING) return this.replyFor(e, msg.store);
+    return new Promise((resolve, reject) =>
+      e.whenSettled((s) => Promise.resolve(this.replyFor(s, msg.store)).then(resolve, reject)),
+    );
+  }
+
+  /**
+   * The reply for a settled entry: where it lies when the requester shares this node's
+   * store, else its bytes (a reader on another node cannot map our arena).
+   */
+  private replyFor(
+    e: ObjEntry,
+    requesterStore: string | undefined,
+  ): GetObjectReply | Promise<GetObjectReply> {
+    const store = this.holder.store;
+    if (!e.stored || requesterStore === undefined || !store || requesterStore === store.info.name)
+      return replyOf(e);
+    return store.readEncoded(e.id).then((d) => ({ d, e: e.state === FAILED }));
   }
 
   private async fetchInto(e: ObjEntry): Promise<ObjEntry> {
@@ -157,7 +173,7 @@ export class ObjectFetcher {
         });
       }
       try {
-        const reply = await conn.request({ t: Msg.GetObject, id });
+        const reply = await conn.request({ t: Msg.GetObject, id, store: this.holder.store?.info.name });
         return { data: reply.s ? EMPTY : detach(reply.d), failed: reply.e, stored: reply.s ?? 0 };
       } catch (err) {
         // A closed connection (a socket error such as ECONNRESET, or a plain close): the owner died.

@@ -7,6 +7,7 @@ import {
   decode,
   encodeError,
   type StoreBlob,
+  writeBlob,
 } from "../serialization/index.js";
 import type { Connection } from "../transport/index.js";
 import type { Clock, Timer } from "../util/index.js";
@@ -31,7 +32,12 @@ export interface ExecutorHost {
   readonly scope: DecodeContext;
   /** Times tasks (their reported duration), queued-task returns and checkpoint cadence. */
   readonly clock: Clock;
+  /** This process's object store name (undefined before registration). */
+  storeName(): string | undefined;
 }
+
+/** Connection state key: the owner's object store name, from its first push (PushTask.st). */
+export const OWNER_STORE = "ownerStore";
 
 /**
  * Send the reply of a finished task/call: pin refs nested in the values for the
@@ -59,6 +65,17 @@ export function sendDone(
   }
   host.afterTask();
   if (!blobs) {
+    host.whenRegistered(() => conn.send(msg));
+    return;
+  }
+  const ownerStore = conn.state.get(OWNER_STORE) as string | undefined;
+  if (ownerStore !== undefined && ownerStore !== host.storeName()) {
+    // The caller is on another node: it cannot map our store, so the value travels inline.
+    for (const [k, b] of blobs) {
+      const bytes = Buffer.allocUnsafeSlow(b.size);
+      writeBlob(bytes, b);
+      r[k] = bytes;
+    }
     host.whenRegistered(() => conn.send(msg));
     return;
   }
@@ -108,6 +125,7 @@ export class TaskExecutor {
 
   /** Accept a task pushed by an owner. */
   onPushTask(msg: PushTask, conn: Connection): void {
+    if (msg.st !== undefined) conn.state.set(OWNER_STORE, msg.st);
     let fns = conn.state.get("fnTable") as Map<number, FunctionDescriptor> | undefined;
     if (!fns) conn.state.set("fnTable", (fns = new Map()));
     if (msg.fd) fns.set(msg.fn, msg.fd);

@@ -6,6 +6,7 @@ import {
   Msg,
   type PushTask,
   type RequestLease,
+  type RuntimeEnv,
   type TaskDone,
   type TaskFailed,
 } from "../protocol/index.js";
@@ -36,6 +37,8 @@ export interface SubmitterShapeState {
 interface Lease {
   readonly grant: LeaseGrant;
   readonly conn: Connection;
+  /** The node manager that granted it (returns go there). */
+  readonly nm: Connection;
   readonly inflight: Map<number, TaskSpec>;
   idleTimer: Timer | undefined;
   /** When the lease last became idle (clock.now()), 0 while it has work. */
@@ -58,6 +61,12 @@ class Shape {
    * before its reply (the reply is "cancelled", and nothing would be left asking).
    */
   readonly cancelling = new Set<number>();
+  /**
+   * Set when the local node manager spilled this shape back (it can never run it): the
+   * node manager leases are asked from instead, once connected. Cleared when that
+   * connection closes (the local node decides again).
+   */
+  target: { readonly address: string; conn: Connection | undefined } | undefined;
   /** Mean execution time of recent tasks, microseconds (-1: unknown). */
   meanUs = -1;
 
@@ -105,6 +114,12 @@ export class TaskSubmitter {
     private readonly runtimeKey: () => string,
     private readonly owner: TaskOwner,
     private readonly clock: Clock = realClock,
+    /**
+     * The owner's runtime (sent with lease requests to other nodes, which may not know it)
+     * and object store (told to each worker once, so large returns reach us inline from
+     * another node).
+     */
+    private readonly identity: () => { runtime?: RuntimeEnv; store?: string } = () => ({}),
   ) {}
 
   /**
@@ -273,6 +288,10 @@ export class TaskSubmitter {
     if (spec.deps) msg.dep = spec.deps;
     if (spec.label !== undefined) msg.nm = spec.label;
     if (lease.grant.gpuIds.length > 0) msg.gpu = lease.grant.gpuIds;
+    if (!lease.conn.state.has("st")) {
+      lease.conn.state.set("st", true);
+      msg.st = this.identity().store;
+    }
     lease.inflight.set(spec.id, spec);
     this.inflight.set(spec.id, { spec, lease });
     lease.conn.send(msg);
@@ -308,23 +327,30 @@ export class TaskSubmitter {
     if (i >= 0) shape.leases.splice(i, 1);
     if (lease.dead) return;
     lease.dead = true;
-    this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: lease.grant.leaseId, kill });
+    if (!lease.nm.isClosed)
+      this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: lease.grant.leaseId, kill }, lease.nm);
   }
 
-  /** A notification to the node manager; dropped when it is gone (its leases went with it). */
-  private notifyNodeManager(msg: Message): void {
+  /** A notification to a node manager (default: the local one); dropped when it is gone (its leases went with it). */
+  private notifyNodeManager(msg: Message, nm?: Connection): void {
     try {
-      this.nodeManager().send(msg);
+      (nm ?? this.nodeManager()).send(msg);
     } catch {
       // node manager unreachable: nothing to return or cancel
     }
   }
 
-  /** Ask for one lease; false if the node manager is unreachable (the queued tasks were failed). */
+  /** Where the shape's leases are asked for: its spillback target, else the local node manager (throws once gone). */
+  private leaseSource(shape: Shape): Connection {
+    return shape.target?.conn ?? this.nodeManager();
+  }
+
+  /** Ask for one lease; false if none can be asked for now (connecting to a spillback target, or the queue was failed). */
   private requestLease(shape: Shape): boolean {
+    if (shape.target && !shape.target.conn) return false; // connecting: pumped again once connected
     let nm: Connection;
     try {
-      nm = this.nodeManager();
+      nm = this.leaseSource(shape);
     } catch (err) {
       this.onLeaseError(shape, err);
       return false;
@@ -336,11 +362,13 @@ export class TaskSubmitter {
       demand: shape.demand,
       runtimeKey: this.runtimeKey(),
     };
+    if (shape.target) msg.runtime = this.identity().runtime;
     nm.request(msg).then(
       (grant) => {
         shape.requests.delete(rid);
         shape.cancelling.delete(rid);
-        void this.onGrant(shape, grant);
+        if ("spillback" in grant) this.spillTo(shape, grant.spillback.address);
+        else void this.onGrant(shape, grant, nm);
       },
       (err: unknown) => {
         const wasCancelled = shape.cancelling.delete(rid);
@@ -357,10 +385,49 @@ export class TaskSubmitter {
   private cancelRequest(shape: Shape, rid: number): void {
     shape.requests.delete(rid);
     shape.cancelling.add(rid);
-    this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: rid });
+    let nm: Connection | undefined;
+    try {
+      nm = this.leaseSource(shape);
+    } catch {
+      return; // its node manager is gone: so is the request
+    }
+    this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: rid }, nm);
   }
 
-  private async onGrant(shape: Shape, grant: LeaseGrant | { cancelled: true }): Promise<void> {
+  /** The local node manager cannot run this shape; `address` can: lease there from now on. */
+  private spillTo(shape: Shape, address: string): void {
+    if (shape.target || this.closed) {
+      this.pump(shape);
+      return;
+    }
+    const target: NonNullable<Shape["target"]> = { address, conn: undefined };
+    shape.target = target;
+    // Requests still out to the local node manager are answered with spillbacks too.
+    shape.requests.clear();
+    shape.cancelling.clear();
+    this.endpoint.connect(address).then(
+      (conn) => {
+        target.conn = conn;
+        conn.onClose(() => {
+          if (shape.target === target) shape.target = undefined;
+          shape.requests.clear();
+          shape.cancelling.clear();
+          this.pump(shape);
+        });
+        this.pump(shape);
+      },
+      (err: unknown) => {
+        if (shape.target === target) shape.target = undefined;
+        this.onLeaseError(shape, err);
+      },
+    );
+  }
+
+  private async onGrant(
+    shape: Shape,
+    grant: LeaseGrant | { cancelled: true },
+    nm: Connection,
+  ): Promise<void> {
     if ("cancelled" in grant) {
       this.pump(shape);
       return;
@@ -369,13 +436,14 @@ export class TaskSubmitter {
     try {
       conn = await this.endpoint.connect(grant.address);
     } catch {
-      this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: grant.leaseId, kill: true });
+      this.notifyNodeManager({ t: Msg.ReturnLease, leaseId: grant.leaseId, kill: true }, nm);
       this.pump(shape);
       return;
     }
     const lease: Lease = {
       grant,
       conn,
+      nm,
       inflight: new Map(),
       idleTimer: undefined,
       idleSince: 0,

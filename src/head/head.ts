@@ -115,6 +115,7 @@ export class Head {
         registerNode: (info) => this.store.registerNode(info),
         heartbeat: (id, available) => this.store.heartbeat(id, available),
         nodeTotals: () => this.store.nodeTotals(),
+        nodes: () => this.store.listNodes(),
         workerExited: (workerId, _pid, code, signal, reason) =>
           this.store.actors?.onWorkerExited(workerId, code, signal, reason),
       },

@@ -5,8 +5,10 @@ import { InfeasibleResourcesError, ProtocolError, RuntimeUnavailableError } from
 import { StoreManager } from "../object-store/index.js";
 import {
   type LeaseGrant,
+  type LeaseReply,
   type Message,
   Msg,
+  type NodeInfo,
   type NodeManagerService,
   type NodeResourcesView,
   type ProcessMemoryInfo,
@@ -16,6 +18,8 @@ import {
   router,
 } from "../protocol/index.js";
 import {
+  chooseNode,
+  fitsTotal,
   infeasibleReason,
   type LeaseDecisions,
   LeaseScheduler,
@@ -40,6 +44,8 @@ export interface ControlStoreClient {
   heartbeat(nodeId: string, available: ResourceMap): void;
   /** Totals of every live node, for the infeasibility check. */
   nodeTotals(): ResourceMap[];
+  /** Every node as last known (for spillback): the head's own view, or a cache refreshed with heartbeats. */
+  nodes(): NodeInfo[];
   /** A worker process of this node exited (`reason`: why this node manager killed it, if it did). */
   workerExited(
     workerId: string,
@@ -290,7 +296,26 @@ export class NodeManager {
     return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
   }
 
-  private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseGrant | { cancelled: true }> {
+  /**
+   * Another live node that could run a demand this node never can (the cluster policy's
+   * choice among those with room now, else the first that could ever fit: it queues there).
+   */
+  private spillTarget(demand: ResourceMap): { nodeId: string; address: string } | undefined {
+    const nodes = this.store.nodes().filter((n) => n.alive && n.nodeId !== this.nodeId);
+    const view = nodes.map((n) => ({
+      nodeId: n.nodeId,
+      total: n.total,
+      available: n.available ?? n.total,
+      labels: {},
+      alive: true,
+    }));
+    const d = chooseNode({ demand }, view, this.nodeId);
+    const id = d.kind === "spill" ? d.nodeId : nodes.find((n) => fitsTotal(demand, n.total))?.nodeId;
+    const n = nodes.find((x) => x.nodeId === id);
+    return n ? { nodeId: n.nodeId, address: n.address } : undefined;
+  }
+
+  private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseReply> {
     if (!this.leases.hasRuntime(msg.runtimeKey) && msg.runtime !== undefined) {
       // Validated as a RegisterDriver's: a peer's message must not pick a command.
       const key = this.addRuntime(parseRuntime(msg.runtime, "RequestLease.runtime"));
@@ -304,6 +329,8 @@ export class NodeManager {
       throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
     if (!this.resources.feasible(msg.demand)) {
+      const there = msg.actor === undefined ? this.spillTarget(msg.demand) : undefined;
+      if (there) return Promise.resolve({ spillback: there });
       const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";
       throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
     }

@@ -3,7 +3,7 @@
 // control store): registrations and reports are sent, totals are served from a cache
 // refreshed with every heartbeat.
 import type { ControlStoreClient } from "../node-manager/index.js";
-import { Msg } from "../protocol/index.js";
+import { Msg, type NodeInfo } from "../protocol/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import type { Connection } from "../transport/index.js";
 import { log } from "../util/index.js";
@@ -16,6 +16,7 @@ import { log } from "../util/index.js";
  */
 export class RemoteControlStore implements ControlStoreClient {
   private totals: ResourceMap[] = [];
+  private known: NodeInfo[] = [];
   private registered: Parameters<ControlStoreClient["registerNode"]>[0] | undefined;
 
   constructor(private readonly head: () => Connection | undefined) {}
@@ -40,6 +41,10 @@ export class RemoteControlStore implements ControlStoreClient {
     return this.totals;
   }
 
+  nodes(): NodeInfo[] {
+    return this.known;
+  }
+
   workerExited(
     workerId: string,
     pid: number,
@@ -57,6 +62,7 @@ export class RemoteControlStore implements ControlStoreClient {
     if (!conn || conn.isClosed || !this.registered) return;
     conn.request({ t: Msg.GetNodes }).then(
       (nodes) => {
+        this.known = nodes;
         this.totals = nodes.filter((n) => n.alive).map((n) => n.total);
       },
       () => undefined,

@@ -122,6 +122,26 @@ export class StoreClient {
     }
   }
 
+  /**
+   * An object's encoded bytes, copied out of the store (or its spill file): for a reader
+   * on another node, which cannot map this node's arena. Holds the pin only while copying.
+   * Rejects with ObjectLostError if the store no longer has it.
+   */
+  async readEncoded(id: string): Promise<Uint8Array> {
+    for (let attempt = 1; ; attempt++) {
+      const at = await this.acquire(id);
+      if ("count" in at) {
+        try {
+          return Buffer.from(this.cowMapping().read(at.offset, at.size));
+        } finally {
+          this.unview(id);
+        }
+      }
+      const bytes = await this.readSpilled(id, at, attempt >= SPILL_FILE_TRIES);
+      if (bytes) return bytes;
+    }
+  }
+
   /** Decode an object pinned in the arena; its views keep the pin (see the class). */
   private decodePinned(id: string, pin: LocalPin): unknown {
     const seg = this.cowMapping();

@@ -219,6 +219,8 @@ export interface PushActorTask {
   dep?: DepTuple[];
   ret: number;
   nr: number;
+  /** The caller's object store, on the first call over a connection (see PushTask.st). */
+  st?: string;
   /**
    * Checkpointed actors only: the caller's stream number (one per caller process and
    * actor queue) and this call's number in it (1, 2, ...; a re-sent call keeps its

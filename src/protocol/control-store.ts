@@ -27,6 +27,8 @@ export interface NodeInfo {
   total: ResourceMap;
   alive: boolean;
   isHead: boolean;
+  /** Its last reported available resources (GetNodes; absent in RegisterNode). */
+  available?: ResourceMap;
 }
 
 /**

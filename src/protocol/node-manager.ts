@@ -140,6 +140,16 @@ export interface RequestLease {
   actor?: string;
 }
 
+/**
+ * Reply to RequestLease: a grant; `cancelled` after CancelLeaseRequest; or `spillback`:
+ * this node can never run the demand, `address` (another node manager) can: the owner
+ * asks there directly, sending its runtime along (Ray's raylet spillback).
+ */
+export type LeaseReply =
+  | LeaseGrant
+  | { cancelled: true }
+  | { spillback: { nodeId: string; address: string } };
+
 /** Reply to RequestLease: the leased worker, which the owner dials itself. */
 export interface LeaseGrant {
   leaseId: number;
@@ -225,7 +235,7 @@ export interface ShutdownNodeReply {
 export interface NodeManagerRequests {
   [Msg.RegisterWorker]: { req: RegisterWorker; reply: RegisterWorkerReply };
   [Msg.RegisterDriver]: { req: RegisterDriver; reply: RegisterDriverReply };
-  [Msg.RequestLease]: { req: RequestLease; reply: LeaseGrant | { cancelled: true } };
+  [Msg.RequestLease]: { req: RequestLease; reply: LeaseReply };
   [Msg.GetNodeResources]: { req: GetNodeResources; reply: NodeResourcesView };
 }
 

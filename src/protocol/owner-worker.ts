@@ -40,6 +40,11 @@ export interface PushTask {
   nr: number;
   /** Attempt number (0 for the first run). */
   att: number;
+  /**
+   * The owner's object store, on the first push over a connection: large returns for an
+   * owner whose store is another (another node) travel inline instead of into this node's store.
+   */
+  st?: string;
   /** GPU ids of the lease, so getGpuIds() answers inside the task. */
   gpu?: number[];
   /** Display name when it differs from the descriptor's (`.options({ name })`). */
@@ -129,6 +134,8 @@ export interface GetObject {
   t: typeof Msg.GetObject;
   rid: number;
   id: string;
+  /** The requester's object store: when the value is stored in another one (another node), it comes inline. */
+  store?: string;
 }
 
 /** Reply to GetObject: the object's value, or where it lies in the node's store. */

@@ -63,6 +63,7 @@ async function startNode(cpus: number): Promise<Node> {
       registerNode: () => undefined,
       heartbeat: () => undefined,
       nodeTotals: () => [{ CPU: cpus }],
+      nodes: () => [],
       workerExited: (workerId, pid, code, signal, reason) =>
         exits.push({ workerId, pid, code, signal, reason }),
     },
