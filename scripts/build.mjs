@@ -32,6 +32,7 @@ await build({
     "src/worker/main.ts",
     "src/head/main.ts",
     "src/node/main.ts",
+    "src/testing/index.ts",
     "src/cli/main.ts",
   ],
   outbase: "src",

@@ -70,18 +70,23 @@ export function secretForAddress(address: string): Buffer {
   return parseToken(token, "TSRAY_AUTH_TOKEN");
 }
 
-/** The session directory of the node recorded on this machine with that address (src/cli/node-files.ts). */
+/**
+ * The session directory of the head or node recorded on this machine with that address:
+ * `head-*` or `node-*` directories of the session root holding `head.json` / `node.json`
+ * (written by the CLI and by the testing Cluster).
+ */
 function recordedNodeDir(address: string): string | undefined {
   const root = sessionRoot();
   let names: string[];
   try {
-    names = readdirSync(root).filter((n) => n.startsWith("node-"));
+    names = readdirSync(root).filter((n) => n.startsWith("node-") || n.startsWith("head-"));
   } catch {
     return undefined;
   }
   for (const name of names) {
     try {
-      const rec = JSON.parse(readFileSync(join(root, name, "node.json"), "utf8")) as { address?: unknown };
+      const file = join(root, name, name.startsWith("node-") ? "node.json" : "head.json");
+      const rec = JSON.parse(readFileSync(file, "utf8")) as { address?: unknown };
       if (rec.address === address) return join(root, name);
     } catch {
       // Not a complete node record.

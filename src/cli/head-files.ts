@@ -31,6 +31,8 @@ export function headRecordFile(): string {
 
 /** Write `latest-head` and its record (the address file last, so readers never see it alone). */
 export function writeHeadRecord(rec: HeadRecord): void {
+  // In its session directory too: how drivers find a head's secret by its address.
+  writeFileSync(join(rec.sessionDir, "head.json"), `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
   writeFileSync(headRecordFile(), `${JSON.stringify(rec, null, 2)}\n`, { mode: 0o600 });
   writeFileSync(latestHeadFile(), `${rec.address}\n`, { mode: 0o600 });
 }

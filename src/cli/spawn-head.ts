@@ -8,10 +8,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { sessionRoot } from "../api/index.js";
 import type { HeadConfig } from "../head/index.js";
+import { forkDaemon } from "../node/index.js";
 import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
+import { CliError } from "./errors.js";
 import type { HeadRecord } from "./head-files.js";
-import { forkDaemon } from "./spawn.js";
 import { removeStaleHeadDirs } from "./sweep.js";
 
 /** What the caller decides about the new head. */
@@ -49,7 +50,7 @@ export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
     embedded: false,
     objectStoreMemory: defaultObjectStoreMemory(),
   };
-  const { ready, child } = await forkDaemon({ kind: "head", sessionDir, logFile, config: cfg });
+  const { ready, child } = await daemon({ kind: "head", sessionDir, logFile, config: cfg });
   const record: HeadRecord = {
     address: ready.address,
     pid: child.pid!,
@@ -59,4 +60,13 @@ export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
     startedAt: new Date().toISOString(),
   };
   return { record, child };
+}
+
+/** forkDaemon, its failures as CLI errors (exit 1 with the daemon's log tail). */
+export async function daemon(spec: Parameters<typeof forkDaemon>[0]): ReturnType<typeof forkDaemon> {
+  try {
+    return await forkDaemon(spec);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
 }

@@ -13,7 +13,7 @@ import { defaultObjectStoreMemory } from "../object-store/index.js";
 import type { ResourceMap } from "../scheduling/index.js";
 import { createSecretFile } from "../transport/index.js";
 import type { NodeRecord } from "./node-files.js";
-import { forkDaemon } from "./spawn.js";
+import { daemon } from "./spawn-head.js";
 import { removeStaleHeadDirs } from "./sweep.js";
 
 /** What the caller decided about the new node. */
@@ -51,7 +51,7 @@ export async function spawnNode(
     logToDriver: false,
     objectStoreMemory: defaultObjectStoreMemory(),
   };
-  const { ready, child } = await forkDaemon({ kind: "node", sessionDir, logFile, config: cfg });
+  const { ready, child } = await daemon({ kind: "node", sessionDir, logFile, config: cfg });
   const record: NodeRecord = {
     address: ready.address,
     headAddress: opts.headAddress,

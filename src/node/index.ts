@@ -2,4 +2,5 @@
 // over the network. See docs/design/node-manager.md ("Worker nodes").
 
 export { RemoteControlStore } from "./remote-control-store.js";
+export { type DaemonSpec, forkDaemon, type ReadyMessage } from "./spawn.js";
 export { WorkerNode, type WorkerNodeConfig } from "./worker-node.js";

@@ -6,8 +6,8 @@ import { type ChildProcess, fork } from "node:child_process";
 import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
+import { RuntimeUnavailableError } from "../errors/index.js";
 import { entryPoint } from "../util/index.js";
-import { CliError } from "./errors.js";
 
 /** What a daemon reports when it is ready. */
 export interface ReadyMessage {
@@ -36,7 +36,7 @@ function logTail(file: string): string {
 /**
  * Fork it and wait (TSRAY_HEAD_START_TIMEOUT_MS) for its ready message; writes
  * `<sessionDir>/<kind>.pid`. On failure the session directory is removed and a
- * CliError carries the end of its log.
+ * RuntimeUnavailableError carries the end of its log.
  */
 export async function forkDaemon(spec: DaemonSpec): Promise<{ ready: ReadyMessage; child: ChildProcess }> {
   const entry = entryPoint(`${spec.kind}/main`);
@@ -59,7 +59,9 @@ export async function forkDaemon(spec: DaemonSpec): Promise<{ ready: ReadyMessag
     const ms = config().headStartTimeoutMs;
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new CliError(`the ${spec.kind} did not start within ${ms} ms; see ${spec.logFile}`));
+      reject(
+        new RuntimeUnavailableError(`the ${spec.kind} did not start within ${ms} ms; see ${spec.logFile}`),
+      );
     }, ms);
     child.once("message", (m) => {
       clearTimeout(timer);
@@ -70,7 +72,7 @@ export async function forkDaemon(spec: DaemonSpec): Promise<{ ready: ReadyMessag
       clearTimeout(timer);
       const tail = logTail(spec.logFile);
       reject(
-        new CliError(
+        new RuntimeUnavailableError(
           `the ${spec.kind} exited during start (code ${code}, signal ${sig})${tail ? `:\n${tail}` : ""}`,
         ),
       );
