@@ -111,6 +111,11 @@ const SETTINGS = {
     default: 10_000,
     doc: "A worker whose event loop has not answered a probe for this long is hung: it is SIGKILLed and treated as dead (0 disables). Synchronous work longer than this must yield.",
   },
+  connectTimeoutMs: {
+    env: "TSRAY_CONNECT_TIMEOUT_MS",
+    default: 10_000,
+    doc: "How long dialing another process may take (TCP connect, before the handshake) before it fails with RuntimeUnavailableError.",
+  },
   nodeHeartbeatMs: {
     env: "TSRAY_NODE_HEARTBEAT_MS",
     default: 1000,

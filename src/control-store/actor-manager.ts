@@ -171,6 +171,19 @@ export class ActorManager {
   }
 
   /** A worker process exited (reported by its node manager, with `reason` when it killed it). */
+  /**
+   * The node manager at `address` is gone with its machine: no exit reports will come.
+   * Each actor on it is handled as if its worker exited with `cause` (restart elsewhere
+   * within maxRestarts, else DEAD naming the node's death).
+   */
+  onNodeDead(address: string, cause: string): void {
+    for (const rec of [...this.byWorker.values()]) {
+      if (rec.nodeAddress !== address || rec.state === "DEAD") continue;
+      rec.exitCause = cause;
+      this.onWorkerExited(rec.workerId, null, null);
+    }
+  }
+
   onWorkerExited(workerId: string, code: number | null, signal: string | null, reason?: string): void {
     const rec = this.byWorker.get(workerId);
     if (!rec) return;

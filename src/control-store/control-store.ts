@@ -29,6 +29,7 @@ export class ControlStore {
   private readonly nodes = new Map<string, NodeEntry>();
   private nextJob = 1;
   private healthTimer: Timer | undefined;
+  private onNodeDead: ((node: NodeInfo, why: string) => void) | undefined;
   /** The actor directory (set by the head once its endpoint exists). */
   actors: ActorManager | undefined;
 
@@ -54,8 +55,10 @@ export class ControlStore {
   /** One handler per kind of ControlStoreService: a missing kind or a wrong reply type does not compile. */
   private readonly router = router<ControlStoreService, Connection>(
     {
-      [Msg.RegisterNode]: (msg) => {
+      [Msg.RegisterNode]: (msg, conn) => {
         this.registerNode(msg.node);
+        // A node's process holds this connection for life: its close is the node's death.
+        conn.onClose(() => this.markDead(msg.node.nodeId, "its connection to the head closed"));
         return {};
       },
       [Msg.NodeHeartbeat]: (msg) => this.heartbeat(msg.nodeId, msg.available),
@@ -102,19 +105,36 @@ export class ControlStore {
    * (checked every `periodMs`); `onDead` is told of each, once. The head's own node is
    * in-process and never checked. Idempotent; stopped by close().
    */
-  startHealthChecks(periodMs: number, timeoutMs: number, onDead: (node: NodeInfo) => void): void {
+  startHealthChecks(
+    periodMs: number,
+    timeoutMs: number,
+    onDead: (node: NodeInfo, why: string) => void,
+  ): void {
+    this.onNodeDead = onDead;
     if (this.healthTimer || periodMs <= 0 || timeoutMs <= 0) return;
     this.healthTimer = this.clock
       .setInterval(() => {
         const now = this.clock.now();
         for (const n of this.nodes.values()) {
           if (n.info.isHead || !n.info.alive || now - n.lastHeartbeat < timeoutMs) continue;
-          n.info.alive = false;
-          n.available = {};
-          onDead(n.info);
+          this.markDead(n.info.nodeId, `no heartbeat for ${timeoutMs} ms`);
         }
       }, periodMs)
       .unref();
+  }
+
+  /**
+   * Declare a worker node dead (once): it leaves the cluster's resources, its actors
+   * restart elsewhere or die ("its node died"), and the callback of startHealthChecks
+   * is told. Unknown, dead or head nodes are ignored.
+   */
+  markDead(nodeId: string, why: string): void {
+    const n = this.nodes.get(nodeId);
+    if (!n || n.info.isHead || !n.info.alive) return;
+    n.info.alive = false;
+    n.available = {};
+    this.actors?.onNodeDead(n.info.address, `its node ${nodeId} at ${n.info.address} died (${why})`);
+    this.onNodeDead?.(n.info, why);
   }
 
   /** Live nodes with their last reported availability, in registration order. */

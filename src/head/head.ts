@@ -88,11 +88,8 @@ export class Head {
     const local = tcp && !this.deps.network ? join(this.cfg.sessionDir, "head.sock") : undefined;
     if (local) await this.endpoint.listen(local);
     const cfg = config();
-    this.store.startHealthChecks(cfg.nodeHeartbeatMs, cfg.nodeDeathTimeoutMs, (node) =>
-      log.warn(
-        `node ${node.nodeId} at ${node.address} is dead: no heartbeat for ${cfg.nodeDeathTimeoutMs} ms ` +
-          "(TSRAY_NODE_DEATH_TIMEOUT_MS)",
-      ),
+    this.store.startHealthChecks(cfg.nodeHeartbeatMs, cfg.nodeDeathTimeoutMs, (node, why) =>
+      log.warn(`node ${node.nodeId} at ${node.address} is dead: ${why}`),
     );
     this.store.actors = new ActorManager(this.endpoint, (spec) => this.placeActor(spec), this.clock);
     this.nodeManager = new NodeManager(

@@ -1,6 +1,6 @@
 import { config } from "../config/index.js";
 import { RuntimeUnavailableError } from "../errors/index.js";
-import { type Clock, log, realClock } from "../util/index.js";
+import { type Clock, log, realClock, type Timer } from "../util/index.js";
 import { Connection, type ErrorCodec, type MessageHandler } from "./connection.js";
 import { acceptHandshake, dialHandshake } from "./handshake.js";
 import type { Link, Listener, Network } from "./link.js";
@@ -131,7 +131,25 @@ export class Endpoint {
     if (this.closing) throw new RuntimeUnavailableError("endpoint is closed");
     let link: Link;
     try {
-      link = await this.network.dial(address, { unref: this.unrefSockets });
+      // Bounded: a host that drops SYNs would otherwise keep a caller waiting for minutes.
+      const ms = config().connectTimeoutMs;
+      const dialing = this.network.dial(address, { unref: this.unrefSockets });
+      let timer: Timer | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = this.clock.setTimeout(() => {
+          dialing.then(
+            (l) => l.destroy(),
+            () => undefined,
+          );
+          reject(new Error(`no answer within ${ms} ms (TSRAY_CONNECT_TIMEOUT_MS)`));
+        }, ms);
+        timer.unref();
+      });
+      try {
+        link = await Promise.race([dialing, late]);
+      } finally {
+        this.clock.clearTimer(timer);
+      }
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       throw new RuntimeUnavailableError(`cannot connect to ${address}: ${why}`, { cause: err });
