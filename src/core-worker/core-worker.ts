@@ -63,6 +63,8 @@ export interface CoreWorkerOptions {
   readonly clock?: Clock;
   /** Collect garbage after tasks when idle (default: workers do, drivers not; a simulation turns it off). */
   readonly collectGarbage?: boolean;
+  /** The process id errors of user code name (default: this process's; a simulation passes its worker's made-up pid). */
+  readonly pid?: number;
 }
 
 /** Options of one task submission (already validated by the API layer). */
@@ -166,6 +168,7 @@ export class CoreWorker {
       context: this.context,
       scope: this.scope,
       clock,
+      pid: opts.pid ?? process.pid,
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
@@ -220,7 +223,7 @@ export class CoreWorker {
   /** Attach the node's object store (learned at registration). */
   setStore(info: StoreInfo): void {
     this.objects.store?.close();
-    this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope);
+    this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope, this.opts.clock);
   }
 
   /** Set the runtime key under which the node manager starts workers for this job. */

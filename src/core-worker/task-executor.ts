@@ -31,6 +31,8 @@ export interface ExecutorHost {
   readonly scope: DecodeContext;
   /** Times tasks (their reported duration), queued-task returns and checkpoint cadence. */
   readonly clock: Clock;
+  /** The process id that errors of user code name (RayTaskError's "failed in worker pid=N"). */
+  readonly pid: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export function sendDone(
   Promise.all(blobs.map(([k, b]) => host.storeBlob(`${conn.peerId}/${ret + k}`, b))).then(
     () => host.whenRegistered(() => conn.send(msg)),
     (err: unknown) => {
-      const e = encodeError(RayTaskError.wrap(what, err, process.pid));
+      const e = encodeError(RayTaskError.wrap(what, err, host.pid));
       host.whenRegistered(() => conn.send({ t: Msg.TaskFailed, id, e, us: msg.us, app: false }));
     },
   );
@@ -289,7 +291,7 @@ export class TaskExecutor {
       job.conn.send({ t: Msg.TaskFailed, id: job.msg.id, e: err.encoded, us, app: false });
       return;
     }
-    const wrapped = RayTaskError.wrap(job.msg.nm ?? job.desc.name, err, process.pid);
+    const wrapped = RayTaskError.wrap(job.msg.nm ?? job.desc.name, err, this.host.pid);
     let e: Uint8Array;
     try {
       e = encodeError(wrapped);
@@ -297,7 +299,7 @@ export class TaskExecutor {
       // The user's error holds something unserializable: keep its message and stack only.
       const plain = new Error(err instanceof Error ? err.message : String(err));
       plain.stack = err instanceof Error ? err.stack : plain.stack;
-      e = encodeError(RayTaskError.wrap(job.msg.nm ?? job.desc.name, plain, process.pid));
+      e = encodeError(RayTaskError.wrap(job.msg.nm ?? job.desc.name, plain, this.host.pid));
     }
     const failed = { t: Msg.TaskFailed, id: job.msg.id, e, us, app: true } as const;
     this.host.whenRegistered(() => job.conn.send(failed));

@@ -44,6 +44,8 @@ export interface SimWorker {
 }
 
 const SECRET = new Uint8Array(32).fill(7);
+/** Names process.getActiveResourcesInfo() gives file requests in flight. */
+const FILE_REQUESTS = new Set(["FSReqPromise", "FSReqCallback", "FileHandleCloseReq", "CloseReq"]);
 
 /** The simulated cluster. Every event a scenario may want to see is appended to `events`. */
 export class SimCluster {
@@ -57,6 +59,12 @@ export class SimCluster {
   head: Head | undefined;
   private readonly sessionDir = mkdtempSync(join(tmpdir(), "tsray-sim-"));
   private readonly jobRuntime = new Map<string, RuntimeEnv>();
+  /**
+   * Object sequence numbers are process-wide (value-store.ts), so ids would depend on the
+   * scenarios run before; the number before this cluster's first object, read (without
+   * taking one) when its first core worker is made.
+   */
+  private idBase: number | undefined;
 
   constructor(readonly seed: number) {
     this.net = new MemoryNetwork({ clock: this.clock, seed });
@@ -115,7 +123,7 @@ export class SimCluster {
       node = { name, address: head.endpoint.listenAddress, nodeManager: head.nodeManager, pool: pool() };
     } else {
       const worker = new WorkerNode({ ...cfg, headAddress: this.headAddress }, factory);
-      await this.clock.until(worker.start(), 10_000);
+      await this.until(worker.start(), 10_000);
       node = { name, address: worker.address, nodeManager: worker.nodeManager, pool: pool(), worker };
     }
     this.nodes.set(name, node);
@@ -143,7 +151,9 @@ export class SimCluster {
       network: this.net.host(host),
       clock: this.clock,
       collectGarbage: false,
+      pid: w.pid,
     });
+    this.idBase ??= cw.objects.allocate(0) - 1;
     cw.setRuntimeKey(w.runtimeKey);
     const sw: SimWorker = { id: w.workerId, node: node!, cw, dead: false };
     this.workers.set(w.workerId, sw);
@@ -201,6 +211,7 @@ export class SimCluster {
       clock: this.clock,
       collectGarbage: false,
     });
+    this.idBase ??= cw.objects.allocate(0) - 1;
     const started = (async () => {
       await cw.start();
       const { jobId } = await cw.controlStore().request({ t: Msg.RegisterJob });
@@ -212,7 +223,7 @@ export class SimCluster {
       cw.setStore(store);
       cw.setIdentity(jobId, view.nodeId);
     })();
-    await this.clock.until(started, 10_000);
+    await this.until(started, 10_000);
     const d: SimDriver = { name, node, cw, refs: new Map(), handles: new Map(), dead: false };
     this.drivers.set(name, d);
     return d;
@@ -238,6 +249,7 @@ export class SimCluster {
    */
   async stabilize(): Promise<void> {
     for (let i = 0; i < 10_000; i++) {
+      await this.drainIo();
       const next = this.clock.nextDue();
       if (next === undefined || next > this.clock.now()) {
         await this.clock.advance(0);
@@ -249,6 +261,54 @@ export class SimCluster {
     throw new Error("stabilize: still busy after 10000 rounds (a livelock?)");
   }
 
+  /**
+   * Wait (in real time, bounded) until no file request is in flight. The object store
+   * spills to and restores from real files; without this, fake time would move on (or
+   * a wait give up) while a spill is still being written, and outcomes would depend on
+   * the disk's speed.
+   */
+  async drainIo(): Promise<void> {
+    const deadline = performance.now() + 10_000;
+    while (process.getActiveResourcesInfo().some((r) => FILE_REQUESTS.has(r))) {
+      if (performance.now() > deadline) throw new Error("drainIo: file requests still pending after 10 s");
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Settle `p` on fake time as FakeClock.until does, letting file I/O finish before
+   * each step of fake time. Rejects with a RangeError when not settled within `maxMs`.
+   */
+  async until<T>(p: Promise<T>, maxMs: number): Promise<T> {
+    let settled = false;
+    const watched = p.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => undefined);
+    const limit = this.clock.now() + maxMs;
+    for (;;) {
+      await this.drainIo();
+      await this.clock.advance(0);
+      await this.drainIo();
+      if (settled) return watched;
+      const next = this.clock.nextDue();
+      if (next === undefined || next > limit)
+        throw new RangeError(
+          `not settled after ${maxMs} ms of fake time (${this.clock.pending} timers pending)`,
+        );
+      await this.clock.advance(next - this.clock.now());
+    }
+  }
+
+  /** `line` with object ids (`<owner>/<seq>`) numbered from 1 in this cluster: the same output whatever ran before. */
+  printable(line: string): string {
+    const base = this.idBase ?? 0;
+    return line.replace(
+      /\b([A-Za-z][\w.-]*\/)(\d+)\b/g,
+      (_m, owner: string, seq: string) => `${owner}${Number(seq) - base}`,
+    );
+  }
+
   /** Stop everything and remove the session directory; nothing may be left open. */
   async close(): Promise<void> {
     for (const d of this.drivers.values()) if (!d.dead) d.cw.close();
@@ -258,8 +318,8 @@ export class SimCluster {
         w.cw.close();
       }
     }
-    for (const n of this.nodes.values()) if (n.worker) await this.clock.until(n.worker.stop(), 60_000);
-    if (this.head) await this.clock.until(this.head.stop(), 60_000);
+    for (const n of this.nodes.values()) if (n.worker) await this.until(n.worker.stop(), 60_000);
+    if (this.head) await this.until(this.head.stop(), 60_000);
     await this.clock.advance(1000);
     simTime.clock = undefined;
     rmSync(this.sessionDir, { recursive: true, force: true });

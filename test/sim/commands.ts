@@ -1,100 +1,14 @@
 // The commands a scenario may use. Each runs, lets the cluster settle at the current
 // time (no fake time passes unless the command says so), and prints what it saw plus
 // the cluster's events. Reference: docs/design/simulation.md.
-import { type ActorHandle, handleState, type ObjectRef } from "../../src/core-worker/index.js";
+import type { ObjectRef } from "../../src/core-worker/index.js";
 import { MSG_NAMES, Msg } from "../../src/protocol/index.js";
 import { shapeKey } from "../../src/scheduling/index.js";
 import type { FrameInfo } from "../../src/transport/index.js";
-import type { SimCluster, SimDriver } from "./cluster.js";
+import type { SimCluster } from "./cluster.js";
+import { actorIdOf, type Command, demandOf, need, num, parse, settle, value } from "./command-args.js";
+import { moreCommands } from "./commands-more.js";
 import { classDesc, functionDesc } from "./functions.js";
-
-/** A parsed command line: positional words and `key=value` options. */
-interface Args {
-  readonly pos: string[];
-  readonly opt: Map<string, string>;
-}
-
-function parse(line: string): { name: string; args: Args } {
-  const words = line.split(/\s+/).filter(Boolean);
-  const pos: string[] = [];
-  const opt = new Map<string, string>();
-  for (const w of words.slice(1)) {
-    const eq = w.indexOf("=");
-    if (eq > 0 && !w.startsWith("@") && !w.startsWith('"')) opt.set(w.slice(0, eq), w.slice(eq + 1));
-    else pos.push(w);
-  }
-  return { name: words[0] ?? "", args: { pos, opt } };
-}
-
-function need(a: Args, i: number, what: string): string {
-  const v = a.pos[i];
-  if (v === undefined) throw new Error(`missing ${what}`);
-  return v;
-}
-
-function num(a: Args, key: string, dflt: number): number {
-  const v = a.opt.get(key);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${key}=${v} is not a number`);
-  return n;
-}
-
-/** A scenario value: a number, true/false/null, "text", @ref or @handle of the driver, or a bare word (a string). */
-function value(d: SimDriver, w: string): unknown {
-  if (w.startsWith("@")) {
-    const name = w.slice(1);
-    const v = d.refs.get(name) ?? d.handles.get(name);
-    if (v === undefined) throw new Error(`driver ${d.name} has no ref or handle named ${name}`);
-    return v;
-  }
-  if (w === "true" || w === "false") return w === "true";
-  if (w === "null") return null;
-  if (/^-?\d+(\.\d+)?$/.test(w)) return Number(w);
-  if (w.startsWith('"') && w.endsWith('"')) return w.slice(1, -1);
-  return w;
-}
-
-function show(v: unknown): string {
-  if (typeof v === "string")
-    return v.length > 40 ? `"${v.slice(0, 12)}..." (${v.length} chars)` : JSON.stringify(v);
-  if (v === undefined) return "undefined";
-  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
-  if (v !== null && typeof v === "object" && "id" in v && typeof (v as ObjectRef<unknown>).id === "string")
-    return `ref ${(v as ObjectRef<unknown>).id}`;
-  return JSON.stringify(v) ?? String(v);
-}
-
-function showError(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  const first = String(e.message ?? err).split("\n")[0];
-  return `${e.code ?? e.name ?? "Error"}: ${first}`;
-}
-
-function demandOf(a: Args): Record<string, number> {
-  const demand: Record<string, number> = { CPU: num(a, "cpu", 1) };
-  if (a.opt.has("gpu")) demand.GPU = num(a, "gpu", 0);
-  for (const [k, v] of a.opt) if (k.startsWith("res:")) demand[k.slice(4)] = Number(v);
-  return Object.fromEntries(Object.entries(demand).filter(([, v]) => v > 0));
-}
-
-type Command = (sim: SimCluster, a: Args) => Promise<string[]> | string[];
-
-/** Settle `p` on fake time (at most `maxMs`), then report its outcome. */
-async function settle(sim: SimCluster, p: Promise<unknown>, maxMs: number): Promise<string> {
-  let outcome: string | undefined;
-  const watched = p.then(
-    (v) => (outcome = `= ${show(v)}`),
-    (e) => (outcome = `error ${showError(e)}`),
-  );
-  try {
-    await sim.clock.until(watched, maxMs);
-  } catch {
-    /* not settled in time: reported as pending */
-  }
-  await sim.stabilize();
-  return outcome ?? `pending after ${maxMs} ms`;
-}
 
 const commands: Record<string, Command> = {
   "add-node": async (sim, a) => {
@@ -143,7 +57,8 @@ const commands: Record<string, Command> = {
     const d = sim.driver(need(a, 0, "driver"));
     const ref = need(a, 1, "ref name");
     const v = a.opt.has("chars") ? "y".repeat(num(a, "chars", 0)) : value(d, need(a, 2, "value"));
-    const r = await d.cw.objects.put(v);
+    // A large value is written into the store over the network: it settles on fake time.
+    const r = await sim.until(Promise.resolve(d.cw.objects.put(v)), 10_000);
     d.refs.set(ref, r);
     await sim.stabilize();
     return [`${ref}: ${r.id}`];
@@ -300,12 +215,6 @@ const commands: Record<string, Command> = {
   },
 };
 
-function actorIdOf(h: ActorHandle): string {
-  const s = handleState(h);
-  if (!s) throw new Error("not an actor handle");
-  return s.actorId;
-}
-
 function fmt(m: Record<string, number>): string {
   return Object.entries(m)
     .sort(([x], [y]) => (x < y ? -1 : 1))
@@ -325,9 +234,12 @@ function hostOf(sim: SimCluster, name: string): string {
 /** Run one command line; returns its output lines followed by the events it caused. */
 export async function runCommand(sim: SimCluster, line: string): Promise<string[]> {
   const { name, args } = parse(line);
-  const cmd = commands[name];
-  if (!cmd) throw new Error(`unknown command ${name}; commands: ${Object.keys(commands).join(", ")}`);
+  const cmd = commands[name] ?? moreCommands[name];
+  if (!cmd) {
+    const known = [...Object.keys(commands), ...Object.keys(moreCommands)];
+    throw new Error(`unknown command ${name}; commands: ${known.join(", ")}`);
+  }
   const out = await cmd(sim, args);
   const events = sim.events.splice(0);
-  return [...out, ...events.map((e) => `> ${e}`)];
+  return [...out, ...events.map((e) => `> ${e}`)].map((l) => sim.printable(l));
 }

@@ -17,6 +17,14 @@ function sleep(ms: number): Promise<void> {
 
 /** A task that never finishes (until its worker is killed). */
 const hanging = new Set<() => void>();
+/** Attempts per key of `flaky` and `hangOnce` (every simulated worker shares this module). */
+const attempts = new Map<string, number>();
+
+function attempt(key: string): number {
+  const n = (attempts.get(key) ?? 0) + 1;
+  attempts.set(key, n);
+  return n;
+}
 
 /** Remote functions by the name a scenario's `submit` uses. */
 const fns: Record<string, Function> = {
@@ -38,6 +46,17 @@ const fns: Record<string, Function> = {
   /** A big string (stored in the node's object store, not inline). */
   big: (n: number) => "x".repeat(n),
   len: (s: string) => s.length,
+  /** Its arguments as an array: with `returns=N`, one return per argument. */
+  tuple: (...xs: unknown[]) => xs,
+  /** Throws for the first `failures` attempts under `key`, then returns `value`. */
+  flaky: (key: string, failures: number, value: unknown) => {
+    const n = attempt(key);
+    if (n <= failures) throw new Error(`${key} attempt ${n} failed`);
+    return value;
+  },
+  /** Never returns on its first attempt under `key` (the scenario kills its worker); later attempts return `value`. */
+  hangOnce: (key: string, value: unknown) =>
+    attempt(key) === 1 ? new Promise<void>((resolve) => hanging.add(resolve)) : value,
 };
 
 /** Counts; used for restart and ordering scenarios. */
@@ -120,7 +139,8 @@ export function classDesc(name: string): { desc: FunctionDescriptor; methods: st
   return d;
 }
 
-/** Forget hanging tasks (between simulations). */
+/** Forget hanging tasks and attempt counts (between simulations). */
 export function resetFunctions(): void {
   hanging.clear();
+  attempts.clear();
 }
