@@ -276,8 +276,16 @@ export class NodeManager {
       throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
     if (!this.resources.feasible(msg.demand)) {
-      const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";
-      throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
+      const reason = infeasibleReason(msg.demand, this.store.nodeTotals());
+      if (reason) throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
+      // Another node could run it, but leases are not redirected to other nodes yet.
+      const has = Object.entries(this.resources.total)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+      throw new InfeasibleResourcesError(
+        `cannot schedule a task or actor on node ${this.nodeId} (it has ${has || "nothing"}): only other nodes ` +
+          "can meet its demand, and work does not spill over to other nodes yet",
+      );
     }
     return new Promise((resolve, reject) => {
       this.apply(

@@ -4,9 +4,20 @@
 import type { ObjectRef } from "../../src/core-worker/index.js";
 import { MSG_NAMES, Msg } from "../../src/protocol/index.js";
 import { shapeKey } from "../../src/scheduling/index.js";
+import { errorCodec } from "../../src/serialization/index.js";
 import type { FrameInfo } from "../../src/transport/index.js";
 import type { SimCluster } from "./cluster.js";
-import { actorIdOf, type Command, demandOf, need, num, parse, settle, value } from "./command-args.js";
+import {
+  actorIdOf,
+  type Command,
+  demandOf,
+  need,
+  num,
+  parse,
+  settle,
+  showError,
+  value,
+} from "./command-args.js";
 import { moreCommands } from "./commands-more.js";
 import { classDesc, functionDesc } from "./functions.js";
 
@@ -140,7 +151,14 @@ const commands: Record<string, Command> = {
       noRestart: !a.pos.includes("restart"),
       cause: "killed by the scenario",
     });
-    return [`kill ${a.pos[1]} ${await settle(sim, p, 10_000)}`];
+    // The reply's deathError is an encoded error (bytes with a stack in them): print what it says.
+    let dead: string | undefined;
+    const shown = p.then((r) => {
+      if (r.deathError) dead = showError(errorCodec.decode(r.deathError));
+      return r.deathError ? undefined : r;
+    });
+    const outcome = await settle(sim, shown, 10_000);
+    return [`kill ${a.pos[1]} ${dead ? `= dead (${dead})` : outcome}`];
   },
   "kill-worker": async (sim, a) => {
     const w = sim.worker(need(a, 0, "worker id"));

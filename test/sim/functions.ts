@@ -48,6 +48,12 @@ const fns: Record<string, Function> = {
   len: (s: string) => s.length,
   /** Its arguments as an array: with `returns=N`, one return per argument. */
   tuple: (...xs: unknown[]) => xs,
+  /** Calls `method` of the actor behind `handle` from inside a task; returns the call's ref (the caller borrows it). */
+  callActor: (
+    handle: Record<string, { remote(...a: unknown[]): unknown }>,
+    method: string,
+    ...args: unknown[]
+  ) => handle[method]!.remote(...args),
   /** Throws for the first `failures` attempts under `key`, then returns `value`. */
   flaky: (key: string, failures: number, value: unknown) => {
     const n = attempt(key);
