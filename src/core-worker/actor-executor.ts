@@ -96,7 +96,7 @@ export class ActorExecutor {
             await classesSettled();
             await instance.restoreCheckpoint(state);
           } catch (err) {
-            throw new RestoreFailed(RayTaskError.wrap(where, err, process.pid));
+            throw new RestoreFailed(RayTaskError.wrap(where, err, this.host.pid));
           }
           ckpt.restore(msg.ckpt.covered);
         }
@@ -107,7 +107,7 @@ export class ActorExecutor {
       this.spec = undefined;
       if (err instanceof DependencyFailed) throw decode(err.encoded, this.host.scope);
       if (err instanceof RestoreFailed) throw err.error;
-      throw RayTaskError.wrap(`${spec.className}.constructor`, err, process.pid);
+      throw RayTaskError.wrap(`${spec.className}.constructor`, err, this.host.pid);
     }
     this.pump();
     return {};
@@ -316,10 +316,10 @@ export class ActorExecutor {
     const name = `${this.spec?.className ?? "actor"}.${call.msg.method}`;
     let e: Uint8Array;
     try {
-      e = encodeError(RayTaskError.wrap(name, err, process.pid));
+      e = encodeError(RayTaskError.wrap(name, err, this.host.pid));
     } catch {
       const plain = new Error(err instanceof Error ? err.message : String(err));
-      e = encodeError(RayTaskError.wrap(name, plain, process.pid));
+      e = encodeError(RayTaskError.wrap(name, plain, this.host.pid));
     }
     const failed = { t: Msg.TaskFailed, id: call.msg.id, e, us, app } as const;
     this.host.whenRegistered(() => call.conn.send(failed));

@@ -70,6 +70,8 @@ export interface CoreWorkerOptions {
   readonly objectSeqs?: ObjectSeqs;
   /** Collect garbage after tasks when idle (default: workers do, drivers not; a simulation turns it off). */
   readonly collectGarbage?: boolean;
+  /** The process id errors of user code name (default: this process's; a simulation passes its worker's made-up pid). */
+  readonly pid?: number;
 }
 
 /** Options of one task submission (already validated by the API layer). */
@@ -184,6 +186,7 @@ export class CoreWorker {
       scope: this.scope,
       clock,
       storeName: () => this.objects.store?.info.name,
+      pid: opts.pid ?? process.pid,
     };
     this.executor = new TaskExecutor(host);
     this.actorExecutor = new ActorExecutor(host, () => this.controlStore());
@@ -257,7 +260,7 @@ export class CoreWorker {
   /** Attach the node's object store (learned at registration). */
   setStore(info: StoreInfo): void {
     this.objects.store?.close();
-    this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope);
+    this.objects.store = new StoreClient(info, () => this.nodeManager(), this.scope, this.opts.clock);
   }
 
   /**

@@ -34,6 +34,8 @@ export interface ExecutorHost {
   readonly clock: Clock;
   /** This process's object store name (undefined before registration). */
   storeName(): string | undefined;
+  /** The process id that errors of user code name (RayTaskError's "failed in worker pid=N"). */
+  readonly pid: number;
 }
 
 /** Connection state key: the owner's object store name, from its first push (PushTask.st). */
@@ -84,7 +86,7 @@ export function sendDone(
   Promise.all(blobs.map(([k, b]) => host.storeBlob(`${conn.peerId}/${ret + k}`, b))).then(
     () => host.whenRegistered(() => conn.send(msg)),
     (err: unknown) => {
-      const e = encodeError(RayTaskError.wrap(what, err, process.pid));
+      const e = encodeError(RayTaskError.wrap(what, err, host.pid));
       host.whenRegistered(() => conn.send({ t: Msg.TaskFailed, id, e, us: msg.us, app: false }));
     },
   );
@@ -307,7 +309,7 @@ export class TaskExecutor {
       job.conn.send({ t: Msg.TaskFailed, id: job.msg.id, e: err.encoded, us, app: false });
       return;
     }
-    const wrapped = RayTaskError.wrap(job.msg.nm ?? job.desc.name, err, process.pid);
+    const wrapped = RayTaskError.wrap(job.msg.nm ?? job.desc.name, err, this.host.pid);
     let e: Uint8Array;
     try {
       e = encodeError(wrapped);
@@ -315,7 +317,7 @@ export class TaskExecutor {
       // The user's error holds something unserializable: keep its message and stack only.
       const plain = new Error(err instanceof Error ? err.message : String(err));
       plain.stack = err instanceof Error ? err.stack : plain.stack;
-      e = encodeError(RayTaskError.wrap(job.msg.nm ?? job.desc.name, plain, process.pid));
+      e = encodeError(RayTaskError.wrap(job.msg.nm ?? job.desc.name, plain, this.host.pid));
     }
     const failed = { t: Msg.TaskFailed, id: job.msg.id, e, us, app: true } as const;
     this.host.whenRegistered(() => job.conn.send(failed));

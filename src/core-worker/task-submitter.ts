@@ -24,6 +24,9 @@ export interface TaskOwner {
   failReturns(spec: TaskSpec, error: Uint8Array): void;
 }
 
+/** `Lease.idleSince` of a lease that has work (no clock reads a negative time). */
+const BUSY = -1;
+
 /** One resource shape's state in {@link TaskSubmitter.snapshot}. */
 export interface SubmitterShapeState {
   readonly shape: string;
@@ -41,7 +44,10 @@ interface Lease {
   readonly nm: Connection;
   readonly inflight: Map<number, TaskSpec>;
   idleTimer: Timer | undefined;
-  /** When the lease last became idle (clock.now()), 0 while it has work. */
+  /**
+   * When the lease last became idle (clock.now()), BUSY while it has work. Not 0: an
+   * injected clock may read 0, and a lease idle since then would never be returned.
+   */
   idleSince: number;
   dead: boolean;
   /** Killed by a forced cancel: the other tasks on it are re-run without counting a crash. */
@@ -266,7 +272,7 @@ export class TaskSubmitter {
   }
 
   private push(lease: Lease, spec: TaskSpec): void {
-    lease.idleSince = 0;
+    lease.idleSince = BUSY;
     let fnIds = lease.conn.state.get("fnIds") as Map<string, number> | undefined;
     if (!fnIds) lease.conn.state.set("fnIds", (fnIds = new Map()));
     let fn = fnIds.get(spec.descKey);
@@ -303,13 +309,13 @@ export class TaskSubmitter {
    */
   private armIdle(shape: Shape, lease: Lease): void {
     if (lease.dead) return;
-    if (lease.idleSince === 0) lease.idleSince = this.clock.now();
+    if (lease.idleSince === BUSY) lease.idleSince = this.clock.now();
     if (lease.idleTimer) {
       lease.idleTimer.refresh();
       return;
     }
     const check = () => {
-      if (lease.dead || lease.inflight.size > 0 || shape.queued > 0 || lease.idleSince === 0) return;
+      if (lease.dead || lease.inflight.size > 0 || shape.queued > 0 || lease.idleSince === BUSY) return;
       const left = this.cfg.leaseIdleMs - (this.clock.now() - lease.idleSince);
       if (left > 1) {
         lease.idleTimer = this.clock.setTimeout(check, left).unref();
@@ -446,7 +452,7 @@ export class TaskSubmitter {
       nm,
       inflight: new Map(),
       idleTimer: undefined,
-      idleSince: 0,
+      idleSince: BUSY,
       dead: false,
     };
     if (this.closed) {

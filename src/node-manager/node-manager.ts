@@ -331,8 +331,16 @@ export class NodeManager {
     if (!this.resources.feasible(msg.demand)) {
       const there = msg.actor === undefined ? this.spillTarget(msg.demand) : undefined;
       if (there) return Promise.resolve({ spillback: there });
-      const reason = infeasibleReason(msg.demand, this.store.nodeTotals()) ?? "no node can run it";
-      throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
+      const reason = infeasibleReason(msg.demand, this.store.nodeTotals());
+      if (reason) throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
+      // Another node could run it (an actor placed here on a stale view, or no node known to this one).
+      const has = Object.entries(this.resources.total)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ");
+      throw new InfeasibleResourcesError(
+        `cannot schedule a task or actor on node ${this.nodeId} (it has ${has || "nothing"}): only other nodes ` +
+          "can meet its demand",
+      );
     }
     return new Promise((resolve, reject) => {
       this.apply(

@@ -3,7 +3,7 @@ import { Msg, type StoreInfo } from "../protocol/index.js";
 import { type DecodeContext, decodeValue, type StoreBlob, writeBlob } from "../serialization/index.js";
 import { openSegment, type Segment } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { collectAndSettle } from "../util/index.js";
+import { type Clock, collectAndSettle, realClock } from "../util/index.js";
 import { readSpillFile } from "./spill-file.js";
 
 interface LocalPin {
@@ -45,12 +45,18 @@ export class StoreClient {
   /**
    * @param decodeContext what refs and handles inside values read here bind to (the
    *   owning core worker's scope; see serialization's DecodeContext)
+   * @param clock times the waits between retries of a full store (the core worker's)
    */
   constructor(
     readonly info: StoreInfo,
     private readonly nodeManager: () => Connection,
     private readonly decodeContext?: DecodeContext,
+    private readonly clock: Clock = realClock,
   ) {}
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.clock.setTimeout(resolve, ms));
+  }
 
   /** Objects this process holds views of (pinned in the store until those views are collected). */
   get pinnedObjects(): number {
@@ -94,7 +100,7 @@ export class StoreClient {
       } catch (err) {
         if (!(err instanceof ObjectStoreFullError) || attempt >= 3) throw err;
         await collectAndSettle();
-        await new Promise((r) => setTimeout(r, 20 * (attempt + 1)));
+        await this.sleep(20 * (attempt + 1));
       }
     }
   }
@@ -114,7 +120,7 @@ export class StoreClient {
         this.releases.push(id);
         this.scheduleRelease();
         await collectAndSettle();
-        await new Promise((r) => setTimeout(r, 20 * attempt));
+        await this.sleep(20 * attempt);
         continue;
       }
       const bytes = await this.readSpilled(id, at, last);

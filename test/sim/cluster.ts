@@ -44,6 +44,8 @@ export interface SimWorker {
 }
 
 const SECRET = new Uint8Array(32).fill(7);
+/** Names process.getActiveResourcesInfo() gives file requests in flight. */
+const FILE_REQUESTS = new Set(["FSReqPromise", "FSReqCallback", "FileHandleCloseReq", "CloseReq"]);
 
 /** The simulated cluster. Every event a scenario may want to see is appended to `events`. */
 export class SimCluster {
@@ -117,7 +119,7 @@ export class SimCluster {
       node = { name, address: head.endpoint.listenAddress, nodeManager: head.nodeManager, pool: pool() };
     } else {
       const worker = new WorkerNode({ ...cfg, headAddress: this.headAddress }, factory);
-      await this.clock.until(worker.start(), 10_000);
+      await this.until(worker.start(), 10_000);
       node = { name, address: worker.address, nodeManager: worker.nodeManager, pool: pool(), worker };
     }
     this.nodes.set(name, node);
@@ -145,9 +147,11 @@ export class SimCluster {
       network: this.net.host(host),
       clock: this.clock,
       collectGarbage: false,
+      pid: w.pid,
       objectSeqs: this.objectSeqs,
     });
-    cw.setRuntimeKey(w.runtimeKey);
+    const rt = w.runtime;
+    cw.setRuntimeKey(w.runtimeKey, { loader: rt.loader, cwd: rt.cwd, jobId: rt.jobId, namespace: rt.namespace });
     const sw: SimWorker = { id: w.workerId, node: node!, cw, dead: false };
     this.workers.set(w.workerId, sw);
     this.events.push(`${nodeName}: worker ${w.workerId} started`);
@@ -212,11 +216,11 @@ export class SimCluster {
       this.jobRuntime.set(name, runtime);
       const { runtimeKey, store } = await cw.call({ t: Msg.RegisterDriver, jobId, runtime, embedded: false });
       const view = await cw.call({ t: Msg.GetNodeResources });
-      cw.setRuntimeKey(runtimeKey);
+      cw.setRuntimeKey(runtimeKey, runtime);
       cw.setStore(store);
       cw.setIdentity(jobId, view.nodeId);
     })();
-    await this.clock.until(started, 10_000);
+    await this.until(started, 10_000);
     const d: SimDriver = { name, node, cw, refs: new Map(), handles: new Map(), dead: false };
     this.drivers.set(name, d);
     return d;
@@ -242,6 +246,7 @@ export class SimCluster {
    */
   async stabilize(): Promise<void> {
     for (let i = 0; i < 10_000; i++) {
+      await this.drainIo();
       const next = this.clock.nextDue();
       if (next === undefined || next > this.clock.now()) {
         await this.clock.advance(0);
@@ -253,6 +258,45 @@ export class SimCluster {
     throw new Error("stabilize: still busy after 10000 rounds (a livelock?)");
   }
 
+  /**
+   * Wait (in real time, bounded) until no file request is in flight. The object store
+   * spills to and restores from real files; without this, fake time would move on (or
+   * a wait give up) while a spill is still being written, and outcomes would depend on
+   * the disk's speed.
+   */
+  async drainIo(): Promise<void> {
+    const deadline = performance.now() + 10_000;
+    while (process.getActiveResourcesInfo().some((r) => FILE_REQUESTS.has(r))) {
+      if (performance.now() > deadline) throw new Error("drainIo: file requests still pending after 10 s");
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /**
+   * Settle `p` on fake time as FakeClock.until does, letting file I/O finish before
+   * each step of fake time. Rejects with a RangeError when not settled within `maxMs`.
+   */
+  async until<T>(p: Promise<T>, maxMs: number): Promise<T> {
+    let settled = false;
+    const watched = p.finally(() => {
+      settled = true;
+    });
+    watched.catch(() => undefined);
+    const limit = this.clock.now() + maxMs;
+    for (;;) {
+      await this.drainIo();
+      await this.clock.advance(0);
+      await this.drainIo();
+      if (settled) return watched;
+      const next = this.clock.nextDue();
+      if (next === undefined || next > limit)
+        throw new RangeError(
+          `not settled after ${maxMs} ms of fake time (${this.clock.pending} timers pending)`,
+        );
+      await this.clock.advance(next - this.clock.now());
+    }
+  }
+
   /** Stop everything and remove the session directory; nothing may be left open. */
   async close(): Promise<void> {
     for (const d of this.drivers.values()) if (!d.dead) d.cw.close();
@@ -262,8 +306,8 @@ export class SimCluster {
         w.cw.close();
       }
     }
-    for (const n of this.nodes.values()) if (n.worker) await this.clock.until(n.worker.stop(), 60_000);
-    if (this.head) await this.clock.until(this.head.stop(), 60_000);
+    for (const n of this.nodes.values()) if (n.worker) await this.until(n.worker.stop(), 60_000);
+    if (this.head) await this.until(this.head.stop(), 60_000);
     await this.clock.advance(1000);
     simTime.clock = undefined;
     rmSync(this.sessionDir, { recursive: true, force: true });

@@ -4,108 +4,25 @@
 import { type ActorHandle, handleState, type ObjectRef } from "../../src/core-worker/index.js";
 import { MSG_NAMES, Msg } from "../../src/protocol/index.js";
 import { shapeKey } from "../../src/scheduling/index.js";
+import { errorCodec } from "../../src/serialization/index.js";
 import type { FrameInfo } from "../../src/transport/index.js";
-import type { SimCluster, SimDriver } from "./cluster.js";
+import type { SimCluster } from "./cluster.js";
+import {
+  actorIdOf,
+  type Command,
+  demandOf,
+  hostOf,
+  need,
+  num,
+  parse,
+  settle,
+  settleUnless,
+  showError,
+  value,
+} from "./command-args.js";
+import { moreCommands } from "./commands-more.js";
+import { netCommands } from "./commands-net.js";
 import { classDesc, functionDesc } from "./functions.js";
-
-/** A parsed command line: positional words and `key=value` options. */
-interface Args {
-  readonly pos: string[];
-  readonly opt: Map<string, string>;
-}
-
-function parse(line: string): { name: string; args: Args } {
-  const words = line.split(/\s+/).filter(Boolean);
-  const pos: string[] = [];
-  const opt = new Map<string, string>();
-  for (const w of words.slice(1)) {
-    const eq = w.indexOf("=");
-    if (eq > 0 && !w.startsWith("@") && !w.startsWith('"')) opt.set(w.slice(0, eq), w.slice(eq + 1));
-    else pos.push(w);
-  }
-  return { name: words[0] ?? "", args: { pos, opt } };
-}
-
-function need(a: Args, i: number, what: string): string {
-  const v = a.pos[i];
-  if (v === undefined) throw new Error(`missing ${what}`);
-  return v;
-}
-
-function num(a: Args, key: string, dflt: number): number {
-  const v = a.opt.get(key);
-  if (v === undefined) return dflt;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new Error(`${key}=${v} is not a number`);
-  return n;
-}
-
-/** A scenario value: a number, true/false/null, "text", @ref or @handle of the driver, or a bare word (a string). */
-function value(d: SimDriver, w: string): unknown {
-  if (w.startsWith("[") && w.endsWith("]")) {
-    const inner = w.slice(1, -1);
-    return inner === "" ? [] : inner.split(",").map((x) => value(d, x));
-  }
-  if (w.startsWith("@")) {
-    const name = w.slice(1);
-    const v = d.refs.get(name) ?? d.handles.get(name);
-    if (v === undefined) throw new Error(`driver ${d.name} has no ref or handle named ${name}`);
-    return v;
-  }
-  if (w === "true" || w === "false") return w === "true";
-  if (w === "null") return null;
-  if (/^-?\d+(\.\d+)?$/.test(w)) return Number(w);
-  if (w.startsWith('"') && w.endsWith('"')) return w.slice(1, -1);
-  return w;
-}
-
-function show(v: unknown): string {
-  if (typeof v === "string")
-    return v.length > 40 ? `"${v.slice(0, 12)}..." (${v.length} chars)` : JSON.stringify(v);
-  if (v === undefined) return "undefined";
-  if (Array.isArray(v)) return `[${v.map(show).join(", ")}]`;
-  const hs = handleState(v);
-  if (hs) return `handle ${hs.actorId}`;
-  if (v !== null && typeof v === "object" && "id" in v && typeof (v as ObjectRef<unknown>).id === "string")
-    return `ref ${(v as ObjectRef<unknown>).id}`;
-  return JSON.stringify(v) ?? String(v);
-}
-
-function showError(err: unknown): string {
-  const e = err as { name?: string; code?: string; message?: string };
-  const first = String(e.message ?? err).split("\n")[0];
-  return `${e.code ?? e.name ?? "Error"}: ${first}`;
-}
-
-function demandOf(a: Args): Record<string, number> {
-  const demand: Record<string, number> = { CPU: num(a, "cpu", 1) };
-  if (a.opt.has("gpu")) demand.GPU = num(a, "gpu", 0);
-  for (const [k, v] of a.opt) if (k.startsWith("res:")) demand[k.slice(4)] = Number(v);
-  return Object.fromEntries(Object.entries(demand).filter(([, v]) => v > 0));
-}
-
-type Command = (sim: SimCluster, a: Args) => Promise<string[]> | string[];
-
-/** Let the cluster settle, unless the command says `settle=false` (to issue several at the same instant). */
-async function settleUnless(sim: SimCluster, a: Args): Promise<void> {
-  if (a.opt.get("settle") !== "false") await sim.stabilize();
-}
-
-/** Settle `p` on fake time (at most `maxMs`), then report its outcome. */
-async function settle(sim: SimCluster, p: Promise<unknown>, maxMs: number): Promise<string> {
-  let outcome: string | undefined;
-  const watched = p.then(
-    (v) => (outcome = `= ${show(v)}`),
-    (e) => (outcome = `error ${showError(e)}`),
-  );
-  try {
-    await sim.clock.until(watched, maxMs);
-  } catch {
-    /* not settled in time: reported as pending */
-  }
-  await sim.stabilize();
-  return outcome ?? `pending after ${maxMs} ms`;
-}
 
 const commands: Record<string, Command> = {
   "add-node": async (sim, a) => {
@@ -154,7 +71,8 @@ const commands: Record<string, Command> = {
     const d = sim.driver(need(a, 0, "driver"));
     const ref = need(a, 1, "ref name");
     const v = a.opt.has("chars") ? "y".repeat(num(a, "chars", 0)) : value(d, need(a, 2, "value"));
-    const r = await d.cw.objects.put(v);
+    // A large value is written into the store over the network: it settles on fake time.
+    const r = await sim.until(Promise.resolve(d.cw.objects.put(v)), 10_000);
     d.refs.set(ref, r);
     await sim.stabilize();
     return [`${ref}: ${r.id}`];
@@ -246,7 +164,14 @@ const commands: Record<string, Command> = {
       noRestart: !a.pos.includes("restart"),
       cause: "killed by the scenario",
     });
-    return [`kill ${a.pos[1]} ${await settle(sim, p, 10_000)}`];
+    // The reply's deathError is an encoded error (bytes with a stack in them): print what it says.
+    let dead: string | undefined;
+    const shown = p.then((r) => {
+      if (r.deathError) dead = showError(errorCodec.decode(r.deathError));
+      return r.deathError ? undefined : r;
+    });
+    const outcome = await settle(sim, shown, 10_000);
+    return [`kill ${a.pos[1]} ${dead ? `= dead (${dead})` : outcome}`];
   },
   "kill-worker": async (sim, a) => {
     const w = sim.worker(need(a, 0, "worker id"));
@@ -254,24 +179,10 @@ const commands: Record<string, Command> = {
     await sim.stabilize();
     return [];
   },
-  /** The driver shuts down cleanly (returns its leases, closes its connections), as shutdown() does. */
-  "shutdown-driver": async (sim, a) => {
-    const d = sim.driver(need(a, 0, "driver"));
-    d.dead = true;
-    d.cw.close();
-    await sim.stabilize();
-    return [];
-  },
   "kill-driver": async (sim, a) => {
     sim.crashDriver(sim.driver(need(a, 0, "driver")));
     await sim.stabilize();
     return [];
-  },
-  /** Reset the links between two hosts now (both ends see the connection close), as a network reset would. */
-  disconnect: async (sim, a) => {
-    const n = sim.net.cut(hostOf(sim, need(a, 0, "host")), hostOf(sim, need(a, 1, "host")));
-    await sim.stabilize();
-    return [`reset ${n} link ends`];
   },
   partition: async (sim, a) => {
     sim.net.partition(hostOf(sim, need(a, 0, "host")), hostOf(sim, need(a, 1, "host")));
@@ -289,31 +200,11 @@ const commands: Record<string, Command> = {
     const kind = need(a, 0, "message kind");
     if (kind === "none") sim.net.drop(undefined);
     else {
-      const t = kindOf(kind);
+      const t = [...MSG_NAMES].find(([, n]) => n === kind)?.[0];
+      if (t === undefined) throw new Error(`unknown message kind ${kind}`);
       sim.net.drop((f: FrameInfo) => f.messages().some((m) => (m as { t?: number }).t === t));
     }
     return [];
-  },
-  /**
-   * Hold back frames carrying a message of the kind named (and what follows them on the
-   * same link direction) until `release-held`; `from=`/`to=` limit it to frames between those hosts.
-   */
-  hold: (sim, a) => {
-    const t = kindOf(need(a, 0, "message kind"));
-    const from = a.opt.has("from") ? hostOf(sim, a.opt.get("from")!) : undefined;
-    const to = a.opt.has("to") ? hostOf(sim, a.opt.get("to")!) : undefined;
-    sim.net.hold(
-      (f) =>
-        (from === undefined || f.from === from) &&
-        (to === undefined || f.to === to) &&
-        f.messages().some((m) => (m as { t?: number }).t === t),
-    );
-    return [];
-  },
-  "release-held": async (sim) => {
-    const n = sim.net.release();
-    await sim.stabilize();
-    return [`released ${n} frames`];
   },
   tick: async (sim, a) => {
     const ms = Number(need(a, 0, "duration").replace(/ms$/, ""));
@@ -332,22 +223,6 @@ const commands: Record<string, Command> = {
   resources: (sim) => {
     const r = sim.head!.store.clusterResources();
     return [`total ${fmt(r.total)}`, `available ${fmt(r.available)}`];
-  },
-  /** The driver's task submitter: per shape, queued task ids, lease requests (and those being cancelled), leases. */
-  owner: (sim, a) => {
-    const d = sim.driver(need(a, 0, "driver"));
-    return d.cw
-      .submitterState()
-      .map(
-        (s) =>
-          `${s.shape}: queued [${s.queued.join(",")}] requests [${s.requests.join(",")}] ` +
-          `cancelling [${s.cancelling.join(",")}] leases ${s.leases.map((l) => `${l.workerId}[${l.inflight.join(",")}]`).join(" ") || "none"}`,
-      );
-  },
-  /** The node manager's lease queue: requests waiting for a grant, leases held. */
-  leases: (sim, a) => {
-    const c = sim.node(need(a, 0, "node")).nodeManager.leaseCounts();
-    return [`pending ${c.pending} leases ${c.leases}`];
   },
   workers: (sim, a) => {
     const n = sim.node(need(a, 0, "node"));
@@ -372,18 +247,6 @@ const commands: Record<string, Command> = {
   },
 };
 
-function kindOf(name: string): number {
-  const t = [...MSG_NAMES].find(([, n]) => n === name)?.[0];
-  if (t === undefined) throw new Error(`unknown message kind ${name}`);
-  return t;
-}
-
-function actorIdOf(h: ActorHandle): string {
-  const s = handleState(h);
-  if (!s) throw new Error("not an actor handle");
-  return s.actorId;
-}
-
 function fmt(m: Record<string, number>): string {
   return Object.entries(m)
     .sort(([x], [y]) => (x < y ? -1 : 1))
@@ -391,20 +254,14 @@ function fmt(m: Record<string, number>): string {
     .join(" ");
 }
 
-/** A scenario's name for a host: a node name, `<node>/<worker or driver>`, or a driver name. */
-function hostOf(sim: SimCluster, name: string): string {
-  const d = sim.drivers.get(name);
-  if (d) return `${d.node.name}/${d.name}`;
-  const w = sim.workers.get(name);
-  if (w) return `${w.node.name}/${w.id}`;
-  return name;
-}
-
 /** Run one command line; returns its output lines followed by the events it caused. */
 export async function runCommand(sim: SimCluster, line: string): Promise<string[]> {
   const { name, args } = parse(line);
-  const cmd = commands[name];
-  if (!cmd) throw new Error(`unknown command ${name}; commands: ${Object.keys(commands).join(", ")}`);
+  const cmd = commands[name] ?? moreCommands[name] ?? netCommands[name];
+  if (!cmd) {
+    const known = [...Object.keys(commands), ...Object.keys(moreCommands), ...Object.keys(netCommands)];
+    throw new Error(`unknown command ${name}; commands: ${known.join(", ")}`);
+  }
   const out = await cmd(sim, args);
   const events = sim.events.splice(0);
   return [...out, ...events.map((e) => `> ${e}`)];

@@ -17,6 +17,14 @@ function sleep(ms: number): Promise<void> {
 
 /** A task that never finishes (until its worker is killed). */
 const hanging = new Set<() => void>();
+/** Attempts per key of `flaky` and `hangOnce` (every simulated worker shares this module). */
+const attempts = new Map<string, number>();
+
+function attempt(key: string): number {
+  const n = (attempts.get(key) ?? 0) + 1;
+  attempts.set(key, n);
+  return n;
+}
 
 /** Remote functions by the name a scenario's `submit` uses. */
 const fns: Record<string, Function> = {
@@ -40,6 +48,23 @@ const fns: Record<string, Function> = {
   len: (s: string) => s.length,
   /** Calls `incr` on the actor handle it is given (nested: it arrives as a handle) and returns the call's ref nested. */
   poke: (hs: Array<{ incr: { remote(by: number): unknown } }>) => [hs[0]!.incr.remote(1)],
+  /** Its arguments as an array: with `returns=N`, one return per argument. */
+  tuple: (...xs: unknown[]) => xs,
+  /** Calls `method` of the actor behind `handle` from inside a task; returns the call's ref (the caller borrows it). */
+  callActor: (
+    handle: Record<string, { remote(...a: unknown[]): unknown }>,
+    method: string,
+    ...args: unknown[]
+  ) => handle[method]!.remote(...args),
+  /** Throws for the first `failures` attempts under `key`, then returns `value`. */
+  flaky: (key: string, failures: number, value: unknown) => {
+    const n = attempt(key);
+    if (n <= failures) throw new Error(`${key} attempt ${n} failed`);
+    return value;
+  },
+  /** Never returns on its first attempt under `key` (the scenario kills its worker); later attempts return `value`. */
+  hangOnce: (key: string, value: unknown) =>
+    attempt(key) === 1 ? new Promise<void>((resolve) => hanging.add(resolve)) : value,
 };
 
 /** Counts; used for restart and ordering scenarios. */
@@ -136,7 +161,8 @@ export function classDesc(name: string): { desc: FunctionDescriptor; methods: st
   return d;
 }
 
-/** Forget hanging tasks (between simulations). */
+/** Forget hanging tasks and attempt counts (between simulations). */
 export function resetFunctions(): void {
   hanging.clear();
+  attempts.clear();
 }
