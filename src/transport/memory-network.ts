@@ -38,6 +38,8 @@ class MemoryEnd implements Link {
   lastDue = 0;
   /** Deliveries to the peer held back by `MemoryNetwork.hold`, in write order (undefined: not holding). */
   held: Array<() => void> | undefined;
+  /** Deliveries to the peer waiting for a partition between them to heal, in write order. */
+  stalled: Array<() => void> | undefined;
   private handlers: LinkHandlers | undefined;
   private backlog: Array<Buffer | undefined> = [];
   private closeTold = false;
@@ -109,8 +111,8 @@ class MemoryEnd implements Link {
  *
  * Ordering: a link delivers in write order; links are independent, so with jitter
  * frames on different links may be reordered (seeded). Partition: frames between
- * partitioned hosts are lost silently (existing links stay open, as in a network
- * that black-holes) and dials across it fail. Close: `end`/`destroy` deliver what
+ * partitioned hosts wait and arrive in order after the heal (as TCP retransmits; the
+ * links stay open), and dials across it fail; `drop` is what loses frames. Close: `end`/`destroy` deliver what
  * was written, then the peer sees the close; `cut` resets links at once (in-flight
  * frames lost, both ends see the close).
  */
@@ -123,6 +125,8 @@ export class MemoryNetwork {
   private dropWhen: ((frame: FrameInfo) => boolean) | undefined;
   private holdWhen: ((frame: FrameInfo) => boolean) | undefined;
   private readonly holding = new Set<MemoryEnd>();
+  /** Ends whose deliveries wait for a partition to heal. */
+  private readonly parked = new Set<MemoryEnd>();
   private delayMs = 0;
   private jitterMs = 0;
   /** Frames delivered and frames lost (partition or drop) so far. */
@@ -141,15 +145,26 @@ export class MemoryNetwork {
     };
   }
 
-  /** Lose every frame between hosts `a` and `b` from now on, both ways, until `heal`. */
+  /**
+   * Cut hosts `a` and `b` off from each other, both ways, until `heal`: frames written
+   * on their links wait (as TCP retransmits them) and arrive, in order, after the heal;
+   * the links stay open; new dials between them fail. A `cut` meanwhile loses them.
+   */
   partition(a: string, b: string): void {
     this.partitions.add(pairKey(a, b));
   }
 
-  /** End the partition between `a` and `b`, or every partition when called without hosts. */
+  /** End the partition between `a` and `b`, or every partition when called without hosts; waiting frames go on. */
   heal(a?: string, b?: string): void {
     if (a === undefined || b === undefined) this.partitions.clear();
     else this.partitions.delete(pairKey(a, b));
+    for (const end of [...this.parked]) {
+      if (this.partitions.has(pairKey(end.host, end.peer.host))) continue;
+      this.parked.delete(end);
+      const fns = end.stalled ?? [];
+      end.stalled = undefined;
+      for (const fn of fns) this.schedule(end, fn);
+    }
   }
 
   /** Lose every frame for which `predicate` is true (undefined: lose none). */
@@ -199,6 +214,8 @@ export class MemoryNetwork {
         // A reset loses what was held in flight too.
         e.held = undefined;
         this.holding.delete(e);
+        e.stalled = undefined;
+        this.parked.delete(e);
         e.closed = true;
         this.open.delete(e);
         this.soon(() => e.tellClose());
@@ -216,10 +233,7 @@ export class MemoryNetwork {
   carry(from: MemoryEnd, bytes: Buffer): void {
     const to = from.peer;
     const copy = Buffer.from(bytes);
-    if (
-      this.partitions.has(pairKey(from.host, to.host)) ||
-      this.matches(this.dropWhen, from.host, to.host, copy)
-    ) {
+    if (this.matches(this.dropWhen, from.host, to.host, copy)) {
       this.stats.lost++;
       return;
     }
@@ -227,6 +241,11 @@ export class MemoryNetwork {
       this.stats.delivered++;
       to.deliver(copy);
     };
+    if (from.stalled || this.partitions.has(pairKey(from.host, to.host))) {
+      (from.stalled ??= []).push(deliver);
+      this.parked.add(from);
+      return;
+    }
     if (from.held || this.matches(this.holdWhen, from.host, to.host, copy)) {
       (from.held ??= []).push(deliver);
       this.holding.add(from);
@@ -242,7 +261,8 @@ export class MemoryNetwork {
       from.peer.deliver(undefined);
       then?.();
     };
-    if (from.held) from.held.push(close);
+    if (from.stalled) from.stalled.push(close);
+    else if (from.held) from.held.push(close);
     else this.schedule(from, close);
   }
 

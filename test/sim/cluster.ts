@@ -151,7 +151,12 @@ export class SimCluster {
       objectSeqs: this.objectSeqs,
     });
     const rt = w.runtime;
-    cw.setRuntimeKey(w.runtimeKey, { loader: rt.loader, cwd: rt.cwd, jobId: rt.jobId, namespace: rt.namespace });
+    cw.setRuntimeKey(w.runtimeKey, {
+      loader: rt.loader,
+      cwd: rt.cwd,
+      jobId: rt.jobId,
+      namespace: rt.namespace,
+    });
     const sw: SimWorker = { id: w.workerId, node: node!, cw, dead: false };
     this.workers.set(w.workerId, sw);
     this.events.push(`${nodeName}: worker ${w.workerId} started`);
