@@ -16,6 +16,7 @@ import "./scenarios/memory-soak.js";
 import "./scenarios/held-refs.js";
 import "./scenarios/store.js";
 import "./scenarios/chaos.js";
+import "./scenarios/cluster.js";
 
 const USAGE = `usage: npm run bench -- [--filter REGEX] [--with-peers] [--list]
   --filter REGEX  run only the scenarios whose names match (case-insensitive)

@@ -1,5 +1,5 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { networkInterfaces, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { config } from "../config/index.js";
 import { AuthenticationError, UnsafeDirectoryError } from "../errors/index.js";
@@ -54,7 +54,12 @@ export function secretForAddress(address: string): Buffer {
     try {
       // The record of src/cli/head-files.ts; only address and sessionDir matter here.
       const rec = JSON.parse(readFileSync(record, "utf8")) as { address?: unknown; sessionDir?: unknown };
-      if (rec.address === address && typeof rec.sessionDir === "string") dir = rec.sessionDir;
+      if (
+        typeof rec.address === "string" &&
+        sameListener(rec.address, address) &&
+        typeof rec.sessionDir === "string"
+      )
+        dir = rec.sessionDir;
     } catch {
       // No record: a node's, or the token.
     }
@@ -68,6 +73,27 @@ export function secretForAddress(address: string): Buffer {
   }
   if (dir !== undefined && (!token || existsSync(join(dir, SECRET_FILE)))) return readSecretFile(dir);
   return parseToken(token, "TSRAY_AUTH_TOKEN");
+}
+
+/** This machine's own addresses (loopback, every interface's). */
+function localHosts(): Set<string> {
+  const out = new Set(["127.0.0.1", "localhost", "0.0.0.0", "::1"]);
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(a.address);
+  return out;
+}
+
+/**
+ * Whether `dialed` reaches the listener recorded as `recorded`: the same address, or
+ * the same TCP port at an address of this machine (a head advertised at 10.0.0.1:6380
+ * is dialed as 127.0.0.1:6380 from its own machine).
+ */
+function sameListener(recorded: string, dialed: string): boolean {
+  if (recorded === dialed) return true;
+  const a = /^tcp:\/\/(.+):(\d+)$/.exec(recorded);
+  const b = /^tcp:\/\/(.+):(\d+)$/.exec(dialed);
+  if (!a || !b || a[2] !== b[2]) return false;
+  const local = localHosts();
+  return local.has(a[1]!) && local.has(b[1]!);
 }
 
 /**
@@ -87,7 +113,7 @@ function recordedNodeDir(address: string): string | undefined {
     try {
       const file = join(root, name, name.startsWith("node-") ? "node.json" : "head.json");
       const rec = JSON.parse(readFileSync(file, "utf8")) as { address?: unknown };
-      if (rec.address === address) return join(root, name);
+      if (typeof rec.address === "string" && sameListener(rec.address, address)) return join(root, name);
     } catch {
       // Not a complete node record.
     }

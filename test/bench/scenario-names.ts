@@ -24,4 +24,5 @@ export const REQUIRED_SCENARIOS: readonly string[] = [
   "get 1 GiB typed array in another process",
   "spill and restore 2 GiB",
   "chaos",
+  "tasks across 2 nodes async",
 ];

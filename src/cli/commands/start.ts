@@ -74,16 +74,19 @@ async function parseResources(
 function describe(rec: HeadRecord, block: boolean): string {
   return [
     "tsray head started",
-    `  address: ${rec.address}`,
+    `  address: ${displayAddress(rec.address)}`,
     `  pid:     ${rec.pid}`,
     `  node:    ${rec.nodeId}`,
     `  log:     ${rec.logFile}`,
     `  secret:  ${join(rec.sessionDir, SECRET_FILE)} (0600; every connection must prove it)`,
     "Connect a driver on this machine, as this user, with:",
     '  await ray.init({ address: "auto" })',
-    `  await ray.init({ address: ${JSON.stringify(rec.address)} })`,
+    `  await ray.init({ address: ${JSON.stringify(displayAddress(rec.address))} })`,
     ...(rec.address.startsWith("tcp://")
-      ? ["Other users or machines need the secret: set TSRAY_AUTH_TOKEN to the content of that file."]
+      ? [
+          `Join another node: tsray start --address ${displayAddress(rec.address)}`,
+          "Other users or machines need the secret: pass --token or set TSRAY_AUTH_TOKEN to the content of that file.",
+        ]
       : []),
     block ? "Press Ctrl-C to stop it." : "Show it with `tsray status`; stop it with `tsray stop`.",
     "",
