@@ -174,13 +174,21 @@ export class ActorManager {
   /**
    * The node manager at `address` is gone with its machine: no exit reports will come.
    * Each actor on it is handled as if its worker exited with `cause` (restart elsewhere
-   * within maxRestarts, else DEAD naming the node's death).
+   * within maxRestarts, else DEAD naming the node's death); actors whose owner lived on
+   * node `nodeId` end, as when their owner dies.
    */
-  onNodeDead(address: string, cause: string): void {
+  onNodeDead(address: string, cause: string, nodeId?: string): void {
     for (const rec of [...this.byWorker.values()]) {
       if (rec.nodeAddress !== address || rec.state === "DEAD") continue;
       rec.exitCause = cause;
       this.onWorkerExited(rec.workerId, null, null);
+    }
+    if (nodeId === undefined) return;
+    // Owners that lived there are gone with it: their (non-detached) actors elsewhere end.
+    for (const rec of this.actors.values()) {
+      if (rec.spec.ownerNode !== nodeId || rec.spec.detached || rec.state === "DEAD") continue;
+      this.die(rec, `its owner (the process that created it) died with its node: ${cause}`);
+      void this.killWorker(rec);
     }
   }
 

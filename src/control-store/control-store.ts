@@ -133,7 +133,7 @@ export class ControlStore {
     if (!n || n.info.isHead || !n.info.alive) return;
     n.info.alive = false;
     n.available = {};
-    this.actors?.onNodeDead(n.info.address, `its node ${nodeId} at ${n.info.address} died (${why})`);
+    this.actors?.onNodeDead(n.info.address, `its node ${nodeId} at ${n.info.address} died (${why})`, nodeId);
     this.onNodeDead?.(n.info, why);
   }
 
