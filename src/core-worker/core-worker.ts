@@ -146,17 +146,21 @@ export class CoreWorker {
     const objects = this.objects;
     this.collector =
       (opts.collectGarbage ?? opts.mode === "worker")
-        ? new WorkerCollector({
-            get createdSinceGc() {
-              return objects.createdSinceGc;
+        ? new WorkerCollector(
+            {
+              get createdSinceGc() {
+                return objects.createdSinceGc;
+              },
+              set createdSinceGc(n: number) {
+                objects.createdSinceGc = n;
+              },
+              get pinnedObjects() {
+                return objects.store?.pinnedObjects ?? 0;
+              },
             },
-            set createdSinceGc(n: number) {
-              objects.createdSinceGc = n;
-            },
-            get pinnedObjects() {
-              return objects.store?.pinnedObjects ?? 0;
-            },
-          })
+            undefined,
+            clock,
+          )
         : undefined;
     this.submitter = new TaskSubmitter(
       this.endpoint,

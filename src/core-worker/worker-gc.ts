@@ -1,4 +1,5 @@
 import { getHeapStatistics } from "node:v8";
+import { type Clock, realClock } from "../util/index.js";
 
 type GcFn = (opts?: { type: "minor" }) => void;
 
@@ -63,6 +64,8 @@ export class WorkerCollector {
   constructor(
     private readonly signals: GcSignals,
     private readonly gc: GcFn | undefined = (globalThis as { gc?: GcFn }).gc,
+    /** Times the idle and quiet collections and the CPU budget. */
+    private readonly clock: Clock = realClock,
   ) {}
 
   /**
@@ -88,14 +91,14 @@ export class WorkerCollector {
     if (!this.gc) return;
     this.scheduled = true;
     this.tasksSinceTimer = 0;
-    setTimeout(() => this.look(), delayMs).unref();
+    this.clock.setTimeout(() => this.look(), delayMs).unref();
   }
 
   private look(): void {
     const gc = this.gc!;
     this.scheduled = false;
     const idle = this.tasksSinceTimer === 0;
-    const waitMs = this.fullAllowedAt - performance.now();
+    const waitMs = this.fullAllowedAt - this.clock.now();
     // Refs created since the last full collection need one, even once a minor collection reset the count.
     if (this.garbage) this.fullDue = true;
     if (!this.fullDue) {
@@ -133,7 +136,7 @@ export class WorkerCollector {
     gc();
     // Its CPU time, not wall time: on a busy machine waiting for a core is no GC cost.
     const { user, system } = process.cpuUsage(cpu);
-    this.fullAllowedAt = performance.now() + ((user + system) / 1000) * FULL_GC_BUDGET;
+    this.fullAllowedAt = this.clock.now() + ((user + system) / 1000) * FULL_GC_BUDGET;
     this.fullGcs++;
     this.heapAfterFull = getHeapStatistics().used_heap_size;
   }
@@ -143,23 +146,25 @@ export class WorkerCollector {
     if (getHeapStatistics().total_heap_size - this.committedAfterQuiet < QUIET_GROWTH_BYTES) return;
     // Quiet means: no task finished since this idle moment, for QUIET_DELAY_MS.
     this.quietMark = this.tasks;
-    this.quietDue = performance.now() + QUIET_DELAY_MS;
+    this.quietDue = this.clock.now() + QUIET_DELAY_MS;
     if (!this.quietScheduled) this.armQuiet(gc, QUIET_DELAY_MS);
   }
 
   private armQuiet(gc: GcFn, delayMs: number): void {
     this.quietScheduled = true;
-    setTimeout(() => {
-      const left = this.quietDue - performance.now();
-      if (left > 1) return this.armQuiet(gc, left); // re-armed by a later idle moment
-      this.quietScheduled = false;
-      // A task since: not quiet; the idle look after it arms the quiet collection again.
-      if (this.tasks !== this.quietMark || this.scheduled) return;
-      gc();
-      this.fullGcs++;
-      const heap = getHeapStatistics();
-      this.heapAfterFull = heap.used_heap_size;
-      this.committedAfterQuiet = heap.total_heap_size;
-    }, delayMs).unref();
+    this.clock
+      .setTimeout(() => {
+        const left = this.quietDue - this.clock.now();
+        if (left > 1) return this.armQuiet(gc, left); // re-armed by a later idle moment
+        this.quietScheduled = false;
+        // A task since: not quiet; the idle look after it arms the quiet collection again.
+        if (this.tasks !== this.quietMark || this.scheduled) return;
+        gc();
+        this.fullGcs++;
+        const heap = getHeapStatistics();
+        this.heapAfterFull = heap.used_heap_size;
+        this.committedAfterQuiet = heap.total_heap_size;
+      }, delayMs)
+      .unref();
   }
 }

@@ -137,7 +137,7 @@ export class NodeManager {
       prestartWorkers: this.cfg.prestartWorkers,
       maxIdleWorkers: this.cfg.maxIdleWorkers,
     });
-    this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir);
+    this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir, this.clock);
     const ctx: PoolContext = {
       nodeId: this.nodeId,
       sessionDir: opts.sessionDir,

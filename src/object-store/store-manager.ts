@@ -13,7 +13,7 @@ import {
   unlinkSegment,
 } from "../shm/index.js";
 import type { Connection } from "../transport/index.js";
-import { formatBytes, log } from "../util/index.js";
+import { type Clock, formatBytes, log, realClock } from "../util/index.js";
 import { readSpillFile, writeSpillFile } from "./spill-file.js";
 import { removeStaleStoreFiles, STORE_SEGMENT_TAG } from "./stale.js";
 
@@ -64,7 +64,12 @@ export class StoreManager {
   /** Since the store started. */
   private readonly totals = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
 
-  constructor(capacity: number, sessionDir: string) {
+  /** @param clock stamps last use (which object spills first); default real time. */
+  constructor(
+    capacity: number,
+    sessionDir: string,
+    private readonly clock: Clock = realClock,
+  ) {
     removeStaleStoreFiles();
     const name = newSegmentName(STORE_SEGMENT_TAG);
     this.segment = createSegment(name, capacity);
@@ -145,7 +150,7 @@ export class StoreManager {
         pins: new Map([[conn, 1]]),
         freed: false,
         spillPath: undefined,
-        lastUse: Date.now(),
+        lastUse: this.clock.now(),
         creator: conn,
       };
       this.objects.set(id, obj);
@@ -186,7 +191,7 @@ export class StoreManager {
           obj.spillPath === undefined ? [obj.offset, obj.size] : await this.restore(obj);
         if (loc !== null && !("lost" in loc)) {
           obj.pins.set(conn, (obj.pins.get(conn) ?? 0) + 1);
-          obj.lastUse = Date.now();
+          obj.lastUse = this.clock.now();
         }
         locs.push(loc); // null or lost: the reader gets ObjectLostError
       }
