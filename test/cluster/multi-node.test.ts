@@ -4,8 +4,12 @@
 // placement), objects cross nodes both ways, a killed node is declared dead, and
 // shutdown leaves no process or directory behind.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import * as ray from "tsray";
 import { Cluster, type ClusterNode } from "tsray/testing";
 import { expectAllDead } from "../helpers/processes.js";
@@ -107,6 +111,28 @@ describe("two nodes on loopback", { timeout: 120_000 }, () => {
     assert.equal(r.node, worker.nodeId);
     assert.equal((await ray.nodes()).length, 2);
     await ray.shutdown();
+  });
+
+  test("tsray start --address of a node that is not the head is refused, saying so", async () => {
+    const root = mkdtempSync(join(tmpdir(), "tsray-join-"));
+    try {
+      const token = readFileSync(join(cluster.nodes[0]!.sessionDir, "secret"), "utf8").trim();
+      const cli = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+      const env: NodeJS.ProcessEnv = { ...process.env, TSRAY_SESSION_ROOT: root };
+      delete env.NODE_TEST_CONTEXT;
+      const r = await new Promise<{ code: number; stderr: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [cli, "start", "--address", worker.address, "--token", token, "--bind", "127.0.0.1"],
+          { env, timeout: 60_000 },
+          (err, _out, stderr) => resolve({ code: err ? 1 : 0, stderr }),
+        ),
+      );
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /is not a tsray head/);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   test("a killed node is declared dead and leaves the cluster's resources", async () => {
