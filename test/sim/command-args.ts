@@ -1,6 +1,8 @@
 // The words of a scenario command and how commands print what they see: shared by
 // commands.ts and commands-more.ts.
 import { type ActorHandle, handleState, type ObjectRef } from "../../src/core-worker/index.js";
+import { MSG_NAMES } from "../../src/protocol/index.js";
+import type { FrameInfo } from "../../src/transport/index.js";
 import type { SimCluster, SimDriver } from "./cluster.js";
 
 /** A parsed command line: positional words and `key=value` options. */
@@ -127,4 +129,16 @@ export function hostOf(sim: SimCluster, name: string): string {
   const w = sim.workers.get(name);
   if (w) return `${w.node.name}/${w.id}`;
   return name;
+}
+
+/** The message kind named (e.g. `TaskDone`); throws for an unknown name. */
+export function kindOf(name: string): number {
+  const t = [...MSG_NAMES].find(([, n]) => n === name)?.[0];
+  if (t === undefined) throw new Error(`unknown message kind ${name}`);
+  return t;
+}
+
+/** Whether a frame carries a message of kind `t`. */
+export function carries(frame: FrameInfo, t: number): boolean {
+  return frame.messages().some((m) => (m as { t?: number }).t === t);
 }

@@ -1,14 +1,7 @@
 // Commands for races: stalling one kind of message on the network, resetting links,
 // a clean driver shutdown, and the owner's and node manager's lease state (so a
 // transcript shows which lease requests are out). Reference: docs/design/simulation.md.
-import { MSG_NAMES } from "../../src/protocol/index.js";
-import { type Command, hostOf, need } from "./command-args.js";
-
-function kindOf(name: string): number {
-  const t = [...MSG_NAMES].find(([, n]) => n === name)?.[0];
-  if (t === undefined) throw new Error(`unknown message kind ${name}`);
-  return t;
-}
+import { type Command, carries, hostOf, kindOf, need } from "./command-args.js";
 
 /** The race commands, merged into the command table by commands.ts. */
 export const netCommands: Record<string, Command> = {
@@ -21,10 +14,7 @@ export const netCommands: Record<string, Command> = {
     const from = a.opt.has("from") ? hostOf(sim, a.opt.get("from")!) : undefined;
     const to = a.opt.has("to") ? hostOf(sim, a.opt.get("to")!) : undefined;
     sim.net.hold(
-      (f) =>
-        (from === undefined || f.from === from) &&
-        (to === undefined || f.to === to) &&
-        f.messages().some((m) => (m as { t?: number }).t === t),
+      (f) => (from === undefined || f.from === from) && (to === undefined || f.to === to) && carries(f, t),
     );
     return [];
   },

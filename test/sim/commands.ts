@@ -2,16 +2,17 @@
 // time (no fake time passes unless the command says so), and prints what it saw plus
 // the cluster's events. Reference: docs/design/simulation.md.
 import { type ActorHandle, handleState, type ObjectRef } from "../../src/core-worker/index.js";
-import { MSG_NAMES, Msg } from "../../src/protocol/index.js";
+import { Msg } from "../../src/protocol/index.js";
 import { shapeKey } from "../../src/scheduling/index.js";
 import { errorCodec } from "../../src/serialization/index.js";
-import type { FrameInfo } from "../../src/transport/index.js";
 import type { SimCluster } from "./cluster.js";
 import {
   actorIdOf,
   type Command,
+  carries,
   demandOf,
   hostOf,
+  kindOf,
   need,
   num,
   parse,
@@ -200,9 +201,8 @@ const commands: Record<string, Command> = {
     const kind = need(a, 0, "message kind");
     if (kind === "none") sim.net.drop(undefined);
     else {
-      const t = [...MSG_NAMES].find(([, n]) => n === kind)?.[0];
-      if (t === undefined) throw new Error(`unknown message kind ${kind}`);
-      sim.net.drop((f: FrameInfo) => f.messages().some((m) => (m as { t?: number }).t === t));
+      const t = kindOf(kind);
+      sim.net.drop((f) => carries(f, t));
     }
     return [];
   },
