@@ -274,6 +274,8 @@ export class TaskSubmitter {
   private push(lease: Lease, spec: TaskSpec): void {
     lease.idleSince = BUSY;
     let fnIds = lease.conn.state.get("fnIds") as Map<string, number> | undefined;
+    // The first push over this connection: it also tells the worker our store (PushTask.st).
+    const first = !fnIds;
     if (!fnIds) lease.conn.state.set("fnIds", (fnIds = new Map()));
     let fn = fnIds.get(spec.descKey);
     const msg: PushTask = {
@@ -294,10 +296,7 @@ export class TaskSubmitter {
     if (spec.deps) msg.dep = spec.deps;
     if (spec.label !== undefined) msg.nm = spec.label;
     if (lease.grant.gpuIds.length > 0) msg.gpu = lease.grant.gpuIds;
-    if (!lease.conn.state.has("st")) {
-      lease.conn.state.set("st", true);
-      msg.st = this.identity().store;
-    }
+    if (first) msg.st = this.identity().store;
     lease.inflight.set(spec.id, spec);
     this.inflight.set(spec.id, { spec, lease });
     lease.conn.send(msg);
