@@ -121,7 +121,9 @@ describe("hung workers (heartbeat deadline 1 s)", () => {
       15_000,
       "the async task",
     );
-    assert.ok(waited >= 3_000);
+    // libuv measures timers from its cached loop time, which can lag the wall clock a
+    // millisecond or two when setTimeout is called: the timer may end slightly early.
+    assert.ok(waited >= 2_990, `waited ${waited} ms`);
     assert.ok(isAlive(pid), "its worker is still alive");
   });
 });
