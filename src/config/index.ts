@@ -121,6 +121,16 @@ const SETTINGS = {
     default: 1000,
     doc: "How often a worker node reports its available resources to the head's control store (also the control store's health-check period).",
   },
+  objectChunkBytes: {
+    env: "TSRAY_OBJECT_CHUNK_BYTES",
+    default: 8 * 1024 * 1024,
+    doc: "An object pulled from another node's store travels in chunks of this many bytes (one StoreReadChunk each); at most TSRAY_MAX_FRAME_BYTES.",
+  },
+  objectChunksInFlight: {
+    env: "TSRAY_OBJECT_CHUNKS_IN_FLIGHT",
+    default: 4,
+    doc: "Chunks of one pull requested at once (so the sender works while the receiver writes); at least 1.",
+  },
   nodeDeathTimeoutMs: {
     env: "TSRAY_NODE_DEATH_TIMEOUT_MS",
     default: 10_000,

@@ -190,6 +190,7 @@ export class CoreWorker {
       scope: this.scope,
       clock,
       storeName: () => this.objects.store?.info.name,
+      storeNode: () => this.objects.store?.info.node,
       pid: opts.pid ?? process.pid,
     };
     this.executor = new TaskExecutor(host);
@@ -347,6 +348,10 @@ export class CoreWorker {
   /** Settle the returns of a task or call that finished; register for refs nested in them, then unpin. */
   private complete(ids: string[], lent: TaskSpec["lentEntries"], msg: TaskDone, conn: Connection): void {
     this.detachTask(ids);
+    if (msg.sn !== undefined && msg.s) {
+      this.pullReturns(ids, lent, msg, conn, msg.sn);
+      return;
+    }
     if (!msg.n && !msg.s) {
       this.finish(ids, lent, msg.r);
       return;
@@ -372,6 +377,37 @@ export class CoreWorker {
     this.keepAlive.release();
     const unpin = msg.n.map((x) => x[1]);
     this.objects.whenRegistered(() => conn.send({ t: Msg.Unpin, ids: unpin }));
+  }
+
+  /**
+   * Returns stored on the worker's node, another one: pull them into this node's store
+   * first (then they are read in place here), and free that copy with the object.
+   * A failed pull fails the returns with its error (ObjectLostError, ObjectStoreFullError).
+   */
+  private pullReturns(
+    ids: string[],
+    lent: TaskSpec["lentEntries"],
+    msg: TaskDone,
+    conn: Connection,
+    node: string,
+  ): void {
+    const s = msg.s!;
+    msg.sn = undefined;
+    const self = this.objects.home.address;
+    Promise.all(s.map(([k, size]) => this.objects.requireStore().pull(ids[k]!, size, self, [node]))).then(
+      () => {
+        this.complete(ids, lent, msg, conn);
+        for (const [k] of s) this.objects.onAddLocation(ids[k]!, node);
+      },
+      (err: unknown) => {
+        this.fail(ids, lent, errorCodec.encode(err));
+        this.objects.freeCopiesAt(
+          node,
+          s.map(([k]) => ids[k]!),
+        );
+        if (msg.n) conn.send({ t: Msg.Unpin, ids: msg.n.map((x) => x[1]) });
+      },
+    );
   }
 
   /** Settle the returns of a finished task or call with their values and give back what it borrowed. */
@@ -582,6 +618,7 @@ export class CoreWorker {
       [Msg.AddBorrower]: (msg, conn) => this.objects.onAddBorrower(msg.ids, conn.peerAddress),
       [Msg.RemoveBorrower]: (msg, conn) => this.objects.onRemoveBorrower(msg.ids, conn.peerAddress),
       [Msg.Unpin]: (msg, conn) => this.objects.onUnpin(msg.ids, conn.peerAddress),
+      [Msg.AddObjectLocation]: (msg) => this.objects.onAddLocation(msg.id, msg.node),
       // A one-element array: the node manager's answer to the same kind lists every process.
       [Msg.GetMemoryInfo]: (msg) =>
         msg.collect ? collectAndSettle().then(() => [this.memoryInfo()]) : [this.memoryInfo()],

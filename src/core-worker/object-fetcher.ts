@@ -27,6 +27,9 @@ interface Raw {
  * GetObject ({@link serve}). One fetch per entry at a time (`ObjEntry.fetching`).
  */
 export class ObjectFetcher {
+  /** Owned stored objects: the other nodes' node managers that pulled a copy (AddObjectLocation). */
+  private readonly copies = new Map<string, string[]>();
+
   constructor(
     private readonly counter: RefCounter,
     private readonly shell: RefShell,
@@ -112,6 +115,40 @@ export class ObjectFetcher {
     }
   }
 
+  /**
+   * Node `node` pulled a copy of owned object `id`: list it to later pullers. An
+   * object this process no longer holds in the store is freed there at once.
+   */
+  addLocation(id: string, node: string): void {
+    if (node === this.holder.store?.info.node) return; // the copy it pulled for itself
+    const e = this.counter.objects.get(id);
+    if (!e?.owned || e.state !== READY || e.stored === 0) {
+      this.freeAt([node], id);
+      return;
+    }
+    const list = this.copies.get(id);
+    if (!list) this.copies.set(id, [node]);
+    else if (!list.includes(node)) list.push(node);
+  }
+
+  /** Owned object `id` was freed: free the copies other nodes pulled, too. */
+  freeCopies(id: string): void {
+    const list = this.copies.get(id);
+    if (!list) return;
+    this.copies.delete(id);
+    this.freeAt(list, id);
+  }
+
+  /** Send StoreFree for `id` to each of these node managers (best effort: a node that is gone took its store along). */
+  freeAt(nodes: string[], id: string): void {
+    for (const node of nodes) {
+      this.endpoint.connect(node).then(
+        (c) => c.send({ t: Msg.StoreFree, ids: [id] }),
+        () => undefined, // that node is gone, and its store with it
+      );
+    }
+  }
+
   /** Answer a borrower's GetObject (waits while the object is pending). */
   serve(msg: GetObject): Promise<GetObjectReply> | GetObjectReply {
     const e = this.counter.objects.get(msg.id);
@@ -127,7 +164,8 @@ export class ObjectFetcher {
 
   /**
    * The reply for a settled entry: where it lies when the requester shares this node's
-   * store, else its bytes (a reader on another node cannot map our arena).
+   * store; for a requester on another node, the node managers holding a copy (its node
+   * pulls it from one of them), or its bytes when this node cannot be reached by others.
    */
   private replyFor(
     e: ObjEntry,
@@ -136,6 +174,8 @@ export class ObjectFetcher {
     const store = this.holder.store;
     if (!e.stored || requesterStore === undefined || !store || requesterStore === store.info.name)
       return replyOf(e);
+    const node = store.info.node;
+    if (node) return { d: EMPTY, e: false, s: e.stored, from: [node, ...(this.copies.get(e.id) ?? [])] };
     return store.readEncoded(e.id).then((d) => ({ d, e: e.state === FAILED }));
   }
 
@@ -174,6 +214,11 @@ export class ObjectFetcher {
       }
       try {
         const reply = await conn.request({ t: Msg.GetObject, id, store: this.holder.store?.info.name });
+        if (reply.from && reply.s !== undefined) {
+          // Stored on other nodes: this node's store pulls a copy, read in place like any.
+          await this.requireStore().pull(id, reply.s, owner, reply.from);
+          return { data: EMPTY, failed: false, stored: reply.s };
+        }
         return { data: reply.s ? EMPTY : detach(reply.d), failed: reply.e, stored: reply.s ?? 0 };
       } catch (err) {
         // A closed connection (a socket error such as ECONNRESET, or a plain close): the owner died.

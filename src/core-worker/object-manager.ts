@@ -55,7 +55,10 @@ export class ObjectManager {
     };
     const counter = new RefCounter(home);
     // The parts refer to each other only through these closures (called after construction).
-    const shell = new RefShell(counter, endpoint, keepAlive, (id) => values.freeStored(id));
+    const shell = new RefShell(counter, endpoint, keepAlive, (id) => {
+      values.freeStored(id);
+      fetcher.freeCopies(id);
+    });
     const fetcher = new ObjectFetcher(counter, shell, endpoint, keepAlive, {
       get store(): StoreClient | undefined {
         return values.store;
@@ -156,6 +159,21 @@ export class ObjectManager {
   }
 
   /** The caller registered for refs we pinned for it. */
+  /** The store client, or RuntimeUnavailableError when this process has none. */
+  requireStore(): StoreClient {
+    return this.fetcher.requireStore();
+  }
+
+  /** Free these objects' copies in the store of node `node` (another node's node manager). */
+  freeCopiesAt(node: string, ids: string[]): void {
+    for (const id of ids) this.fetcher.freeAt([node], id);
+  }
+
+  /** AddObjectLocation: another node holds a copy of owned object `id` (see ObjectFetcher.addLocation). */
+  onAddLocation(id: string, node: string): void {
+    if (typeof id === "string" && typeof node === "string") this.fetcher.addLocation(id, node);
+  }
+
   onUnpin(ids: string[], peer: string): void {
     this.counter.onUnpin(ids, peer);
     this.shell.drain();

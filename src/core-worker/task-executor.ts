@@ -34,6 +34,8 @@ export interface ExecutorHost {
   readonly clock: Clock;
   /** This process's object store name (undefined before registration). */
   storeName(): string | undefined;
+  /** Where other nodes pull from this process's store (StoreInfo.node; undefined when they cannot). */
+  storeNode(): string | undefined;
   /** The process id that errors of user code name (RayTaskError's "failed in worker pid=N"). */
   readonly pid: number;
 }
@@ -71,8 +73,10 @@ export function sendDone(
     return;
   }
   const ownerStore = conn.state.get(OWNER_STORE) as string | undefined;
-  if (ownerStore !== undefined && ownerStore !== host.storeName()) {
-    // The caller is on another node: it cannot map our store, so the value travels inline.
+  const remote = ownerStore !== undefined && ownerStore !== host.storeName();
+  const node = remote ? host.storeNode() : undefined;
+  if (remote && !node) {
+    // The caller is on another node that cannot pull from this one: the value travels inline.
     for (const [k, b] of blobs) {
       const bytes = Buffer.allocUnsafeSlow(b.size);
       writeBlob(bytes, b);
@@ -81,8 +85,10 @@ export function sendDone(
     host.whenRegistered(() => conn.send(msg));
     return;
   }
-  // Large returns go into the object store under the caller's return ids first.
+  // Large returns go into the object store under the caller's return ids first (a
+  // caller on another node then pulls them from here: `sn`).
   msg.s = blobs.map(([k, b]) => [k, b.size]);
+  if (node) msg.sn = node;
   Promise.all(blobs.map(([k, b]) => host.storeBlob(`${conn.peerId}/${ret + k}`, b))).then(
     () => host.whenRegistered(() => conn.send(msg)),
     (err: unknown) => {

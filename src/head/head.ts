@@ -107,6 +107,7 @@ export class Head {
         nodeId: this.deps.nodeId,
         workerPool: this.deps.workerPool,
         clock: this.clock,
+        dial: (address) => this.endpoint.connect(address),
       },
       {
         registerNode: (info) => this.store.registerNode(info),

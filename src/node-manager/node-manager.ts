@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { config } from "../config/index.js";
 import { InfeasibleResourcesError, ProtocolError, RuntimeUnavailableError } from "../errors/index.js";
-import { StoreManager } from "../object-store/index.js";
+import { type Dial, ObjectPuller, StoreManager } from "../object-store/index.js";
 import {
   type LeaseGrant,
   type LeaseReply,
@@ -79,6 +79,11 @@ export interface NodeManagerOptions {
   readonly workerPool?: WorkerPoolFactory;
   /** Times heartbeats, start timeouts, kill grace and idle ages (default: real time). */
   readonly clock?: Clock;
+  /**
+   * Connects to other nodes' node managers and to object owners, to pull objects
+   * stored elsewhere (StorePull); unset: this node cannot pull (embedded, one node).
+   */
+  readonly dial?: Dial;
 }
 
 /** The shell's handle of one lease request: how to answer it. */
@@ -107,6 +112,8 @@ export class NodeManager {
   readonly resources: NodeResources;
   /** The node's shared-memory object store. */
   readonly objectStore: StoreManager;
+  /** Pulls objects from other nodes' stores into this one (only a node others can reach). */
+  private readonly puller: ObjectPuller | undefined;
   private readonly pool: WorkerPool;
   private readonly leases: LeaseScheduler<RequestHandle, Connection>;
   private readonly runtimes = new Map<string, WorkerRuntime>();
@@ -137,7 +144,15 @@ export class NodeManager {
       prestartWorkers: this.cfg.prestartWorkers,
       maxIdleWorkers: this.cfg.maxIdleWorkers,
     });
-    this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir, this.clock);
+    const reachable = opts.address.startsWith("tcp://") ? opts.address : undefined;
+    this.objectStore = new StoreManager(opts.objectStoreMemory, opts.sessionDir, this.clock, reachable);
+    this.puller =
+      opts.dial && reachable
+        ? new ObjectPuller(this.objectStore, opts.dial, reachable, {
+            chunkBytes: Math.min(this.cfg.objectChunkBytes, this.cfg.maxFrameBytes - 1024),
+            chunksInFlight: this.cfg.objectChunksInFlight,
+          })
+        : undefined;
     const ctx: PoolContext = {
       nodeId: this.nodeId,
       sessionDir: opts.sessionDir,
@@ -195,6 +210,16 @@ export class NodeManager {
       [Msg.StoreGet]: (msg, conn) => this.objectStore.get(msg.ids, conn),
       [Msg.StoreRelease]: (msg, conn) => this.objectStore.release(msg.ids, conn),
       [Msg.StoreFree]: (msg) => this.objectStore.free(msg.ids),
+      [Msg.StorePull]: (msg) => {
+        if (!this.puller)
+          throw new ProtocolError(
+            `node ${this.nodeId} cannot pull objects: it is not reachable by other nodes`,
+          );
+        return this.puller.pull(msg);
+      },
+      [Msg.StoreReadChunk]: (msg, conn) => ({
+        d: this.objectStore.readChunk(msg.id, msg.offset, msg.length, conn),
+      }),
       [Msg.GetMemoryInfo]: (msg) => this.memoryInfo(msg.collect === true),
       [Msg.GetStoreStats]: () => this.objectStore.stats(this.nodeId),
       [Msg.RequestLease]: (msg, conn) => this.onRequestLease(msg, conn),

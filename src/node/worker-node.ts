@@ -96,6 +96,7 @@ export class WorkerNode {
         nodeIp: tcp ? tcpHost(this.endpoint.listenAddress) : undefined,
         workerPool: this.deps.workerPool,
         clock: this.clock,
+        dial: (address) => this.endpoint.connect(address),
       },
       store,
     );

@@ -1,4 +1,6 @@
 /** The per-node shared-memory object store: see docs/design/object-store.md. */
+
+export { type Dial, ObjectPuller, type PullOptions } from "./object-puller.js";
 export { removeStaleStoreFiles } from "./stale.js";
 export { StoreClient } from "./store-client.js";
 export { StoreManager } from "./store-manager.js";

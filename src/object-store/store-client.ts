@@ -83,6 +83,17 @@ export class StoreClient {
   }
 
   /**
+   * Have this node's store pull object `id` (`size` bytes, owned by `owner`) from the
+   * other nodes' node managers in `from` (StorePull); resolves once it is sealed here,
+   * after which {@link get} reads it in place. Rejects with ObjectLostError when no
+   * source can give it, ObjectStoreFullError when there is no room (after collecting
+   * garbage and retrying, as for a put).
+   */
+  async pull(id: string, size: number, owner: string, from: string[]): Promise<void> {
+    await this.retryWhenFull(() => this.nodeManager().request({ t: Msg.StorePull, id, size, owner, from }));
+  }
+
+  /**
    * Reserve space. Views that are garbage but not yet collected keep objects pinned
    * (JavaScript has no deterministic destructors), so when the store is full we
    * collect garbage here, let the node's other processes collect (StorePressure),

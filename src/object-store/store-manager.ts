@@ -62,19 +62,33 @@ export class StoreManager {
   private spilledObjects = 0;
   private spilledBytes = 0;
   /** Since the store started. */
-  private readonly totals = { spills: 0, restores: 0, spilledBytes: 0, restoredBytes: 0 };
+  private readonly totals = {
+    spills: 0,
+    restores: 0,
+    spilledBytes: 0,
+    restoredBytes: 0,
+    pulls: 0,
+    pulledBytes: 0,
+    servedBytes: 0,
+  };
 
-  /** @param clock stamps last use (which object spills first); default real time. */
+  /**
+   * @param clock stamps last use (which object spills first); default real time.
+   * @param node where other nodes reach this store's node manager (StoreInfo.node), if they can.
+   */
   constructor(
     capacity: number,
     sessionDir: string,
     private readonly clock: Clock = realClock,
+    node?: string,
   ) {
     removeStaleStoreFiles();
     const name = newSegmentName(STORE_SEGMENT_TAG);
     this.segment = createSegment(name, capacity);
     this.alloc = new Allocator(capacity);
-    this.info = { name, size: capacity, backend: shmBackend() };
+    this.info = node
+      ? { name, size: capacity, backend: shmBackend(), node }
+      : { name, size: capacity, backend: shmBackend() };
     this.spillDir = config().spillDir
       ? join(config().spillDir, `tsray-${process.pid}`)
       : join(sessionDir, "spill");
@@ -124,6 +138,9 @@ export class StoreManager {
       spilledBytesTotal: this.totals.spilledBytes,
       restoredObjectsTotal: this.totals.restores,
       restoredBytesTotal: this.totals.restoredBytes,
+      pulledObjectsTotal: this.totals.pulls,
+      pulledBytesTotal: this.totals.pulledBytes,
+      servedBytesTotal: this.totals.servedBytes,
     };
   }
 
@@ -156,6 +173,54 @@ export class StoreManager {
       this.objects.set(id, obj);
       return { offset };
     });
+  }
+
+  /** Whether object `id` is here, sealed and not freed (in the arena or spilled). */
+  has(id: string): boolean {
+    const obj = this.objects.get(id);
+    return obj?.sealed === true && !obj.freed;
+  }
+
+  /**
+   * Bytes `[at, at + length)` of object `id`, which `conn` has pinned (StoreGet): a view
+   * of the arena (a copy on the fallback backend), for another node pulling it
+   * (StoreReadChunk). Throws ProtocolError for an object not pinned by `conn`, not in
+   * the arena, or a range outside it.
+   */
+  readChunk(id: string, at: number, length: number, conn: Connection): Uint8Array {
+    const obj = this.objects.get(id);
+    if (!obj?.pins.has(conn) || !obj.sealed || obj.block < 0)
+      throw new ProtocolError(`object ${id} is not pinned in this store by the connection reading it`);
+    checkRange(obj, at, length);
+    this.totals.servedBytes += length;
+    return this.segment.read(obj.offset + at, length);
+  }
+
+  /**
+   * Copy `data` into object `id` at `at`: an object `conn` created and has not sealed
+   * yet (a pull writing the chunks it receives). Throws ProtocolError otherwise.
+   */
+  writeChunk(id: string, at: number, data: Uint8Array, conn: Connection): void {
+    const obj = this.objects.get(id);
+    if (!obj || obj.sealed || obj.creator !== conn || obj.block < 0)
+      throw new ProtocolError(`object ${id} is not being written through this connection`);
+    checkRange(obj, at, data.length);
+    this.segment.write(obj.offset + at, data);
+  }
+
+  /** Drop object `id` that `conn` created and will not seal (a failed pull): freed, as if its writer died. */
+  discard(id: string, conn: Connection): void {
+    const obj = this.objects.get(id);
+    if (!obj || obj.sealed || obj.creator !== conn) return;
+    obj.freed = true;
+    this.wakeReaders(id);
+    this.unpin(obj, conn);
+  }
+
+  /** Count a completed pull from another node (for the stats). */
+  countPull(size: number): void {
+    this.totals.pulls++;
+    this.totals.pulledBytes += size;
   }
 
   seal(id: string, conn: Connection): void {
@@ -435,4 +500,17 @@ export class StoreManager {
     await unlink(path).catch(() => undefined);
     return [offset, obj.size];
   }
+}
+
+function checkRange(obj: StoredObject, at: number, length: number): void {
+  if (
+    !Number.isSafeInteger(at) ||
+    !Number.isSafeInteger(length) ||
+    at < 0 ||
+    length < 0 ||
+    at + length > obj.size
+  )
+    throw new ProtocolError(
+      `range [${at}, ${at}+${length}) is outside object ${obj.id} of ${obj.size} bytes`,
+    );
 }

@@ -63,6 +63,9 @@ export const Msg = {
   StoreFree: 94,
   StorePressure: 95,
   GetStoreStats: 96,
+  StorePull: 97,
+  StoreReadChunk: 98,
+  AddObjectLocation: 99,
   // fault-tolerance.ts, see docs/design/fault-tolerance.md
   WorkerPing: 100,
   ActorAck: 101,
@@ -89,9 +92,11 @@ export const KINDS_ARE_UNIQUE: [DuplicateKinds] extends [never] ? true : Duplica
  * instead of misreading each other's messages. Bump it on any incompatible change
  * (a new kind that old peers must understand, a changed shape). Peers that predate
  * versioning (no `v` in Hello) count as version 1. Version 3: a core worker answers
- * GetMemoryInfo with a one-element array (it answered a bare report before).
+ * GetMemoryInfo with a one-element array (it answered a bare report before). Version 4:
+ * objects stored on another node are pulled between node managers (StorePull,
+ * StoreReadChunk, AddObjectLocation; GetObjectReply's `from`), not sent inline.
  */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Name of each message kind, by number (for error messages and logs). */
 export const MSG_NAMES: ReadonlyMap<number, string> = new Map(

@@ -13,6 +13,12 @@ export interface StoreInfo {
   size: number;
   /** "native" (zero-copy) or "js-fallback" (copies). */
   backend: string;
+  /**
+   * Where other nodes' node managers reach this store's node manager to pull its
+   * objects (its advertised `tcp://host:port`); unset for a store no other node can
+   * reach (an embedded, Unix-socket-only node).
+   */
+  node?: string;
 }
 
 /**
@@ -164,6 +170,63 @@ export interface ObjectStoreStats {
   spilledBytesTotal: number;
   restoredObjectsTotal: number;
   restoredBytesTotal: number;
+  /** Since the store started: objects and bytes pulled in from other nodes, and served to them. */
+  pulledObjectsTotal: number;
+  pulledBytesTotal: number;
+  servedBytesTotal: number;
+}
+
+/**
+ * Process -> its node manager: bring object `id` (`size` bytes, owned by `owner`),
+ * stored on other nodes, into this node's store. `from` are the node managers
+ * (advertised addresses) holding a copy, as the owner listed them; the node manager
+ * pulls from one of them (a copy other than the owner's node first, so a broadcast
+ * does not load one source), falling back to the next on failure. Chunked: several
+ * StoreReadChunk requests of `TSRAY_OBJECT_CHUNK_BYTES` in flight, each written into
+ * the arena as it arrives; the object is sealed when complete. Concurrent pulls of
+ * one id on one node share one transfer; an id already sealed here answers at once.
+ * Reply body `StorePullReply`; afterwards the requester reads the object with StoreGet
+ * (in place, zero-copy). Once sealed, the pulling node manager tells the owner
+ * (AddObjectLocation) and watches it: when the owner's connection closes, its copies
+ * here are freed, as its own node frees them.
+ * Failure: every source unreachable, or none has the object any more -> ObjectLostError
+ * naming the object and each source's answer; no room -> ObjectStoreFullError; a
+ * transfer cut midway frees the partial object and tries the next source.
+ */
+export interface StorePull {
+  t: typeof Msg.StorePull;
+  rid: number;
+  id: string;
+  size: number;
+  owner: string;
+  from: string[];
+}
+
+/** Reply to StorePull: the node manager the object came from ("" when it was already here). */
+export interface StorePullReply {
+  source: string;
+}
+
+/**
+ * Node manager -> the node manager of another node holding a copy: bytes
+ * `[offset, offset + length)` of object `id`, which this connection has pinned with a
+ * StoreGet first (so it is sealed, in the arena, and cannot be spilled or freed while
+ * the transfer runs; the puller sends StoreRelease at the end, or its close drops the
+ * pin). Reply body `StoreReadChunkReply`. Read-only and idempotent.
+ * Failure: an id this connection has not pinned, or a range outside the object ->
+ * ProtocolError; connection lost -> the request rejects (the puller tries another source).
+ */
+export interface StoreReadChunk {
+  t: typeof Msg.StoreReadChunk;
+  rid: number;
+  id: string;
+  offset: number;
+  length: number;
+}
+
+/** Reply to StoreReadChunk: the bytes (a view of the arena on the sender's side, copied once into the frame). */
+export interface StoreReadChunkReply {
+  d: Uint8Array;
 }
 
 /**
@@ -181,6 +244,8 @@ export interface ObjectStoreRequests {
   [Msg.StoreCreate]: { req: StoreCreate; reply: StoreCreateReply };
   [Msg.StoreGet]: { req: StoreGet; reply: StoreGetReply };
   [Msg.GetStoreStats]: { req: GetStoreStats; reply: ObjectStoreStats };
+  [Msg.StorePull]: { req: StorePull; reply: StorePullReply };
+  [Msg.StoreReadChunk]: { req: StoreReadChunk; reply: StoreReadChunkReply };
 }
 
 /** Notifications the node manager serves for its object store. */

@@ -75,6 +75,12 @@ export interface TaskDone {
   n?: Array<[returnIndex: number, id: string, owner: string]>;
   /** Returns written to the node's object store instead of `r` ([return index, size]). */
   s?: Array<[returnIndex: number, size: number]>;
+  /**
+   * Set when the caller is on another node: the node manager holding the stored
+   * returns `s` (the worker's), from which the caller's node pulls them (StorePull)
+   * before the returns settle; the caller then frees that copy with the object.
+   */
+  sn?: string;
 }
 
 /**
@@ -143,8 +149,30 @@ export interface GetObjectReply {
   /** Encoded value (empty when `s` is set). */
   d: Uint8Array;
   e: boolean;
-  /** Set when the value lives in the node's shared-memory store: its size in bytes. */
+  /** Set when the value lives in a node's shared-memory store: its size in bytes. */
   s?: number;
+  /**
+   * Set when it lives in the store of another node than the requester's: the node
+   * managers holding a copy (the owner's node first, then those that pulled one); the
+   * requester's node manager pulls it from one of them (StorePull).
+   */
+  from?: string[];
+}
+
+/**
+ * A node manager -> the owner of an object: this node now holds a sealed copy of the
+ * object (pulled from another node), so later readers may pull it from there, and the
+ * owner frees it there too when it frees the object (StoreFree to that node manager).
+ * Notification; idempotent (a node listed twice is kept once; an object the owner no
+ * longer has gets a StoreFree back at once).
+ * Failure: lost with the connection: the copy is then not offered to other pullers,
+ * and the pulling node frees it when it sees the owner's connection close.
+ */
+export interface AddObjectLocation {
+  t: typeof Msg.AddObjectLocation;
+  id: string;
+  /** The advertised address of the node manager holding the copy. */
+  node: string;
 }
 
 /** Requests a core worker serves as an object owner, by kind: the message and its reply body. */
@@ -159,4 +187,5 @@ export interface OwnerWorkerNotifications {
   [Msg.TaskFailed]: TaskFailed;
   [Msg.ReturnTasks]: ReturnTasks;
   [Msg.CancelTask]: CancelTask;
+  [Msg.AddObjectLocation]: AddObjectLocation;
 }
