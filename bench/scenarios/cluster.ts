@@ -6,10 +6,10 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { register } from "../harness.js";
 
-function child(script: string): Promise<{ perS: number }> {
+function child(script: string, ...args: string[]): Promise<{ perS: number }> {
   const file = fileURLToPath(new URL(`../cluster/${script}.js`, import.meta.url));
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [file], { timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [file, ...args], { timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${script}: ${err.message}\n${stderr}`));
       else resolve(JSON.parse(stdout.trim().split("\n").at(-1)!) as { perS: number });
     });
@@ -20,4 +20,16 @@ register({
   name: "tasks across 2 nodes async",
   unit: "per_s",
   run: async () => (await child("across-nodes")).perS,
+});
+
+register({
+  name: "1 GiB between two nodes",
+  unit: "GB_per_s",
+  run: async () => (await child("transfer", "pair")).perS,
+});
+
+register({
+  name: "broadcast 1 GiB to 4 nodes",
+  unit: "s",
+  run: async () => (await child("transfer", "broadcast")).perS,
 });

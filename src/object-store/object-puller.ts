@@ -116,6 +116,7 @@ export class ObjectPuller {
     try {
       if (loc[1] !== size) throw new Error(`it holds ${loc[1]} bytes, not ${size}`);
       await this.store.create(id, size, conn);
+      this.store.pretouch(id);
       try {
         await this.transfer(conn, id, size);
       } catch (err) {

@@ -192,6 +192,8 @@ export class StoreManager {
     if (!obj?.pins.has(conn) || !obj.sealed || obj.block < 0)
       throw new ProtocolError(`object ${id} is not pinned in this store by the connection reading it`);
     checkRange(obj, at, length);
+    // The first chunk: map the rest of the object's pages from a background thread meanwhile.
+    if (at === 0 && length < obj.size) this.pretouch(id);
     this.totals.servedBytes += length;
     return this.segment.read(obj.offset + at, length);
   }
@@ -206,6 +208,15 @@ export class StoreManager {
       throw new ProtocolError(`object ${id} is not being written through this connection`);
     checkRange(obj, at, data.length);
     this.segment.write(obj.offset + at, data);
+  }
+
+  /**
+   * Fault in the pages of object `id` from a background thread (a pull's target, while
+   * its chunks arrive: writes then hit mapped pages). Safe beside concurrent writes.
+   */
+  pretouch(id: string): void {
+    const obj = this.objects.get(id);
+    if (obj && obj.block >= 0) void this.segment.pretouch(obj.offset, obj.size).catch(() => undefined);
   }
 
   /** Drop object `id` that `conn` created and will not seal (a failed pull): freed, as if its writer died. */
