@@ -99,6 +99,7 @@ const RATIOS: ReadonlyArray<readonly [string, string, string]> = [
   ["single client tasks async", "piscina", "single client tasks async"],
   ["single client put gigabytes", "limit", "memcpy"],
   ["1 GiB between two nodes", "limit", "socket throughput one way"],
+  ["1 GiB between two nodes", "tsray", "tcp loopback throughput one way"],
 ];
 
 /** Print a ratio line for every pair whose two figures were measured in this run. */

@@ -23,6 +23,12 @@ register({
 });
 
 register({
+  name: "tcp loopback throughput one way",
+  unit: "GB_per_s",
+  run: async () => (await child("tcp-limit")).perS,
+});
+
+register({
   name: "1 GiB between two nodes",
   unit: "GB_per_s",
   run: async () => (await child("transfer", "pair")).perS,
