@@ -11,6 +11,7 @@ import {
   type RequestKind,
 } from "../protocol/index.js";
 import { type Clock, log, realClock } from "../util/index.js";
+import { bulkHead, splitBulk } from "./bulk.js";
 import { FrameDecoder } from "./frame-decoder.js";
 import { isServedKind, unknownKindError } from "./kinds.js";
 import type { Link } from "./link.js";
@@ -199,6 +200,8 @@ export class Connection {
   }
 
   private writeBatch(batch: Message[]): void {
+    const bulk = splitBulk(batch[batch.length - 1]!);
+    if (bulk && this.writeBulk(batch, bulk)) return;
     let frame: Buffer;
     try {
       // The codec leaves room for the length prefix before the body: the frame is one
@@ -216,6 +219,25 @@ export class Connection {
     }
     frame.writeUInt32LE(frame.length - 4, 0);
     this.link.write(frame);
+  }
+
+  /**
+   * A batch ending in a large bytes reply (see bulk.ts): packed without the bytes,
+   * then the bytes written from where they lie (e.g. the object store's arena, pinned
+   * by the requester until it has every chunk). False: send it the plain way.
+   */
+  private writeBulk(batch: Message[], [stub, bytes]: [Message, Uint8Array]): boolean {
+    let frame: Buffer;
+    try {
+      frame = this.packr.pack([...batch.slice(0, -1), stub], RESERVE_LENGTH_PREFIX);
+    } catch {
+      return false;
+    }
+    const head = bulkHead(frame, bytes.length);
+    if (!head || head.length - 4 + bytes.length > this.maxFrameBytes) return false;
+    this.link.write(head);
+    this.link.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
+    return true;
   }
 
   /** A batch too long for one frame: halves go separately; one message alone fails locally. */

@@ -118,6 +118,29 @@ describe("Connection batching and order", () => {
   });
 });
 
+describe("Connection bulk replies", () => {
+  test("a large { d } reply is written from where its bytes lie and arrives intact, in order with the others", async () => {
+    const big = new Uint8Array(3 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7 + 3) & 0xff;
+    // Replies to GetObject "b<k>" are bulk (a view into `big`), others small.
+    const [a] = await connected((msg) => {
+      if (msg.t !== Msg.GetObject) return undefined;
+      const k = Number(msg.id.slice(1));
+      return msg.id.startsWith("b") ? { d: big.subarray(k, k + (1 << 20)) } : { d: new Uint8Array([k]) };
+    });
+    const asks: Array<Promise<unknown>> = [];
+    for (let k = 0; k < 6; k++)
+      asks.push(a.conn.request({ t: Msg.GetObject, id: `${k % 2 ? "b" : "s"}${k}` }));
+    const got = (await within(Promise.all(asks), 10_000, "6 replies")) as Array<{ d: Uint8Array }>;
+    for (let k = 0; k < 6; k++) {
+      const d = got[k]!.d;
+      if (k % 2)
+        assert.deepEqual(Buffer.from(d), Buffer.from(big.subarray(k, k + (1 << 20))), `bulk reply ${k}`);
+      else assert.deepEqual([...d], [k]);
+    }
+  });
+});
+
 describe("Connection close", () => {
   test("pending requests reject with the close reason when the peer closes; onClose runs once", async () => {
     const [a, b] = await connected(() => never);
