@@ -21,3 +21,9 @@ register({
   unit: "per_s",
   run: async () => (await child("across-nodes")).perS,
 });
+
+register({
+  name: "n:n actor calls across nodes async",
+  unit: "per_s",
+  run: async () => (await child("actors-across-nodes")).perS,
+});

@@ -25,4 +25,5 @@ export const REQUIRED_SCENARIOS: readonly string[] = [
   "spill and restore 2 GiB",
   "chaos",
   "tasks across 2 nodes async",
+  "n:n actor calls across nodes async",
 ];
