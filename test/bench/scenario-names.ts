@@ -26,4 +26,5 @@ export const REQUIRED_SCENARIOS: readonly string[] = [
   "chaos",
   "tasks across 2 nodes async",
   "n:n actor calls across nodes async",
+  "16 node managers on one machine",
 ];
