@@ -116,6 +116,12 @@ export class CoreWorker {
   private runtime: RuntimeEnv | undefined;
   private blockedDepth = 0;
   private closed = false;
+  /**
+   * Set once the node manager's connection closed while this core worker was open (its
+   * node died or was stopped, or the link was cut): what everything that needs the node fails with from then
+   * on (leases, so queued and retried tasks; store requests), saying where and why.
+   */
+  private nodeLost: RuntimeUnavailableError | undefined;
   /** Workers only: collects garbage after tasks (see worker-gc.ts); drivers never force a collection. */
   private readonly collector: WorkerCollector | undefined;
   /** Cluster totals known to this process (for synchronous infeasibility checks). */
@@ -212,7 +218,15 @@ export class CoreWorker {
     this.keepAlive.hold();
     try {
       await this.endpoint.listen(this.opts.listenAddress, this.opts.advertiseAddress);
-      this.nm = await this.endpoint.connect(this.opts.nodeManagerAddress);
+      const nm = await this.endpoint.connect(this.opts.nodeManagerAddress);
+      this.nm = nm;
+      nm.onClose((err) => {
+        if (this.closed) return;
+        this.nodeLost = new RuntimeUnavailableError(
+          `the node manager is not reachable (${err.message}): this process's node died or was stopped, ` +
+            "or the connection to it was lost",
+        );
+      });
       if (this.opts.controlStoreAddress) this.cs = await this.endpoint.connect(this.opts.controlStoreAddress);
     } finally {
       this.keepAlive.release();
@@ -225,6 +239,7 @@ export class CoreWorker {
 
   /** The node-manager connection (throws once it is gone). */
   nodeManager(): Connection {
+    if (this.nodeLost) throw this.nodeLost;
     if (!this.nm || this.nm.isClosed) throw new RuntimeUnavailableError("the node manager is not reachable");
     return this.nm;
   }

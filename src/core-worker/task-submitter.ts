@@ -380,7 +380,7 @@ export class TaskSubmitter {
         shape.requests.delete(rid);
         // A request we had cancelled says nothing about the requests made since.
         if (wasCancelled) this.pump(shape);
-        else this.onLeaseError(shape, err);
+        else this.onLeaseError(shape, nm.isClosed ? this.lossOf(err) : err);
       },
     );
     return true;
@@ -461,6 +461,19 @@ export class TaskSubmitter {
     shape.leases.push(lease);
     conn.onClose(() => this.onWorkerLost(shape, lease));
     this.pump(shape);
+  }
+
+  /**
+   * Why a lease request failed with `err` when its connection closed: once the local node
+   * manager is gone, the core worker's account of that (this process's node died); else `err`.
+   */
+  private lossOf(err: unknown): unknown {
+    try {
+      this.nodeManager();
+      return err;
+    } catch (lost) {
+      return lost;
+    }
   }
 
   private onLeaseError(shape: Shape, err: unknown): void {

@@ -25,4 +25,9 @@ export const REQUIRED_SCENARIOS: readonly string[] = [
   "spill and restore 2 GiB",
   "chaos",
   "tasks across 2 nodes async",
+  "n:n actor calls across nodes async",
+  "16 node managers on one machine",
+  "tcp loopback throughput one way",
+  "1 GiB between two nodes",
+  "broadcast 1 GiB to 4 nodes",
 ];

@@ -20,6 +20,11 @@ process.env.TSRAY_NODE_HEARTBEAT_MS = "200";
 
 const whereAmI = ray.remote(() => ({ node: process.env.TSRAY_NODE_ID ?? "", pid: process.pid }));
 const lengthOf = ray.remote((a: Float64Array) => a.length);
+// Resolving a handle it was passed asks the control store (the head) where the actor is.
+const callIncr = ray.remote(async (b: ray.ActorHandle<{ incr(): number }>) => {
+  const { get } = await import("tsray");
+  return get(b.incr.remote());
+});
 
 class Box {
   n = 0;
@@ -93,6 +98,13 @@ describe("two nodes on loopback", { timeout: 120_000 }, () => {
     const mine = await ray.put(new Float64Array(1 << 17).fill(2));
     assert.equal(await ray.get(box.sum.remote(mine)), 2 * (1 << 17));
     assert.equal(await ray.get(lengthOf.options({ resources: { special: 1 } }).remote(mine)), 1 << 17);
+  });
+
+  test("a task on the worker node calls an actor on the head through a handle it was passed", async () => {
+    const box = RemoteBox.remote();
+    assert.notEqual(await ray.get(box.node.remote()), worker.nodeId);
+    pids.add(await ray.get(box.pid.remote()));
+    assert.equal(await ray.get(callIncr.options({ resources: { special: 1 } }).remote(box)), 1);
   });
 
   test("a demand no node can meet fails at once, naming what is missing", async () => {
