@@ -154,7 +154,14 @@ export class NodeManager {
       sessionDir: opts.sessionDir,
       nodeManagerAddress: opts.workerAddress ?? opts.address,
       logToDriver: opts.logToDriver,
-      env: opts.nodeIp ? { ...poolEnv, TSRAY_NODE_IP: opts.nodeIp } : poolEnv,
+      env: {
+        ...poolEnv,
+        ...(opts.nodeIp ? { TSRAY_NODE_IP: opts.nodeIp } : {}),
+        // A worker node's workers send control-store messages (actor lookups) to the head.
+        ...(this.controlStoreAddress && this.controlStoreAddress !== opts.address
+          ? { TSRAY_CONTROL_STORE_ADDRESS: this.controlStoreAddress }
+          : {}),
+      },
       clock: this.clock,
     };
     const makePool = opts.workerPool ?? ((c, events) => new ProcessWorkerPool(c, events));

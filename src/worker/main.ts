@@ -80,6 +80,8 @@ const cw = new CoreWorker({
   // In a TCP cluster owners on other machines dial us: listen on the node's IP (any free port).
   listenAddress: env.TSRAY_NODE_IP ? `tcp://${env.TSRAY_NODE_IP}:0` : `${sessionDir}/${workerId}.sock`,
   nodeManagerAddress: nmAddress,
+  // Set on a worker node: the head, which serves the control store its node manager does not.
+  controlStoreAddress: env.TSRAY_CONTROL_STORE_ADDRESS || undefined,
   jobId: env.TSRAY_JOB_ID ?? "",
   nodeId: env.TSRAY_NODE_ID ?? "",
   secret,
