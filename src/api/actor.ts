@@ -8,7 +8,7 @@ import {
   requireCoreWorker,
 } from "../core-worker/index.js";
 import { type ActorInfo, Msg } from "../protocol/index.js";
-import { toDemand } from "../scheduling/index.js";
+import { toDemand, validateLabelSelector, validateSchedulingStrategy } from "../scheduling/index.js";
 import { currentNamespace } from "./init.js";
 import type { RemoteArgs } from "./remote-function.js";
 import { checkKeys, optInt, optString, show } from "./validate.js";
@@ -43,6 +43,20 @@ export interface ActorOptions {
    * docs/design/fault-tolerance.md for the exact guarantee.
    */
   checkpointEvery?: { calls?: number; ms?: number };
+  /**
+   * Which node the head creates the actor on (and restarts it on). `"DEFAULT"`: the
+   * creator's node while it stays at or under half used, then the least utilized node
+   * with room. `"SPREAD"`: round-robin over the nodes with room. `{ nodeId, soft }`:
+   * that node; hard (the default) fails the actor (its calls reject with ActorDiedError
+   * naming the node) when the node is unknown, dead or too small; soft falls back to
+   * DEFAULT. Checked at the call site: anything else is a TypeError.
+   */
+  schedulingStrategy?: "DEFAULT" | "SPREAD" | { nodeId: string; soft?: boolean };
+  /**
+   * Only nodes whose labels match every entry (`"v"`, `"a|b"`, `"!v"`, `"!a|b"`, as for
+   * tasks). No live node matching: the actor fails, naming the selector.
+   */
+  labelSelector?: Record<string, string>;
 }
 
 const ACTOR_OPTION_KEYS = [
@@ -58,6 +72,8 @@ const ACTOR_OPTION_KEYS = [
   "lifetime",
   "getIfExists",
   "checkpointEvery",
+  "schedulingStrategy",
+  "labelSelector",
 ] as const;
 
 /** A class whose instances can become actors. */
@@ -167,8 +183,12 @@ function resolveActorOptions(
     }
     checkpointEvery = { ...(calls !== undefined ? { calls } : {}), ...(ms !== undefined ? { ms } : {}) };
   }
+  const strategy = validateSchedulingStrategy(opts.schedulingStrategy, where);
+  const labelSelector = validateLabelSelector(opts.labelSelector, where);
   return {
     demand: toDemand(opts, 0, where),
+    strategy: strategy === "DEFAULT" ? undefined : strategy,
+    labelSelector: Object.keys(labelSelector).length > 0 ? labelSelector : undefined,
     maxRestarts: optInt(raw, "maxRestarts", -1, Number.MAX_SAFE_INTEGER, where) ?? 0,
     maxTaskRetries: optInt(raw, "maxTaskRetries", -1, Number.MAX_SAFE_INTEGER, where) ?? 0,
     maxConcurrency: optInt(raw, "maxConcurrency", 1, 1_000_000, where) ?? (hasAsync ? 1000 : 1),
@@ -210,6 +230,8 @@ export function defineActorClass<C extends ActorConstructor>(Cls: C, opts: Actor
             className: desc.name,
             methods,
             ...(r.checkpointEvery ? { checkpointEvery: r.checkpointEvery } : {}),
+            ...(r.strategy !== undefined ? { strategy: r.strategy } : {}),
+            ...(r.labelSelector !== undefined ? { labelSelector: r.labelSelector } : {}),
           });
         },
       },

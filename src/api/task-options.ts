@@ -1,6 +1,13 @@
 import { config } from "../config/index.js";
 import type { SubmitOptions } from "../core-worker/index.js";
-import { type ResourceMap, shapeKey, toDemand } from "../scheduling/index.js";
+import {
+  placementKey,
+  type ResourceMap,
+  shapeKey,
+  toDemand,
+  validateLabelSelector,
+  validateSchedulingStrategy,
+} from "../scheduling/index.js";
 import { checkKeys, optInt, optString, show } from "./validate.js";
 
 /** Options of a remote function (`remote(opts, fn)` or `.options(opts)`). */
@@ -21,8 +28,25 @@ export interface TaskOptions {
   numReturns?: number;
   /** Name shown in errors and listings (defaults to the function's name). */
   name?: string;
+  /**
+   * Which node runs the task. `"DEFAULT"` (the default): the submitting node while it
+   * stays at or under half used (the spread threshold), then the least utilized node with
+   * room. `"SPREAD"`: round-robin over the nodes with room. `{ nodeId, soft }`: that node
+   * (ids from `nodes()`); hard (`soft` false, the default) fails with
+   * InfeasibleResourcesError when the node is unknown, dead or can never fit the task,
+   * and waits while it is busy; soft falls back to DEFAULT when it cannot run there now.
+   * Checked at the call site: anything else is a TypeError.
+   */
+  schedulingStrategy?: "DEFAULT" | "SPREAD" | { nodeId: string; soft?: boolean };
+  /**
+   * Only nodes whose labels (`tsray start --labels`) match every entry: `"v"` equals,
+   * `"a|b"` one of, `"!v"` / `"!a|b"` none of (or the label is absent). No live node
+   * matching: InfeasibleResourcesError naming the selector. Checked at the call site.
+   */
+  labelSelector?: Record<string, string>;
 }
 
+/** Every option a remote function takes (unknown keys are a TypeError). */
 export const TASK_OPTION_KEYS = [
   "numCpus",
   "numGpus",
@@ -32,6 +56,8 @@ export const TASK_OPTION_KEYS = [
   "retryExceptions",
   "numReturns",
   "name",
+  "schedulingStrategy",
+  "labelSelector",
 ] as const;
 
 /** Validated options plus what the core worker needs per submission. */
@@ -49,6 +75,8 @@ export function resolveTaskOptions(opts: TaskOptions, where: string): ResolvedTa
     optInt(opts, "maxRetries", -1, Number.MAX_SAFE_INTEGER, where) ?? config().defaultMaxRetries;
   const numReturns = optInt(opts, "numReturns", 1, 10_000, where) ?? 1;
   const name = optString(opts, "name", where);
+  const strategy = validateSchedulingStrategy(opts.schedulingStrategy, where);
+  const labelSelector = validateLabelSelector(opts.labelSelector, where);
   const re = opts.retryExceptions;
   let retryExceptions: boolean | readonly string[] = false;
   if (re !== undefined) {
@@ -64,6 +92,14 @@ export function resolveTaskOptions(opts: TaskOptions, where: string): ResolvedTa
   return {
     raw: Object.freeze({ ...opts }),
     name,
-    submit: { demand, shapeKey: shapeKey(demand), numReturns, maxRetries, retryExceptions },
+    submit: {
+      demand,
+      shapeKey: shapeKey(demand) + placementKey(strategy, labelSelector),
+      numReturns,
+      maxRetries,
+      retryExceptions,
+      ...(strategy !== "DEFAULT" ? { strategy } : {}),
+      ...(Object.keys(labelSelector).length > 0 ? { labelSelector } : {}),
+    },
   };
 }

@@ -21,6 +21,8 @@ export interface SpawnHeadOptions {
   readonly listen: "unix" | { readonly port: number; readonly bind: string; readonly ip: string };
   readonly resources: ResourceMap;
   readonly gpuIds: number[] | undefined;
+  /** The node's labels (`--labels`), already validated. */
+  readonly labels?: Record<string, string>;
 }
 
 /** A started head: its record, and the child process (unref'd unless kept). */
@@ -46,6 +48,7 @@ export async function spawnHead(opts: SpawnHeadOptions): Promise<SpawnedHead> {
     advertise: opts.listen === "unix" ? undefined : `tcp://${opts.listen.ip}:${opts.listen.port}`,
     resources: opts.resources,
     gpuIds: opts.gpuIds,
+    labels: opts.labels,
     logToDriver: false,
     embedded: false,
     objectStoreMemory: defaultObjectStoreMemory(),

@@ -24,6 +24,8 @@ export interface SpawnNodeOptions {
   readonly secret: Buffer;
   readonly resources: ResourceMap;
   readonly gpuIds: number[] | undefined;
+  /** The node's labels (`--labels`), already validated. */
+  readonly labels?: Record<string, string>;
   /** TCP: bind `bind` (0.0.0.0: every interface), advertise `ip`; port 0: any free one. */
   readonly port: number;
   readonly bind: string;
@@ -48,6 +50,7 @@ export async function spawnNode(
     headAddress: opts.headAddress,
     resources: opts.resources,
     gpuIds: opts.gpuIds,
+    labels: opts.labels,
     logToDriver: false,
     objectStoreMemory: defaultObjectStoreMemory(),
   };

@@ -23,7 +23,12 @@ import {
   type TaskDone,
   type WireValue,
 } from "../protocol/index.js";
-import { infeasibleReason, type ResourceMap } from "../scheduling/index.js";
+import {
+  infeasibleReason,
+  type LabelSelector,
+  type ResourceMap,
+  type SchedulingStrategy,
+} from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, Endpoint, type Network, notServed } from "../transport/index.js";
 import { type Clock, collectAndSettle, realClock } from "../util/index.js";
@@ -81,6 +86,10 @@ export interface SubmitOptions {
   readonly numReturns: number;
   readonly maxRetries: number;
   readonly retryExceptions: boolean | readonly string[];
+  /** Node choice (absent: DEFAULT); validated by the API. Part of `shapeKey`. */
+  readonly strategy?: SchedulingStrategy;
+  /** Nodes allowed, by label (absent: any); validated by the API. Part of `shapeKey`. */
+  readonly labelSelector?: LabelSelector;
 }
 
 /** Options of one actor creation (already validated by the API layer). */
@@ -333,6 +342,8 @@ export class CoreWorker {
       returnIds: ids,
       demand: opts.demand,
       shapeKey: opts.shapeKey,
+      strategy: opts.strategy,
+      labelSelector: opts.labelSelector,
       maxRetries: opts.maxRetries,
       retryExceptions: opts.retryExceptions,
       lentEntries: prepared.lent,

@@ -1,5 +1,5 @@
 import type { DepTuple, FunctionDescriptor, WireValue } from "../protocol/index.js";
-import type { ResourceMap } from "../scheduling/index.js";
+import type { LabelSelector, ResourceMap, SchedulingStrategy } from "../scheduling/index.js";
 import type { ObjEntry } from "./object-table.js";
 
 /** Top-level ref arguments of a call: [index, id, owner, inline value or null]. */
@@ -19,7 +19,12 @@ export interface TaskSpec {
   readonly ret: number;
   readonly returnIds: string[];
   readonly demand: ResourceMap;
+  /** Groups work that may share leases: the demand's shape plus its placement (see placementKey). */
   readonly shapeKey: string;
+  /** Node choice sent with its lease requests (absent: DEFAULT). */
+  readonly strategy?: SchedulingStrategy;
+  /** Label selector sent with its lease requests (absent: any node). */
+  readonly labelSelector?: LabelSelector;
   readonly maxRetries: number;
   readonly retryExceptions: boolean | readonly string[];
   /** Owned objects this task borrowed as arguments (lent counts to give back). */

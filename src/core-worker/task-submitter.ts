@@ -10,7 +10,7 @@ import {
   type TaskDone,
   type TaskFailed,
 } from "../protocol/index.js";
-import type { ResourceMap } from "../scheduling/index.js";
+import type { LabelSelector, ResourceMap, SchedulingStrategy } from "../scheduling/index.js";
 import { decodeError, encodeError } from "../serialization/index.js";
 import type { Connection, Endpoint } from "../transport/index.js";
 import { type Clock, realClock, type Timer } from "../util/index.js";
@@ -54,31 +54,38 @@ interface Lease {
   cancelKill?: boolean;
 }
 
-/** All work of one resource shape: its queue and the leases serving it. */
+/** One RequestLease in flight: its rid on the connection it went out on. */
+interface LeaseAsk {
+  readonly rid: number;
+  readonly nm: Connection;
+}
+
+/** All work of one resource shape (demand and placement): its queue and the leases serving it. */
 class Shape {
   readonly queue: TaskSpec[] = [];
   head = 0;
   readonly leases: Lease[] = [];
-  /** rids of RequestLease messages in flight to the node manager (count toward the work queued). */
-  readonly requests = new Set<number>();
+  /** RequestLease messages in flight, to the local node manager or a spillback target (count toward the work queued). */
+  readonly requests = new Set<LeaseAsk>();
   /**
    * rids we sent CancelLeaseRequest for, still unanswered. Kept apart from `requests`: a
    * request being cancelled must not stand in for a new one when work is queued again
    * before its reply (the reply is "cancelled", and nothing would be left asking).
    */
-  readonly cancelling = new Set<number>();
+  readonly cancelling = new Set<LeaseAsk>();
   /**
-   * Set when the local node manager spilled this shape back (it can never run it): the
-   * node manager leases are asked from instead, once connected. Cleared when that
-   * connection closes (the local node decides again).
+   * Spillbacks whose target is still being dialed: each becomes one request there, so
+   * they count toward the requests wanted.
    */
-  target: { readonly address: string; conn: Connection | undefined } | undefined;
+  connecting = 0;
   /** Mean execution time of recent tasks, microseconds (-1: unknown). */
   meanUs = -1;
 
   constructor(
     readonly key: string,
     readonly demand: ResourceMap,
+    readonly strategy: SchedulingStrategy | undefined,
+    readonly labelSelector: LabelSelector | undefined,
   ) {}
 
   get queued(): number {
@@ -137,8 +144,8 @@ export class TaskSubmitter {
     return [...this.shapes.values()].map((s) => ({
       shape: s.key,
       queued: s.queue.slice(s.head).map((t) => t.id),
-      requests: [...s.requests],
-      cancelling: [...s.cancelling],
+      requests: [...s.requests].map((r) => r.rid),
+      cancelling: [...s.cancelling].map((r) => r.rid),
       leases: s.leases.map((l) => ({ workerId: l.grant.workerId, inflight: [...l.inflight.keys()] })),
     }));
   }
@@ -146,7 +153,10 @@ export class TaskSubmitter {
   /** Queue a task whose dependencies are resolved. */
   enqueue(spec: TaskSpec): void {
     let shape = this.shapes.get(spec.shapeKey);
-    if (!shape) this.shapes.set(spec.shapeKey, (shape = new Shape(spec.shapeKey, spec.demand)));
+    if (!shape) {
+      shape = new Shape(spec.shapeKey, spec.demand, spec.strategy, spec.labelSelector);
+      this.shapes.set(spec.shapeKey, shape);
+    }
     shape.queue.push(spec);
     this.pump(shape);
   }
@@ -262,9 +272,9 @@ export class TaskSubmitter {
     if (queued > 0) {
       const want = Math.min(this.cfg.maxPendingLeaseRequests, queued);
       // requestLease may fail the queue instead (node manager gone): stop then.
-      while (shape.requests.size < want && shape.queued > 0 && this.requestLease(shape));
+      while (shape.requests.size + shape.connecting < want && shape.queued > 0 && this.requestLease(shape));
     } else {
-      for (const rid of shape.requests) this.cancelRequest(shape, rid);
+      for (const ask of shape.requests) this.cancelRequest(shape, ask);
     }
     for (const lease of shape.leases) {
       if (lease.inflight.size === 0 && queued === 0) this.armIdle(shape, lease);
@@ -345,84 +355,72 @@ export class TaskSubmitter {
     }
   }
 
-  /** Where the shape's leases are asked for: its spillback target, else the local node manager (throws once gone). */
-  private leaseSource(shape: Shape): Connection {
-    return shape.target?.conn ?? this.nodeManager();
-  }
-
-  /** Ask for one lease; false if none can be asked for now (connecting to a spillback target, or the queue was failed). */
-  private requestLease(shape: Shape): boolean {
-    if (shape.target && !shape.target.conn) return false; // connecting: pumped again once connected
+  /**
+   * Ask for one lease: from the local node manager, or (`spilledTo`) from the node its
+   * spillback named, once, with `spilled` set so that node grants or queues it rather
+   * than spilling again. False if none can be asked for now (the queue was failed).
+   * Every request starts at the local node: its policy decides afresh each time, so
+   * SPREAD, node affinity and pack-then-spread are never pinned to an earlier answer.
+   */
+  private requestLease(shape: Shape, spilledTo?: Connection): boolean {
     let nm: Connection;
     try {
-      nm = this.leaseSource(shape);
+      nm = spilledTo ?? this.nodeManager();
     } catch (err) {
       this.onLeaseError(shape, err);
       return false;
     }
-    const rid = nm.peekNextRid();
-    shape.requests.add(rid);
+    const ask: LeaseAsk = { rid: nm.peekNextRid(), nm };
+    shape.requests.add(ask);
     const msg: Omit<RequestLease, "rid"> = {
       t: Msg.RequestLease,
       demand: shape.demand,
       runtimeKey: this.runtimeKey(),
     };
-    if (shape.target) msg.runtime = this.identity().runtime;
+    if (shape.strategy !== undefined) msg.strategy = shape.strategy;
+    if (shape.labelSelector !== undefined) msg.labelSelector = shape.labelSelector;
+    if (spilledTo) {
+      msg.spilled = true;
+      msg.runtime = this.identity().runtime;
+    }
     nm.request(msg).then(
       (grant) => {
-        shape.requests.delete(rid);
-        shape.cancelling.delete(rid);
+        shape.requests.delete(ask);
+        shape.cancelling.delete(ask);
         if ("spillback" in grant) this.spillTo(shape, grant.spillback.address);
         else void this.onGrant(shape, grant, nm);
       },
       (err: unknown) => {
-        const wasCancelled = shape.cancelling.delete(rid);
-        shape.requests.delete(rid);
-        // A request we had cancelled says nothing about the requests made since.
-        if (wasCancelled) this.pump(shape);
+        const wasCancelled = shape.cancelling.delete(ask);
+        shape.requests.delete(ask);
+        // A request we had cancelled says nothing about the requests made since; nor does
+        // losing a spillback target (the local node decides again, from a newer view).
+        if (wasCancelled || (spilledTo && nm.isClosed)) this.pump(shape);
         else this.onLeaseError(shape, nm.isClosed ? this.lossOf(err) : err);
       },
     );
     return true;
   }
 
-  /** Cancel once: the rid moves to `cancelling` (a grant that crosses the cancel is still used). */
-  private cancelRequest(shape: Shape, rid: number): void {
-    shape.requests.delete(rid);
-    shape.cancelling.add(rid);
-    let nm: Connection | undefined;
-    try {
-      nm = this.leaseSource(shape);
-    } catch {
-      return; // its node manager is gone: so is the request
-    }
-    this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: rid }, nm);
+  /** Cancel once: the ask moves to `cancelling` (a grant that crosses the cancel is still used). */
+  private cancelRequest(shape: Shape, ask: LeaseAsk): void {
+    shape.requests.delete(ask);
+    shape.cancelling.add(ask);
+    if (!ask.nm.isClosed) this.notifyNodeManager({ t: Msg.CancelLeaseRequest, req: ask.rid }, ask.nm);
   }
 
-  /** The local node manager cannot run this shape; `address` can: lease there from now on. */
+  /** The local node manager's policy chose the node at `address`: send this request there (one hop). */
   private spillTo(shape: Shape, address: string): void {
-    if (shape.target || this.closed) {
-      this.pump(shape);
-      return;
-    }
-    const target: NonNullable<Shape["target"]> = { address, conn: undefined };
-    shape.target = target;
-    // Requests still out to the local node manager are answered with spillbacks too.
-    shape.requests.clear();
-    shape.cancelling.clear();
+    if (this.closed) return;
+    shape.connecting++;
     this.endpoint.connect(address).then(
       (conn) => {
-        target.conn = conn;
-        conn.onClose(() => {
-          if (shape.target === target) shape.target = undefined;
-          shape.requests.clear();
-          shape.cancelling.clear();
-          this.pump(shape);
-        });
+        shape.connecting--;
+        if (shape.queued > 0 && !this.closed) this.requestLease(shape, conn);
         this.pump(shape);
       },
       (err: unknown) => {
-        if (shape.target === target) shape.target = undefined;
+        shape.connecting--;
         this.onLeaseError(shape, err);
       },
     );

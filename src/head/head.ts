@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { config } from "../config/index.js";
 import { ActorManager, ControlStore, MemoryBackend } from "../control-store/index.js";
+import { InfeasibleResourcesError } from "../errors/index.js";
 import { NodeManager, type WorkerPoolFactory } from "../node-manager/index.js";
 import {
   type ActorSpec,
@@ -11,7 +12,7 @@ import {
   type RuntimeEnv,
   router,
 } from "../protocol/index.js";
-import { fitsTotal, type ResourceMap } from "../scheduling/index.js";
+import { ClusterPolicy, type ClusterView, type ResourceMap, routeLease } from "../scheduling/index.js";
 import { errorCodec } from "../serialization/index.js";
 import { type Connection, createSecretFile, Endpoint, type Network, notServed } from "../transport/index.js";
 import { type Clock, log, realClock, tcpHost } from "../util/index.js";
@@ -24,6 +25,8 @@ export interface HeadConfig {
   readonly address: string;
   readonly resources: ResourceMap;
   readonly gpuIds?: number[];
+  /** The head node's labels (`tsray start --labels`), matched by label selectors. */
+  readonly labels?: Record<string, string>;
   readonly logToDriver: boolean;
   /** Started by a driver's init(): exit when that driver goes away. */
   readonly embedded: boolean;
@@ -63,6 +66,8 @@ export class Head {
   readonly store: ControlStore;
   private readonly clock: Clock;
   nodeManager!: NodeManager;
+  /** Actor placement (keeps SPREAD's round-robin cursor over actors). */
+  private readonly actorPolicy = new ClusterPolicy();
   private stopped: Promise<void> | undefined;
   /** Called after stop() finished (the process entry exits). */
   onStopped: (() => void) | undefined;
@@ -98,6 +103,7 @@ export class Head {
         sessionDir: this.cfg.sessionDir,
         resources: this.cfg.resources,
         gpuIds: this.cfg.gpuIds,
+        labels: this.cfg.labels,
         logToDriver: this.cfg.logToDriver,
         isHead: true,
         prestartRuntime: this.cfg.runtime,
@@ -121,17 +127,30 @@ export class Head {
   }
 
   /**
-   * The node an actor is created on: its owner's node when that node could run it (as
-   * Ray prefers), else the live node that could with the most CPU free, else this head's
-   * node (whose node manager then fails the lease with the infeasibility reason).
+   * The node an actor is created on: the cluster policy from its owner's node's point
+   * of view, with the actor's strategy and label selector (DEFAULT packs the owner's node
+   * up to the spread threshold, then the least utilized node with room). When no node has
+   * room, the node it queues on (see routeLease).
+   * @throws InfeasibleResourcesError when no live node can ever run it, naming what is missing.
    */
   private placeActor(spec: ActorSpec): string {
-    const nodes = this.store.liveNodes().filter((n) => fitsTotal(spec.demand, n.info.total));
-    const own = nodes.find((n) => n.info.nodeId === spec.ownerNode);
-    if (own) return own.info.address;
-    let best = nodes[0];
-    for (const n of nodes) if ((n.available.CPU ?? 0) > (best!.available.CPU ?? 0)) best = n;
-    return best?.info.address ?? this.endpoint.listenAddress;
+    const nodes = this.store.listNodes();
+    const view: ClusterView = nodes.map((n) => ({
+      nodeId: n.nodeId,
+      total: n.total,
+      available: n.available ?? n.total,
+      labels: n.labels ?? {},
+      alive: n.alive,
+    }));
+    const owner = spec.ownerNode ?? this.nodeManager.nodeId;
+    const request = { demand: spec.demand, strategy: spec.strategy, labelSelector: spec.labelSelector };
+    const route = routeLease(this.actorPolicy, request, view, owner);
+    if (route.kind === "infeasible") {
+      const sep = route.reason.startsWith("needs ") ? " that " : ": ";
+      throw new InfeasibleResourcesError(`cannot schedule actor ${spec.className}${sep}${route.reason}`);
+    }
+    const id = route.kind === "local" ? owner : route.nodeId;
+    return nodes.find((n) => n.nodeId === id)?.address ?? this.endpoint.listenAddress;
   }
 
   /** What the head serves itself (HeadService); everything else goes to its node manager or control store. */

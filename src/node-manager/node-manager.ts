@@ -18,13 +18,16 @@ import {
   router,
 } from "../protocol/index.js";
 import {
-  chooseNode,
-  fitsTotal,
-  infeasibleReason,
+  ClusterPolicy,
+  type ClusterView,
   type LeaseDecisions,
   LeaseScheduler,
   NodeResources,
   type ResourceMap,
+  routeLease,
+  validateLabelSelector,
+  validateNodeLabels,
+  validateSchedulingStrategy,
 } from "../scheduling/index.js";
 import { type Connection, notServed } from "../transport/index.js";
 import { type Clock, log, realClock, type Timer } from "../util/index.js";
@@ -40,6 +43,7 @@ export interface ControlStoreClient {
     hostname: string;
     total: ResourceMap;
     isHead: boolean;
+    labels: Record<string, string>;
   }): void;
   heartbeat(nodeId: string, available: ResourceMap): void;
   /** Totals of every live node, for the infeasibility check. */
@@ -63,6 +67,8 @@ export interface NodeManagerOptions {
   readonly sessionDir: string;
   readonly resources: ResourceMap;
   readonly gpuIds?: readonly number[];
+  /** The node's labels, matched by label selectors (validated here: a bad one throws TypeError). */
+  readonly labels?: Readonly<Record<string, string>>;
   readonly logToDriver: boolean;
   readonly isHead: boolean;
   /** Runtime to prestart workers for before any driver registers (embedded mode). */
@@ -128,6 +134,10 @@ export class NodeManager {
   private heartbeatTimer: Timer | undefined;
   private readonly clock: Clock;
   private readonly controlStoreAddress: string;
+  /** The node's labels (for its own entry in the cluster view). */
+  readonly labels: Readonly<Record<string, string>>;
+  /** Cluster placement of task lease requests; keeps SPREAD's round-robin cursor. */
+  private readonly policy = new ClusterPolicy();
 
   constructor(
     opts: NodeManagerOptions,
@@ -138,6 +148,7 @@ export class NodeManager {
     this.clock = opts.clock ?? realClock;
     this.controlStoreAddress = opts.isHead ? "" : (opts.controlStoreAddress ?? opts.address);
     this.resources = new NodeResources(opts.resources, opts.gpuIds);
+    this.labels = validateNodeLabels(opts.labels, "node manager labels");
     this.leases = new LeaseScheduler({
       resources: this.resources,
       workerIdPrefix: this.nodeId.slice(0, 6),
@@ -161,8 +172,10 @@ export class NodeManager {
       env: {
         ...poolEnv,
         ...(opts.nodeIp ? { TSRAY_NODE_IP: opts.nodeIp } : {}),
-        // A worker node's workers reach the control store at the head, not through their node.
-        ...(this.controlStoreAddress ? { TSRAY_CONTROL_STORE_ADDRESS: this.controlStoreAddress } : {}),
+        // A worker node's workers send control-store messages (actor lookups) to the head.
+        ...(this.controlStoreAddress && this.controlStoreAddress !== opts.address
+          ? { TSRAY_CONTROL_STORE_ADDRESS: this.controlStoreAddress }
+          : {}),
       },
       clock: this.clock,
     };
@@ -185,6 +198,7 @@ export class NodeManager {
       hostname: hostname(),
       total: this.resources.total,
       isHead: opts.isHead,
+      labels: { ...this.labels },
     });
     if (opts.prestartRuntime) this.addRuntime(parseRuntime(opts.prestartRuntime, "prestartRuntime"));
   }
@@ -326,26 +340,29 @@ export class NodeManager {
     return { nodeId: this.nodeId, jobId: "", store: this.objectStore.info };
   }
 
-  /**
-   * Another live node that could run a demand this node never can (the cluster policy's
-   * choice among those with room now, else the first that could ever fit: it queues there).
-   */
-  private spillTarget(demand: ResourceMap): { nodeId: string; address: string } | undefined {
-    const nodes = this.store.nodes().filter((n) => n.alive && n.nodeId !== this.nodeId);
-    const view = nodes.map((n) => ({
-      nodeId: n.nodeId,
-      total: n.total,
-      available: n.available ?? n.total,
-      labels: {},
+  /** Every node as this node knows it, its own entry with its own (freshest) numbers. */
+  private clusterView(): ClusterView {
+    const view = this.store
+      .nodes()
+      .filter((n) => n.nodeId !== this.nodeId)
+      .map((n) => ({
+        nodeId: n.nodeId,
+        total: n.total,
+        available: n.available ?? n.total,
+        labels: n.labels ?? {},
+        alive: n.alive,
+      }));
+    view.push({
+      nodeId: this.nodeId,
+      total: this.resources.total,
+      available: this.resources.available,
+      labels: this.labels,
       alive: true,
-    }));
-    const d = chooseNode({ demand }, view, this.nodeId);
-    const id = d.kind === "spill" ? d.nodeId : nodes.find((n) => fitsTotal(demand, n.total))?.nodeId;
-    const n = nodes.find((x) => x.nodeId === id);
-    return n ? { nodeId: n.nodeId, address: n.address } : undefined;
+    });
+    return view;
   }
 
-  private onRequestLease(msg: RequestLease, conn: Connection): Promise<LeaseReply> {
+  private onRequestLease(msg: RequestLease, conn: Connection): LeaseReply | Promise<LeaseReply> {
     if (!this.leases.hasRuntime(msg.runtimeKey) && msg.runtime !== undefined) {
       // Validated as a RegisterDriver's: a peer's message must not pick a command.
       const key = this.addRuntime(parseRuntime(msg.runtime, "RequestLease.runtime"));
@@ -358,18 +375,33 @@ export class NodeManager {
     if (!this.leases.hasRuntime(msg.runtimeKey)) {
       throw new ProtocolError(`unknown runtime ${msg.runtimeKey}: the owner must RegisterDriver first`);
     }
-    if (!this.resources.feasible(msg.demand)) {
-      const there = msg.actor === undefined ? this.spillTarget(msg.demand) : undefined;
-      if (there) return Promise.resolve({ spillback: there });
-      const reason = infeasibleReason(msg.demand, this.store.nodeTotals());
-      if (reason) throw new InfeasibleResourcesError(`cannot schedule a task or actor that ${reason}`);
-      // Another node could run it (an actor placed here on a stale view, or no node known to this one).
+    if (msg.actor === undefined) {
+      // Actors were placed by the head; a task's node is chosen here, by the cluster policy.
+      const route = routeLease(
+        this.policy,
+        {
+          demand: msg.demand,
+          strategy: validateSchedulingStrategy(msg.strategy, "RequestLease"),
+          labelSelector: validateLabelSelector(msg.labelSelector, "RequestLease"),
+          spilled: msg.spilled === true,
+        },
+        this.clusterView(),
+        this.nodeId,
+      );
+      if (route.kind === "infeasible") {
+        const sep = route.reason.startsWith("needs ") ? " that " : ": ";
+        throw new InfeasibleResourcesError(`cannot schedule a task or actor${sep}${route.reason}`);
+      }
+      if (route.kind === "spill") {
+        const there = this.store.nodes().find((n) => n.nodeId === route.nodeId)!;
+        return { spillback: { nodeId: there.nodeId, address: there.address } };
+      }
+    } else if (!this.resources.feasible(msg.demand)) {
       const has = Object.entries(this.resources.total)
         .map(([k, v]) => `${k}=${v}`)
         .join(" ");
       throw new InfeasibleResourcesError(
-        `cannot schedule a task or actor on node ${this.nodeId} (it has ${has || "nothing"}): only other nodes ` +
-          "can meet its demand",
+        `cannot schedule an actor on node ${this.nodeId} (it has ${has || "nothing"}): its demand does not fit`,
       );
     }
     return new Promise((resolve, reject) => {

@@ -21,6 +21,8 @@ export interface WorkerNodeConfig {
   readonly headAddress: string;
   readonly resources: ResourceMap;
   readonly gpuIds?: number[];
+  /** The node's labels, matched by label selectors. */
+  readonly labels?: Record<string, string>;
   readonly logToDriver: boolean;
   /** Capacity of the node's object store, bytes. */
   readonly objectStoreMemory: number;
@@ -88,6 +90,7 @@ export class WorkerNode {
         sessionDir: this.cfg.sessionDir,
         resources: this.cfg.resources,
         gpuIds: this.cfg.gpuIds,
+        labels: this.cfg.labels,
         logToDriver: this.cfg.logToDriver,
         isHead: false,
         objectStoreMemory: this.cfg.objectStoreMemory,

@@ -4,7 +4,7 @@
  * PushActorTask, served by the core worker that hosts it). Calls' results come back
  * as TaskDone/TaskFailed (owner-worker.ts). See docs/design/control-store.md.
  */
-import type { ResourceMap } from "../scheduling/index.js";
+import type { LabelSelector, ResourceMap, SchedulingStrategy } from "../scheduling/index.js";
 import type { DepTuple, FunctionDescriptor } from "./common.js";
 import type { Msg } from "./kinds.js";
 import type { RuntimeEnv } from "./node-manager.js";
@@ -27,8 +27,12 @@ export interface ActorSpec {
    * registers it on first sight (it may not have seen the job before).
    */
   runtime?: RuntimeEnv;
-  /** The creator's node id: the actor is placed there when it fits (as Ray prefers the owner's node). */
+  /** The creator's node id: DEFAULT placement packs the actor there up to the spread threshold. */
   ownerNode?: string;
+  /** How the head picks its node (absent: "DEFAULT"); already validated by the API. */
+  strategy?: SchedulingStrategy;
+  /** Nodes it may be placed on, by label (absent: any); already validated by the API. */
+  labelSelector?: LabelSelector;
   name?: string;
   namespace: string;
   detached: boolean;

@@ -29,6 +29,8 @@ export interface NodeInfo {
   isHead: boolean;
   /** Its last reported available resources (GetNodes; absent in RegisterNode). */
   available?: ResourceMap;
+  /** Its labels (`tsray start --labels`), matched by label selectors; absent: none. */
+  labels?: Record<string, string>;
 }
 
 /**

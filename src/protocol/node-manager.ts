@@ -3,7 +3,7 @@
  * worker leases, blocking. Served by the node manager, except ShutdownNode, which
  * the head serves itself. The object store's messages are in object-store.ts.
  */
-import type { ResourceMap } from "../scheduling/index.js";
+import type { LabelSelector, ResourceMap, SchedulingStrategy } from "../scheduling/index.js";
 import type { Msg } from "./kinds.js";
 import type { StoreInfo } from "./object-store.js";
 
@@ -138,12 +138,26 @@ export interface RequestLease {
   runtime?: RuntimeEnv;
   /** For an actor: the worker is dedicated to it for life and never returns to the pool. */
   actor?: string;
+  /**
+   * How the node manager picks a node for a task (absent: "DEFAULT"). Validated as the
+   * API validates it: bad input is a TypeError reply. Ignored for actors (the head placed them).
+   */
+  strategy?: SchedulingStrategy;
+  /** Nodes the task may run on, by label (absent: any). Validated as `strategy`. */
+  labelSelector?: LabelSelector;
+  /**
+   * Sent here by another node manager's spillback: grant or queue it here, never spill it
+   * again (at most one hop); InfeasibleResourcesError when this node can never fit it.
+   */
+  spilled?: boolean;
 }
 
 /**
  * Reply to RequestLease: a grant; `cancelled` after CancelLeaseRequest; or `spillback`:
- * this node can never run the demand, `address` (another node manager) can: the owner
- * asks there directly, sending its runtime along (Ray's raylet spillback).
+ * the cluster policy chose another node (this one can never run the demand, is busier
+ * than the threshold allows, SPREAD's turn is elsewhere, or the affinity names it):
+ * the owner sends this one request to `address` directly, with `spilled` set and its
+ * runtime along (Ray's raylet spillback). The next request goes to the local node again.
  */
 export type LeaseReply =
   | LeaseGrant

@@ -151,3 +151,30 @@ export function labelMatcher(selector: LabelSelector | undefined): (labels: Node
 export function hasSelector(selector: LabelSelector | undefined): selector is LabelSelector {
   return selector !== undefined && Object.keys(selector).length > 0;
 }
+
+/**
+ * Checks a node's labels (from `tsray start --labels` or `Cluster.addNode`) and returns a
+ * frozen copy; undefined gives none. Keys and values must be non-empty strings; a value
+ * may not contain `|` or start with `!` (a label selector could never name it).
+ * @throws TypeError naming `where`, the label, the value and what is valid.
+ */
+export function validateNodeLabels(value: unknown, where = "node labels"): Readonly<Record<string, string>> {
+  if (value === undefined) return Object.freeze({});
+  if (!isPlainObject(value)) {
+    throw new TypeError(`${where} must be a plain object of label -> value, got ${describeValue(value)}`);
+  }
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(value)) {
+    if (key.trim() === "") throw new TypeError(`${where}: label names must be non-empty, got ""`);
+    const v = value[key];
+    if (typeof v !== "string" || v === "" || v.includes("|") || v.startsWith("!")) {
+      throw new TypeError(
+        `${where}[${JSON.stringify(key)}] must be a non-empty string without "|" and not starting with "!", got ${
+          typeof v === "string" ? JSON.stringify(v) : describeValue(v)
+        }`,
+      );
+    }
+    Object.defineProperty(out, key, { value: v, enumerable: true });
+  }
+  return Object.freeze(out);
+}

@@ -18,7 +18,7 @@ export type {
   NodeView,
   SchedulingStrategy,
 } from "./cluster-view.js";
-export { validateLabelSelector, validateSchedulingStrategy } from "./cluster-view.js";
+export { validateLabelSelector, validateNodeLabels, validateSchedulingStrategy } from "./cluster-view.js";
 export type { ResourceOptions } from "./demand.js";
 export { toDemand } from "./demand.js";
 export type {
@@ -30,6 +30,7 @@ export type {
   StartDecision,
   WorkerView,
 } from "./lease-decisions.js";
+export { type LeaseRoute, placementKey, type RouteRequest, routeLease } from "./lease-route.js";
 export { LeaseScheduler, type LeaseSchedulerOptions, MAX_START_FAILURES } from "./lease-scheduler.js";
 export type { Allocation } from "./node-resources.js";
 export { NodeResources } from "./node-resources.js";

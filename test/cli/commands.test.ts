@@ -44,6 +44,9 @@ describe("tsray CLI without a head", () => {
       [["--resources", '{"CPU": 2}'], /numCpus/],
       [["--num-cpus", "-1"], /numCpus/],
       [["--num-gpus", "many"], /numGpus/],
+      [["--labels", "zone=a"], /--labels must be a JSON object/],
+      [["--labels", '{"zone": 1}'], /--labels\["zone"\] must be a non-empty string/],
+      [["--labels", '{"zone": "a|b"}'], /without "\|"/],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(["start", "--head", ...args], root);

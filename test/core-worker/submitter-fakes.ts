@@ -3,10 +3,16 @@
 // fixture.
 import assert from "node:assert/strict";
 import type { TaskSpec } from "../../src/core-worker/task-spec.js";
-import { type LeaseGrant, type Message, Msg, type PushTask } from "../../src/protocol/index.js";
+import {
+  type LeaseGrant,
+  type Message,
+  Msg,
+  type PushTask,
+  type RequestLease,
+} from "../../src/protocol/index.js";
 import type { Connection, Endpoint } from "../../src/transport/index.js";
 
-type Answer = LeaseGrant | { cancelled: true };
+type Answer = LeaseGrant | { cancelled: true } | { spillback: { nodeId: string; address: string } };
 
 /** A node manager that answers lease requests only when the test says so. */
 export class ScriptedNodeManager {
@@ -15,10 +21,14 @@ export class ScriptedNodeManager {
   readonly cancelled: number[] = [];
   /** Lease ids handed back with ReturnLease. */
   readonly returned: number[] = [];
+  /** Every RequestLease received, in order. */
+  readonly asked: RequestLease[] = [];
   readonly conn = {
+    isClosed: false,
     peekNextRid: () => this.nextRid,
     request: (msg: Message) => {
       assert.equal(msg.t, Msg.RequestLease);
+      this.asked.push(msg as RequestLease);
       const rid = this.nextRid++;
       return new Promise<Answer>((resolve) => this.open.set(rid, resolve));
     },
@@ -56,14 +66,19 @@ export function fakeWorker(address: string): { conn: Connection; pushed: number[
   return { conn, pushed };
 }
 
-/** An endpoint whose connect() makes a fake worker per address; `workers` has them by address. */
-export function fakeEndpoint(): {
+/**
+ * An endpoint whose connect() makes a fake worker per address (`workers` has them by
+ * address), or returns the scripted node manager at an address of `nodeManagers`.
+ */
+export function fakeEndpoint(nodeManagers: ReadonlyMap<string, ScriptedNodeManager> = new Map()): {
   endpoint: Endpoint;
   workers: Map<string, ReturnType<typeof fakeWorker>>;
 } {
   const workers = new Map<string, ReturnType<typeof fakeWorker>>();
   const endpoint = {
     connect: async (address: string) => {
+      const nm = nodeManagers.get(address);
+      if (nm) return nm.conn;
       const w = fakeWorker(address);
       workers.set(address, w);
       return w.conn;

@@ -110,3 +110,55 @@ test("tasks queued when the node manager is gone fail with its error instead of 
   );
   for (const [, message] of report.failed) assert.match(message, /node manager is not reachable/);
 });
+
+test("spillback: one request goes to the named node, spilled; the next asks the local node again; cancels follow the request", async () => {
+  const nm = new ScriptedNodeManager();
+  const nmB = new ScriptedNodeManager();
+  const { endpoint, workers } = fakeEndpoint(new Map([["nm-b", nmB]]));
+  const runtime = { loader: "none", cwd: "/", jobId: "j", namespace: "ns" } as const;
+  const sub = new TaskSubmitter(
+    endpoint,
+    () => nm.conn,
+    () => "rt",
+    { completeReturns: () => undefined, failReturns: (s) => assert.fail(`task ${s.id} failed`) },
+    undefined,
+    () => ({ runtime }),
+  );
+  const spread = (id: number) =>
+    ({ ...spec(id), shapeKey: "CPU:1|SPREAD", strategy: "SPREAD" }) as ReturnType<typeof spec>;
+  try {
+    sub.enqueue(spread(1));
+    sub.enqueue(spread(2));
+    assert.deepEqual(nm.live(), [1, 2]);
+    assert.equal(nm.asked[0]!.strategy, "SPREAD");
+    assert.equal(nm.asked[0]!.spilled, undefined);
+    nm.answer(1, grant(1));
+    nm.answer(2, { spillback: { nodeId: "b", address: "nm-b" } });
+    await settle();
+    assert.deepEqual(nmB.live(), [1], "the spilled-back request is sent to node b");
+    assert.deepEqual(
+      { spilled: nmB.asked[0]!.spilled, strategy: nmB.asked[0]!.strategy, runtime: nmB.asked[0]!.runtime },
+      { spilled: true, strategy: "SPREAD", runtime },
+    );
+    nmB.answer(1, grant(2));
+    await settle();
+    assert.deepEqual(workers.get("addr-1")?.pushed, [1]);
+    assert.deepEqual(workers.get("addr-2")?.pushed, [2]);
+
+    // Both leases busy: the next request goes to the local node, not to b (nothing is sticky).
+    sub.enqueue(spread(3));
+    assert.deepEqual(nm.live(), [3]);
+    assert.deepEqual(nmB.live(), []);
+    nm.answer(3, { spillback: { nodeId: "b", address: "nm-b" } });
+    await settle();
+    assert.deepEqual(nmB.live(), [2]);
+    // Task 1 finishes: task 3 takes its lease, and the request out at b is cancelled there.
+    sub.onReply({ t: Msg.TaskDone, id: 1, r: [], us: 10 }, workers.get("addr-1")!.conn);
+    assert.deepEqual(workers.get("addr-1")?.pushed, [1, 3]);
+    assert.deepEqual(nmB.cancelled, [2]);
+    assert.deepEqual(nm.cancelled, []);
+  } finally {
+    sub.close();
+  }
+  assert.deepEqual(nmB.returned, [2], "the lease from b is returned to b");
+});

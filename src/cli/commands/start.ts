@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { detectGpus, secretForAddress } from "../../api/index.js";
 import { config } from "../../config/index.js";
-import { type ResourceMap, toDemand } from "../../scheduling/index.js";
+import { type ResourceMap, toDemand, validateNodeLabels } from "../../scheduling/index.js";
 import { parseToken, SECRET_FILE } from "../../transport/index.js";
 import { displayAddress, isAlive, normalizeAddress, primaryAddress } from "../../util/index.js";
 import { CliError } from "../errors.js";
@@ -32,6 +32,7 @@ interface StartOptions {
   numCpus?: string;
   numGpus?: string;
   resources?: string;
+  labels?: string;
   block?: boolean;
 }
 
@@ -66,6 +67,21 @@ async function parseResources(
       "tsray start",
     );
     return { resources, gpuIds: gpus && gpus.length > 0 ? gpus : undefined };
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
+}
+
+function parseLabels(opts: StartOptions): Record<string, string> | undefined {
+  if (opts.labels === undefined) return undefined;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(opts.labels);
+  } catch {
+    throw new CliError(`--labels must be a JSON object like '{"zone": "a"}', got ${opts.labels}`, 2);
+  }
+  try {
+    return { ...validateNodeLabels(raw, "--labels") };
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
@@ -157,7 +173,8 @@ async function startNode(opts: StartOptions): Promise<void> {
   const listen = tcpListen(opts, 0);
   const secret = joinSecret(opts, headAddress);
   const { resources, gpuIds } = await parseResources(opts);
-  const { record, child } = await spawnNode({ headAddress, secret, resources, gpuIds, ...listen });
+  const labels = parseLabels(opts);
+  const { record, child } = await spawnNode({ headAddress, secret, resources, gpuIds, labels, ...listen });
   writeNodeRecord(record);
   child.unref();
   process.stdout.write(
@@ -190,6 +207,7 @@ async function start(opts: StartOptions): Promise<void> {
     throw new CliError("--token is for joining (--address); a head makes its own secret", 2);
   const listen = opts.port === undefined && opts.bind === undefined ? "unix" : tcpListen(opts, 6380);
   const { resources, gpuIds } = await parseResources(opts);
+  const labels = parseLabels(opts);
   const existing = readHeadRecord();
   if (existing && isAlive(existing.pid)) {
     throw new CliError(
@@ -197,7 +215,7 @@ async function start(opts: StartOptions): Promise<void> {
     );
   }
   if (existing) removeHeadFiles(existing);
-  const { record, child } = await spawnHead({ listen, resources, gpuIds });
+  const { record, child } = await spawnHead({ listen, resources, gpuIds, labels });
   writeHeadRecord(record);
   if (opts.addressFile) writeFileSync(opts.addressFile, `${record.address}\n`);
   process.stdout.write(describe(record, opts.block === true));
@@ -249,6 +267,7 @@ export function registerStart(program: Command): void {
     .option("--num-cpus <n>", "CPUs of the node (default: this machine's)")
     .option("--num-gpus <n>", "GPUs of the node (default: detected)")
     .option("--resources <json>", "custom resources, e.g. '{\"accel\": 2}'")
+    .option("--labels <json>", 'node labels for label selectors, e.g. \'{"zone": "a"}\'')
     .option("--block", "stay in the foreground; Ctrl-C stops the head")
     .action((opts: StartOptions) => start(opts));
 }
