@@ -92,9 +92,10 @@ describe("a driver whose node dies", { timeout: 120_000 }, () => {
     assert.equal(await ray.get(onHead.incr.remote()), 1);
     pids.add(await ray.get(onHead.pid.remote()));
     // The node's one CPU: the first task takes it, the second (another shape, so not
-    // pipelined behind the first) waits for a lease.
+    // pipelined behind the first; pinned to the node, or the busy node would spill it
+    // to the idle head) waits there for a lease.
     const first = hang.remote();
-    const second = hang.options({ numCpus: 0.5 }).remote();
+    const second = hang.options({ numCpus: 0.5, schedulingStrategy: { nodeId: worker.nodeId } }).remote();
     for (const w of await ray.listWorkers()) pids.add(w.pid);
     const t0 = performance.now();
     // Watched from before the kill: they may fail while killNode still waits for the pid.
