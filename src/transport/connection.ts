@@ -200,8 +200,20 @@ export class Connection {
   }
 
   private writeBatch(batch: Message[]): void {
-    const bulk = splitBulk(batch[batch.length - 1]!);
-    if (bulk && this.writeBulk(batch, bulk)) return;
+    // Each large bytes reply ends a frame of its own, so its bytes need no copy (bulk.ts).
+    let from = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const bulk = splitBulk(batch[i]!);
+      if (!bulk) continue;
+      const part = from === 0 && i === batch.length - 1 ? batch : batch.slice(from, i + 1);
+      if (!this.writeBulk(part, bulk)) this.writePacked(part);
+      from = i + 1;
+    }
+    if (from === 0) this.writePacked(batch);
+    else if (from < batch.length) this.writePacked(batch.slice(from));
+  }
+
+  private writePacked(batch: Message[]): void {
     let frame: Buffer;
     try {
       // The codec leaves room for the length prefix before the body: the frame is one
@@ -244,8 +256,8 @@ export class Connection {
   private oversized(batch: Message[], bytes: number): void {
     if (batch.length > 1) {
       const mid = batch.length >> 1;
-      this.writeBatch(batch.slice(0, mid));
-      this.writeBatch(batch.slice(mid));
+      this.writePacked(batch.slice(0, mid));
+      this.writePacked(batch.slice(mid));
       return;
     }
     const m = batch[0]!;
