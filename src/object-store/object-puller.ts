@@ -129,39 +129,52 @@ export class ObjectPuller {
     }
   }
 
-  /** Request the object's chunks, a window at a time, writing each into the arena as it lands. */
+  /**
+   * Request the object's chunks, a window at a time; each lands in the arena (straight
+   * from the socket when the store gives a target, else copied from the frame). On a
+   * failure it settles only once no chunk is outstanding, so no late reply can write
+   * into a block that the failed object gives back.
+   */
   private transfer(conn: Connection, id: string, size: number): Promise<void> {
     const chunk = Math.max(64 * 1024, Math.floor(this.opts.chunkBytes));
     const window = Math.max(1, Math.floor(this.opts.chunksInFlight));
     return new Promise<void>((resolve, reject) => {
       let next = 0;
       let active = 0;
-      let failed = false;
-      const fail = (err: unknown): void => {
-        if (failed) return;
-        failed = true;
-        reject(err);
+      let error: unknown;
+      const settle = (): void => {
+        if (active > 0) return;
+        if (error !== undefined) reject(error);
+        else if (next >= size) resolve();
       };
       const launch = (): void => {
-        while (!failed && active < window && next < size) {
+        while (error === undefined && active < window && next < size) {
           const at = next;
           const length = Math.min(chunk, size - at);
           next += length;
           active++;
-          conn.request({ t: Msg.StoreReadChunk, id, offset: at, length }).then((r) => {
-            active--;
-            if (failed) return;
-            try {
-              if (r.d.length !== length)
-                throw new Error(`chunk at ${at} came with ${r.d.length} bytes, not ${length}`);
-              this.store.writeChunk(id, at, r.d, conn);
-            } catch (err) {
-              fail(err);
-              return;
-            }
-            if (next >= size && active === 0) resolve();
-            else launch();
-          }, fail);
+          const sink = this.store.chunkTarget(id, at, length, conn);
+          conn.request({ t: Msg.StoreReadChunk, id, offset: at, length }, { sink }).then(
+            (r) => {
+              active--;
+              if (error === undefined) {
+                try {
+                  if (r.d.length !== length)
+                    throw new Error(`chunk at ${at} came with ${r.d.length} bytes, not ${length}`);
+                  if (r.d !== sink) this.store.writeChunk(id, at, r.d, conn);
+                } catch (err) {
+                  error = err;
+                }
+              }
+              launch();
+              settle();
+            },
+            (err: unknown) => {
+              active--;
+              error ??= err;
+              settle();
+            },
+          );
         }
       };
       if (size === 0) resolve();

@@ -228,6 +228,18 @@ export class StoreManager {
     this.unpin(obj, conn);
   }
 
+  /**
+   * Where bytes `[at, at + length)` of object `id` lie in this process's mapping of the
+   * arena, for a pull's chunk to land in directly (a connection sink): only for an
+   * object `conn` is writing, and only with the zero-copy backend (else undefined).
+   */
+  chunkTarget(id: string, at: number, length: number, conn: Connection): Uint8Array | undefined {
+    const obj = this.objects.get(id);
+    if (!obj || obj.sealed || obj.creator !== conn || obj.block < 0 || !this.segment.view) return undefined;
+    checkRange(obj, at, length);
+    return this.segment.view(obj.offset + at, length);
+  }
+
   /** Count a completed pull from another node (for the stats). */
   countPull(size: number): void {
     this.totals.pulls++;

@@ -11,8 +11,8 @@ import {
   type RequestKind,
 } from "../protocol/index.js";
 import { type Clock, log, realClock } from "../util/index.js";
-import { bulkHead, splitBulk } from "./bulk.js";
-import { FrameDecoder } from "./frame-decoder.js";
+import { bulkHead, setBulk, splitBulk } from "./bulk.js";
+import { BULK_MARK, FrameDecoder } from "./frame-decoder.js";
 import { isServedKind, unknownKindError } from "./kinds.js";
 import type { Link } from "./link.js";
 
@@ -79,7 +79,12 @@ export class Connection {
   private out: Message[] = [];
   private flushScheduled = false;
   private nextRid = 1;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (v: unknown) => void; reject: (e: Error) => void; sink?: Uint8Array }
+  >();
+  /** The batch of the bulk frame whose payload is streaming into a sink (see bulkTarget). */
+  private bulkBatch: Message[] | undefined = undefined;
   private closed = false;
   private closeError: Error | undefined;
   private readonly closeListeners: Array<(err: Error) => void> = [];
@@ -106,7 +111,10 @@ export class Connection {
     private readonly maxFrameBytes: number = config().maxFrameBytes,
     private readonly clock: Clock = realClock,
   ) {
-    const decoder = new FrameDecoder((body) => this.onFrame(body), maxFrameBytes);
+    const decoder = new FrameDecoder((body) => this.onFrame(body), maxFrameBytes, {
+      target: (head, n) => this.bulkTarget(head, n),
+      done: (target) => this.bulkDone(target),
+    });
     this.decoder = decoder;
     link.bind({
       data: (chunk: Buffer) => {
@@ -154,13 +162,13 @@ export class Connection {
    * Send a request and wait for its reply body, whose type the protocol binds to the
    * request's kind (`ReplyOf`). Rejects with the remote error, or when the connection closes.
    */
-  request<K extends RequestKind>(body: RequestBodyOf<K>): Promise<ReplyOf<K>> {
+  request<K extends RequestKind>(body: RequestBodyOf<K>, opts?: { sink?: Uint8Array }): Promise<ReplyOf<K>> {
     if (this.closed)
       return Promise.reject(this.closeError ?? new RuntimeUnavailableError("connection closed"));
     const rid = this.nextRid++;
     const msg = { ...body, rid } as Message;
     return new Promise<ReplyOf<K>>((resolve, reject) => {
-      this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(rid, { resolve: resolve as (v: unknown) => void, reject, sink: opts?.sink });
       this.send(msg);
     });
   }
@@ -246,7 +254,7 @@ export class Connection {
       return false;
     }
     const head = bulkHead(frame, bytes.length);
-    if (!head || head.length - 4 + bytes.length > this.maxFrameBytes) return false;
+    if (head.length - 4 + bytes.length > this.maxFrameBytes) return false;
     this.link.write(head);
     this.link.write(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length));
     return true;
@@ -314,11 +322,53 @@ export class Connection {
     }
   }
 
+  /** A bulk frame's head is in: its payload goes to the sink its request gave, if it fits. */
+  private bulkTarget(head: Buffer, payload: number): Uint8Array | undefined {
+    const batch = this.unpackBatch(head);
+    const last = batch[batch.length - 1] as Reply | undefined;
+    const sink = last?.t === Msg.Reply ? this.pending.get(last.rid)?.sink : undefined;
+    if (!sink || sink.length !== payload) return undefined;
+    this.bulkBatch = batch;
+    return sink;
+  }
+
+  private bulkDone(target: Uint8Array): void {
+    const batch = this.bulkBatch!;
+    this.bulkBatch = undefined;
+    setBulk(batch, target);
+    this.deliver(batch);
+  }
+
   private onFrame(body: Buffer): void {
+    if (body[0] === BULK_MARK) {
+      // A bulk frame that arrived whole: its payload is a view of the frame (or lands in the sink).
+      if (body.length < 5) throw new TypeError("protocol error: a bulk frame without its head");
+      const headLen = body.readUInt32LE(1);
+      if (5 + headLen > body.length) throw new TypeError("protocol error: a bulk frame's head exceeds it");
+      const batch = this.unpackBatch(body.subarray(5, 5 + headLen));
+      let payload: Uint8Array = body.subarray(5 + headLen);
+      const last = batch[batch.length - 1] as Reply | undefined;
+      const sink = last?.t === Msg.Reply ? this.pending.get(last.rid)?.sink : undefined;
+      if (sink && sink.length === payload.length) {
+        sink.set(payload);
+        payload = sink;
+      }
+      setBulk(batch, payload);
+      this.deliver(batch);
+      return;
+    }
+    this.deliver(this.unpackBatch(body));
+  }
+
+  private unpackBatch(body: Buffer): Message[] {
     const batch = this.unpackr.unpack(body) as Message[];
     // Thrown into the link's data handler, which destroys the connection.
     if (!Array.isArray(batch))
       throw new TypeError("protocol error: a frame did not hold a batch of messages");
+    return batch;
+  }
+
+  private deliver(batch: Message[]): void {
     let i = 0;
     if (this.gate) {
       // The handshake: the guard sees messages until it opens the connection (or closes it).

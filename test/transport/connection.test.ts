@@ -141,6 +141,32 @@ describe("Connection bulk replies", () => {
   });
 });
 
+describe("Connection bulk replies into a sink", () => {
+  test("a request's sink receives a bulk reply's bytes as they arrive; a sink of the wrong size is left alone", async () => {
+    const big = new Uint8Array(5 << 20);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 13 + 1) & 0xff;
+    const [a] = await connected((msg) =>
+      msg.t === Msg.GetObject ? { d: big.subarray(0, Number(msg.id)) } : undefined,
+    );
+    const sink = new Uint8Array(big.length);
+    const small = a.conn.request({ t: Msg.GetObject, id: "3" });
+    const r = (await within(
+      a.conn.request({ t: Msg.GetObject, id: String(big.length) }, { sink }),
+      10_000,
+      "the bulk reply",
+    )) as { d: Uint8Array };
+    assert.equal(r.d, sink, "the reply's bytes are the sink itself");
+    assert.equal(Buffer.compare(Buffer.from(sink), Buffer.from(big)), 0);
+    assert.deepEqual([...((await small) as { d: Uint8Array }).d], [1, 14, 27]);
+    const wrong = new Uint8Array(10);
+    const r2 = (await a.conn.request({ t: Msg.GetObject, id: String(1 << 20) }, { sink: wrong })) as {
+      d: Uint8Array;
+    };
+    assert.notEqual(r2.d, wrong);
+    assert.equal(Buffer.compare(Buffer.from(r2.d), Buffer.from(big.subarray(0, 1 << 20))), 0);
+  });
+});
+
 describe("Connection close", () => {
   test("pending requests reject with the close reason when the peer closes; onClose runs once", async () => {
     const [a, b] = await connected(() => never);
