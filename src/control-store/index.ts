@@ -3,3 +3,4 @@
 export { ActorManager } from "./actor-manager.js";
 export { MemoryBackend, type StorageBackend } from "./backend.js";
 export { ControlStore } from "./control-store.js";
+export { parseRedisUrl, RedisBackend, type RedisBackendOptions } from "./redis-backend.js";
