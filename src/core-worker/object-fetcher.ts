@@ -123,7 +123,7 @@ export class ObjectFetcher {
     if (node === this.holder.store?.info.node) return; // the copy it pulled for itself
     const e = this.counter.objects.get(id);
     if (!e?.owned || e.state !== READY || e.stored === 0) {
-      this.freeAt([node], id);
+      this.freeAt([node], [id]);
       return;
     }
     const list = this.copies.get(id);
@@ -136,14 +136,14 @@ export class ObjectFetcher {
     const list = this.copies.get(id);
     if (!list) return;
     this.copies.delete(id);
-    this.freeAt(list, id);
+    this.freeAt(list, [id]);
   }
 
-  /** Send StoreFree for `id` to each of these node managers (best effort: a node that is gone took its store along). */
-  freeAt(nodes: string[], id: string): void {
+  /** Send one StoreFree of `ids` to each of these node managers (best effort: a node that is gone took its store along). */
+  freeAt(nodes: string[], ids: string[]): void {
     for (const node of nodes) {
       this.endpoint.connect(node).then(
-        (c) => c.send({ t: Msg.StoreFree, ids: [id] }),
+        (c) => c.send({ t: Msg.StoreFree, ids }),
         () => undefined, // that node is gone, and its store with it
       );
     }

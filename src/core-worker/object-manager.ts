@@ -166,7 +166,7 @@ export class ObjectManager {
 
   /** Free these objects' copies in the store of node `node` (another node's node manager). */
   freeCopiesAt(node: string, ids: string[]): void {
-    for (const id of ids) this.fetcher.freeAt([node], id);
+    this.fetcher.freeAt([node], ids);
   }
 
   /** AddObjectLocation: another node holds a copy of owned object `id` (see ObjectFetcher.addLocation). */

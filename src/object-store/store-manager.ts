@@ -203,9 +203,8 @@ export class StoreManager {
    * yet (a pull writing the chunks it receives). Throws ProtocolError otherwise.
    */
   writeChunk(id: string, at: number, data: Uint8Array, conn: Connection): void {
-    const obj = this.objects.get(id);
-    if (!obj || obj.sealed || obj.creator !== conn || obj.block < 0)
-      throw new ProtocolError(`object ${id} is not being written through this connection`);
+    const obj = this.writing(id, conn);
+    if (!obj) throw new ProtocolError(`object ${id} is not being written through this connection`);
     checkRange(obj, at, data.length);
     this.segment.write(obj.offset + at, data);
   }
@@ -234,10 +233,16 @@ export class StoreManager {
    * object `conn` is writing, and only with the zero-copy backend (else undefined).
    */
   chunkTarget(id: string, at: number, length: number, conn: Connection): Uint8Array | undefined {
-    const obj = this.objects.get(id);
-    if (!obj || obj.sealed || obj.creator !== conn || obj.block < 0 || !this.segment.view) return undefined;
+    const obj = this.writing(id, conn);
+    if (!obj || !this.segment.view) return undefined;
     checkRange(obj, at, length);
     return this.segment.view(obj.offset + at, length);
+  }
+
+  /** Object `id` if `conn` created it and it is in the arena, not sealed yet. */
+  private writing(id: string, conn: Connection): StoredObject | undefined {
+    const obj = this.objects.get(id);
+    return obj && !obj.sealed && obj.creator === conn && obj.block >= 0 ? obj : undefined;
   }
 
   /** Count a completed pull from another node (for the stats). */

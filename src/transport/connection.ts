@@ -325,11 +325,16 @@ export class Connection {
   /** A bulk frame's head is in: its payload goes to the sink its request gave, if it fits. */
   private bulkTarget(head: Buffer, payload: number): Uint8Array | undefined {
     const batch = this.unpackBatch(head);
+    const sink = this.sinkFor(batch, payload);
+    if (sink) this.bulkBatch = batch;
+    return sink;
+  }
+
+  /** The sink of the request a bulk batch's last reply answers, when it holds exactly `length` bytes. */
+  private sinkFor(batch: Message[], length: number): Uint8Array | undefined {
     const last = batch[batch.length - 1] as Reply | undefined;
     const sink = last?.t === Msg.Reply ? this.pending.get(last.rid)?.sink : undefined;
-    if (!sink || sink.length !== payload) return undefined;
-    this.bulkBatch = batch;
-    return sink;
+    return sink?.length === length ? sink : undefined;
   }
 
   private bulkDone(target: Uint8Array): void {
@@ -347,9 +352,8 @@ export class Connection {
       if (5 + headLen > body.length) throw new TypeError("protocol error: a bulk frame's head exceeds it");
       const batch = this.unpackBatch(body.subarray(5, 5 + headLen));
       let payload: Uint8Array = body.subarray(5 + headLen);
-      const last = batch[batch.length - 1] as Reply | undefined;
-      const sink = last?.t === Msg.Reply ? this.pending.get(last.rid)?.sink : undefined;
-      if (sink && sink.length === payload.length) {
+      const sink = this.sinkFor(batch, payload.length);
+      if (sink) {
         sink.set(payload);
         payload = sink;
       }
