@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as ray from "tsray";
 import { Cluster, type ClusterNode } from "tsray/testing";
-import { expectAllDead, killPids } from "../helpers/processes.js";
+import { stopNodes } from "../helpers/cluster.js";
 
 /** Every wait on the dead node's consequences must end within this. */
 const PROMPT_MS = 10_000;
@@ -75,15 +75,7 @@ describe("a driver whose node dies", { timeout: 120_000 }, () => {
     for (const n of cluster.nodes) pids.add(n.pid);
   });
 
-  after(async () => {
-    await ray.shutdown();
-    await cluster.shutdown();
-    try {
-      await expectAllDead([...pids], 15_000);
-    } finally {
-      killPids(pids);
-    }
-  });
+  after(() => stopNodes(cluster, pids));
 
   test("gets a clear error for its pending get and its next calls, promptly", async () => {
     await ray.init({ address: worker.address });

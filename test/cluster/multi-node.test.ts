@@ -5,14 +5,14 @@
 // shutdown leaves no process or directory behind.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as ray from "tsray";
 import { Cluster, type ClusterNode } from "tsray/testing";
-import { expectAllDead } from "../helpers/processes.js";
+import { stopNodes } from "../helpers/cluster.js";
 
 // The head declares a silent node dead after 2 s (the default is 10 s).
 process.env.TSRAY_NODE_DEATH_TIMEOUT_MS = "2000";
@@ -58,13 +58,7 @@ describe("two nodes on loopback", { timeout: 120_000 }, () => {
     for (const n of cluster.nodes) pids.add(n.pid);
   });
 
-  after(async () => {
-    await ray.shutdown();
-    const dirs = cluster.nodes.map((n) => n.sessionDir);
-    await cluster.shutdown();
-    await expectAllDead([...pids], 15_000);
-    for (const d of dirs) assert.equal(existsSync(d), false, `${d} was left behind`);
-  });
+  after(() => stopNodes(cluster, pids));
 
   test("a driver on the head sees both nodes and their resources", async () => {
     await ray.init({ address: cluster.address });

@@ -8,7 +8,8 @@ import { after, before, describe, test } from "node:test";
 import * as ray from "tsray";
 import { Cluster, type ClusterNode } from "tsray/testing";
 import { inspect, make, RemoteHolder, stats } from "../fixtures/transfer-tasks.js";
-import { expectAllDead, pollUntil } from "../helpers/processes.js";
+import { stopNodes } from "../helpers/cluster.js";
+import { pollUntil } from "../helpers/processes.js";
 import { gc } from "../object-store/helpers.js";
 
 // 256 KiB chunks: a 24 MiB object is 96 of them. Node processes inherit the environment.
@@ -40,12 +41,7 @@ describe("objects move between nodes", { timeout: 120_000 }, () => {
     await ray.init({ address: cluster.address });
   });
 
-  after(async () => {
-    await ray.shutdown();
-    const pids = cluster.nodes.map((n) => n.pid);
-    await cluster.shutdown();
-    await expectAllDead(pids, 15_000);
-  });
+  after(() => stopNodes(cluster));
 
   test("a put on the head is pulled into B's store in chunks and read there in place; readers on B share one pull", async () => {
     const ref = await ray.put(new Float64Array(N).fill(3));

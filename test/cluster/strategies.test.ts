@@ -3,12 +3,11 @@
 // pins tasks and actors, soft affinity to an unknown or dead node still runs, label
 // selectors pick the node, and what no live node can meet fails naming what is missing.
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import * as ray from "tsray";
 import { Cluster, type ClusterNode } from "tsray/testing";
 import { meetThenNode, NodeProbe, nodeOf, Rendezvous } from "../fixtures/placement.js";
-import { expectAllDead } from "../helpers/processes.js";
+import { stopNodes } from "../helpers/cluster.js";
 
 // The head declares a silent node dead after 2 s (the default is 10 s).
 process.env.TSRAY_NODE_DEATH_TIMEOUT_MS = "2000";
@@ -39,13 +38,7 @@ describe("scheduling strategies on two nodes", { timeout: 180_000 }, () => {
     await ray.init({ address: cluster.address });
   });
 
-  after(async () => {
-    await ray.shutdown();
-    const dirs = cluster.nodes.map((n) => n.sessionDir);
-    await cluster.shutdown();
-    await expectAllDead([...pids], 15_000);
-    for (const d of dirs) assert.equal(existsSync(d), false, `${d} was left behind`);
-  });
+  after(() => stopNodes(cluster, pids));
 
   test("nodes report their labels", async () => {
     const byId = new Map((await ray.nodes()).map((n) => [n.nodeId, n.labels]));

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { after, before } from "node:test";
 import * as ray from "tsray";
+import type { Cluster } from "tsray/testing";
 import { expectAllDead, killPids, within } from "./processes.js";
 import { removeTempDirs } from "./temp.js";
 
@@ -51,4 +52,22 @@ export function useCluster(opts: ray.InitOptions): ClusterHandle {
       return info;
     },
   };
+}
+
+/**
+ * Tear down a multi-node `Cluster` (tsray/testing): disconnect this driver, stop every
+ * node, then check by pid that the nodes and `morePids` (their workers) are gone and
+ * that no live node's session directory is left; leftovers are SIGKILLed.
+ */
+export async function stopNodes(cluster: Cluster, morePids: Iterable<number> = []): Promise<void> {
+  const pids = new Set<number>([...cluster.nodes.map((n) => n.pid), ...morePids]);
+  const dirs = cluster.nodes.map((n) => n.sessionDir);
+  try {
+    await ray.shutdown();
+    await cluster.shutdown();
+    await expectAllDead([...pids], 15_000);
+    for (const d of dirs) assert.equal(existsSync(d), false, `${d} was left behind`);
+  } finally {
+    killPids(pids);
+  }
 }
